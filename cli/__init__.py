@@ -1,0 +1,1 @@
+"""The finsam command line: thin Typer commands that parse, call `workflow`, and print."""

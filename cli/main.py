@@ -1,0 +1,23 @@
+"""The `finsam` command. Heavy libraries load inside the commands that need them,
+so `finsam --help` starts about as fast as a bare Typer app."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import admin_cmds, audit_cmds, plan_cmds
+
+app = typer.Typer(
+    name="finsam",
+    help="Plan adoption, audit trail and yearly cycle for a samordningsförbund.",
+    no_args_is_help=True,
+)
+app.command("init")(admin_cmds.init)
+app.add_typer(plan_cmds.app, name="plan")
+app.add_typer(audit_cmds.app, name="audit")
+app.add_typer(admin_cmds.workflow_app, name="workflow")
+app.add_typer(admin_cmds.db_app, name="db")
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,70 @@
+"""One way to print: JSON for scripts, rich tables with Swedish dates for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+_TZ = "Europe/Stockholm"
+WIDE = 160  # columns when the output is a file or a pipe (the demo, logs)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
+    if as_json:
+        emit_json(data)
+    else:
+        human(data)
+
+
+def console(stderr: bool = False) -> Any:
+    import os
+
+    from rich.console import Console
+
+    out = sys.stderr if stderr else sys.stdout
+    width = None if out.isatty() or os.environ.get("COLUMNS") else WIDE
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+
+
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left", show_lines=False)
+    for c in columns:
+        t.add_column(c)
+    for row in rows:
+        t.add_row(*("" if v is None else str(v) for v in row))
+    console().print(t)
+
+
+def sv_date(value: str | date | None) -> str:
+    """'24 nov. 2026' for a date (ISO text or date)."""
+    if value is None:
+        return ""
+    from babel.dates import format_date
+
+    d = date.fromisoformat(value) if isinstance(value, str) else value
+    return format_date(d, "d MMM y", locale="sv_SE")
+
+
+def sv_datetime(value: str | datetime | None) -> str:
+    """'24 nov. 2026 15:02' in Europe/Stockholm for an instant (ISO text or datetime)."""
+    if value is None:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_datetime
+
+    dt = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return format_datetime(dt.astimezone(ZoneInfo(_TZ)), "d MMM y HH:mm", locale="sv_SE")
+
+
+def error(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")

@@ -1,0 +1,290 @@
+"""`finsam plan ...`: create, edit, move and look at plans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.common import AsOpt, ForbundOpt, JsonOpt, app_for_command, handled, parse_date
+from cli.output import console, emit, sv_date, sv_datetime, table
+
+app = typer.Typer(
+    help="Create plans, move them through the workflow, look at them.", no_args_is_help=True
+)
+
+PlanId = Annotated[int, typer.Argument(help="The plan's id (see 'finsam plan list').")]
+
+
+def _read(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    from workflow.exceptions import UsageError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file", "give the path of the plan's text") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text", "save the plan text as UTF-8") from None
+
+
+@app.command("new")
+@handled
+def new(
+    year: Annotated[int, typer.Option("--year", help="The (first) year the plan is for.")],
+    until: Annotated[int | None, typer.Option(help="Last year, for a multi-year plan.")] = None,
+    title: Annotated[str | None, typer.Option(help="Title; default from the year(s).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="The plan's text (Markdown).")] = None,
+    forbund: ForbundOpt = None,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create the plan for a year, in the workflow's first state (draft)."""
+    from workflow import plans
+
+    content = _read(file) or ""
+    data = plans.create(
+        app_for_command(),
+        forbund_key=forbund,
+        year=year,
+        last_year=until,
+        title=title,
+        actor_email=actor,
+        content=content,
+    )
+    emit(
+        data,
+        as_json,
+        lambda d: console().print(
+            f"Created plan {d['id']}: {d['title']} ({d['forbund']}), state {d['state']}"
+        ),
+    )
+
+
+@app.command("list")
+@handled
+def list_(forbund: ForbundOpt = None, as_json: JsonOpt = False) -> None:
+    """List the plans, oldest year first."""
+    from workflow import plans
+
+    data = plans.list_plans(app_for_command(), forbund)
+
+    def human(rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            console().print("No plans yet: create one with 'finsam plan new --year YEAR'.")
+            return
+        table(
+            "Planer",
+            ["id", "förbund", "år", "titel", "tillstånd", "rev.", "ändrad"],
+            [
+                [
+                    r["id"],
+                    r["forbund"],
+                    _years(r),
+                    r["title"],
+                    r["state_label"],
+                    r["revision"],
+                    sv_datetime(r["updated_at"]),
+                ]
+                for r in rows
+            ],
+        )
+
+    emit(data, as_json, human)
+
+
+def _years(r: dict[str, Any]) -> str:
+    return str(r["year"]) if r["year"] == r["last_year"] else f"{r['year']}–{r['last_year']}"
+
+
+@app.command("show")
+@handled
+def show(plan_id: PlanId, as_json: JsonOpt = False) -> None:
+    """Show a plan: revisions, recommendations, and the actions open now with who may take them."""
+    from workflow import plans
+
+    data = plans.show(app_for_command(), plan_id)
+
+    def human(d: dict[str, Any]) -> None:
+        out = console()
+        out.print(f"[bold]Plan {d['id']}[/]: {d['title']} ({d['forbund']}, {_years(d)})")
+        out.print(
+            f"Tillstånd: {d['state_label']} ({d['state']}), revision {d['revision']}, "
+            f"version {d['version']}"
+        )
+        table(
+            "Revisioner",
+            ["nr", "titel", "skapad", "fryst", "antagen", "innehåll (sha256)"],
+            [
+                [
+                    r["number"],
+                    r["title"],
+                    sv_datetime(r["created_at"]),
+                    sv_datetime(r["frozen_at"]),
+                    "ja" if r["adopted"] else "",
+                    r["content_sha256"][:12],
+                ]
+                for r in d["revisions"]
+            ],
+        )
+        if d["recommendations"]:
+            table(
+                "Förslag till beslut (denna revision)",
+                ["organ", "förslag", "möte", "text"],
+                [
+                    [e["body"], e["outcome"], sv_date(e["meeting"]), e["comment"]]
+                    for e in d["recommendations"]
+                ],
+            )
+        if d["open_actions"]:
+            table(
+                "Möjliga åtgärder nu",
+                ["åtgärd", "beskrivning", "till", "vem"],
+                [
+                    [
+                        a["action"],
+                        a["label"],
+                        a["to"] or "(valfritt, --to)",
+                        f"{a['who']}: {', '.join(a['people']) or 'ingen i förbundsfilen'}",
+                    ]
+                    for a in d["open_actions"]
+                ],
+            )
+        else:
+            out.print("No action is open in this state.")
+
+    emit(data, as_json, human)
+
+
+@app.command("edit")
+@handled
+def edit(
+    plan_id: PlanId,
+    file: Annotated[Path | None, typer.Option("--file", help="New text (Markdown).")] = None,
+    title: Annotated[str | None, typer.Option(help="New title.")] = None,
+    actor: AsOpt = None,
+    if_version: Annotated[
+        int | None,
+        typer.Option(
+            "--if-version", help="Refuse (exit 3) unless the plan is still at this version."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change the draft's text or title; a revision that has left draft is frozen."""
+    from workflow import plans
+
+    data = plans.edit(
+        app_for_command(),
+        plan_id,
+        actor_email=actor,
+        title=title,
+        content=_read(file),
+        expected_version=if_version,
+    )
+    emit(
+        data,
+        as_json,
+        lambda d: console().print(
+            f"Plan {d['plan']} revision {d['revision']} updated (sha256 {d['content_sha256'][:12]})"
+        ),
+    )
+
+
+@app.command("move")
+@handled
+def move(
+    plan_id: PlanId,
+    action: Annotated[str, typer.Argument(help="The action, e.g. submit, recommend-adopt, adopt.")],
+    actor: AsOpt = None,
+    comment: Annotated[
+        str | None,
+        typer.Option(help="Recommendation text or reason (required to send back or reject)."),
+    ] = None,
+    meeting: Annotated[
+        str | None, typer.Option(help="Date of the meeting that decided (YYYY-MM-DD).")
+    ] = None,
+    paragraph: Annotated[str | None, typer.Option(help="The § in the minutes.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Target state (force only).")] = None,
+    if_version: Annotated[
+        int | None,
+        typer.Option(
+            "--if-version", help="Refuse (exit 3) unless the plan is still at this version."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Take a workflow action on a plan (who acts: --as or FINSAM_USER)."""
+    from workflow import plans
+
+    data = plans.move(
+        app_for_command(),
+        plan_id,
+        action,
+        actor_email=actor,
+        comment=comment,
+        meeting=parse_date(meeting, "--meeting"),
+        paragraph=paragraph,
+        target=to,
+        expected_version=if_version,
+    )
+
+    def human(d: dict[str, Any]) -> None:
+        line = f"Plan {d['plan']}: {d['action']}, {d['from']} → {d['to']}"
+        if d["new_revision"]:
+            line += f"; revision {d['new_revision']} opened"
+        if d["follows_recommendation"] is not None:
+            line += (
+                "; follows the recommendations"
+                if d["follows_recommendation"]
+                else "; departs from the recommendations"
+            )
+        console().print(line)
+
+    emit(data, as_json, human)
+
+
+@app.command("history")
+@handled
+def history(plan_id: PlanId, as_json: JsonOpt = False) -> None:
+    """The plan's full history from the audit trail."""
+    from workflow import plans
+
+    data = plans.history(app_for_command(), plan_id)
+    emit(data, as_json, lambda rows: history_table(f"Historik, plan {plan_id}", rows))
+
+
+def history_table(title: str, rows: list[dict[str, Any]]) -> None:
+    table(
+        title,
+        ["#", "när", "vem (roll)", "åtgärd", "från → till", "rev.", "möte §", "kommentar"],
+        [
+            [
+                r["seq"],
+                sv_datetime(r["at"]),
+                f"{r['actor_name']} ({r['role']})",
+                r["action"]
+                + (
+                    ""
+                    if r["follows_recommendation"] is None
+                    else " (enligt förslag)"
+                    if r["follows_recommendation"]
+                    else " (avviker från förslag)"
+                ),
+                f"{r['from'] or '–'} → {r['to']}",
+                str(r["revision"]) + (f"→{r['new_revision']}" if r["new_revision"] else ""),
+                " ".join(
+                    x
+                    for x in (
+                        sv_date(r["meeting"]),
+                        f"§ {r['paragraph']}" if r["paragraph"] else "",
+                    )
+                    if x
+                ),
+                r["comment"],
+            ]
+            for r in rows
+        ],
+    )

@@ -1,0 +1,91 @@
+"""Helpers for the tests: the example förbund, a database dump, moving a plan along."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SOS_FILE = EXAMPLES / "forbund" / "sydostra-skane.toml"
+ALE_FILE = EXAMPLES / "forbund" / "ale-kungalv.toml"
+CHEF = "annika.rasmusson@sydostraskane.example"
+CHAIR = "karin.holm@ystad.example"
+MEMBER = "eva.lind@simrishamn.example"
+
+
+def make_app(url: str, clock: Any, *files: Path) -> Any:
+    from workflow import forbunds
+    from workflow.bootstrap import bootstrap
+    from workflow.config import load_forbund
+    from workflow.db import upgrade
+
+    app = bootstrap(url, clock, must_exist=False, check=False)
+    upgrade(app.engine)
+    for f in files or (SOS_FILE,):
+        forbunds.register(app, load_forbund(f))
+    return app
+
+
+def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to show that a refused command changed nothing."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            names = sorted(sa.inspect(conn).get_table_names())
+            return {
+                n: sorted(
+                    tuple(map(repr, r)) for r in conn.execute(sa.text(f'SELECT * FROM "{n}"'))
+                )
+                for n in names
+            }
+    finally:
+        engine.dispose()
+
+
+def draft_plan(app: Any, year: int = 2027, content: str = "# Plan\n\nText.") -> int:
+    from workflow import plans
+
+    return plans.create(
+        app,
+        forbund_key=None,
+        year=year,
+        last_year=None,
+        title=None,
+        actor_email=CHEF,
+        content=content,
+    )["id"]
+
+
+def to_board(app: Any, plan_id: int, meeting: str = "2026-11-09") -> None:
+    """submit and both recommendations: the plan lies before the board."""
+    from datetime import date
+
+    from workflow import plans
+
+    day = date.fromisoformat(meeting)
+    plans.move(app, plan_id, "submit", actor_email=CHEF)
+    plans.move(
+        app,
+        plan_id,
+        "recommend-adopt",
+        actor_email=CHAIR,
+        meeting=day,
+        comment="Presidiet föreslår bifall",
+    )
+    plans.move(
+        app,
+        plan_id,
+        "recommend-adopt",
+        actor_email=CHEF,
+        meeting=day,
+        comment="Beredningsgruppen tillstyrker",
+    )
+
+
+def advance_to(clock: Any, iso: str) -> None:
+    from workflow.clock import parse_instant
+
+    clock.set(parse_instant(iso))

@@ -1,0 +1,128 @@
+"""Engines, schema upgrades and the unit of work.
+
+SQLite gets WAL, a busy timeout, foreign keys and real transactions (pysqlite's
+own BEGIN handling is switched off and we begin explicitly), so two processes on
+one file behave like two clients of PostgreSQL: a stale writer fails and is told.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from workflow.exceptions import DatabaseMissing, UsageError
+from workflow.settings import sqlite_path
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def make_engine(url: str, *, must_exist: bool = True) -> Engine:
+    path = sqlite_path(url)
+    if path is not None:
+        if must_exist and not path.exists():
+            raise DatabaseMissing(
+                f"no finsam database at {path}",
+                "create it with 'finsam init --forbund FILE' "
+                "(or point FINSAM_DATABASE_URL at an existing one)",
+            )
+        if not must_exist:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        _make_sqlite_transactional(engine)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _make_sqlite_transactional(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _alembic_config(connection: sa.Connection) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("workflow") / "migrations"))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config(None)  # type: ignore[arg-type]
+    return ScriptDirectory.from_config(cfg).get_current_head() or ""
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to the newest revision; returns (before, after)."""
+    from alembic import command
+
+    before = current_revision(engine)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+    return before, head_revision()
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse to work on a database that is missing its schema or is behind this version."""
+    try:
+        current = current_revision(engine)
+    except sa.exc.OperationalError as exc:
+        raise DatabaseMissing(f"cannot open the database: {exc.orig}") from None
+    head = head_revision()
+    if current is None:
+        raise DatabaseMissing(
+            "the database has no finsam schema yet",
+            "run 'finsam init --forbund FILE' (or 'finsam db upgrade')",
+        )
+    if current != head:
+        raise UsageError(
+            f"the database schema is at revision {current}, this finsam needs {head}",
+            "run 'finsam db upgrade' (it keeps all data)",
+        )
+
+
+class UnitOfWork:
+    """One transaction: commit explicitly, roll back on anything else."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.session: Session | None = None
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = Session(self.engine, expire_on_commit=False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.session is not None
+        self.session.rollback()
+        self.session.close()
+        self.session = None
+
+    def commit(self) -> None:
+        assert self.session is not None
+        self.session.commit()
+

@@ -1,0 +1,107 @@
+"""The database tables (SQLModel). The schema itself is owned by the alembic migrations.
+
+Instants are stored as timezone-aware UTC on every backend (`UTCDateTime`), so
+the same row reads back the same on SQLite and PostgreSQL, which the audit
+chain's hashes depend on.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _utc(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+class Forbund(SQLModel, table=True):
+    __tablename__ = "forbund"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=64)
+    name: str
+    config: dict = Field(sa_type=sa.JSON)
+    config_sha256: str = Field(max_length=64)
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class Plan(SQLModel, table=True):
+    __tablename__ = "plan"
+    __table_args__ = (sa.UniqueConstraint("forbund_id", "year", name="uq_plan_forbund_year"),)
+    id: int | None = Field(default=None, primary_key=True)
+    forbund_id: int = Field(foreign_key="forbund.id", index=True)
+    year: int
+    last_year: int
+    title: str
+    state: str = Field(max_length=64)
+    revision: int = 1
+    version: int = 1
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class Revision(SQLModel, table=True):
+    __tablename__ = "plan_revision"
+    __table_args__ = (sa.UniqueConstraint("plan_id", "number", name="uq_revision_plan_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    number: int
+    title: str
+    content: str = ""
+    content_sha256: str = Field(max_length=64)
+    created_at: datetime = _utc()
+    frozen_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One append-only, hash-chained row per change of a plan."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    at: datetime = _utc()
+    forbund_key: str = Field(max_length=64)
+    plan_id: int = Field(index=True)
+    plan_year: int
+    revision: int
+    action: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    outcome: str | None = Field(default=None, max_length=32)
+    from_state: str | None = Field(default=None, max_length=64)
+    to_state: str = Field(max_length=64)
+    new_revision: int | None = None
+    actor_email: str
+    actor_name: str
+    actor_role: str
+    body: str | None = Field(default=None, max_length=64)
+    meeting_date: str | None = Field(default=None, max_length=10)
+    paragraph: str | None = Field(default=None, max_length=32)
+    comment: str | None = None
+    follows_recommendation: bool | None = None
+    content_sha256: str = Field(max_length=64)
+    prev_hash: str = Field(unique=True, max_length=64)
+    hash: str = Field(unique=True, max_length=64)

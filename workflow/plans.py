@@ -1,0 +1,553 @@
+"""Plan services: create, edit a draft, move through the workflow, show, list, history.
+
+Every change is one transaction holding the state change, its audit row and any
+new revision, and the change is a compare-and-set on the plan's state and
+version: a writer that read a stale plan gets a ConflictError, never a silent
+overwrite. A writer that only lost the race for the audit chain's head (another
+plan changed at the same moment) retries by itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from states.definition import WorkflowDef
+from states.machine import Move, PlanFacts, Refusal, Transition, decide, describe_open
+from states.machine import follows_recommendations as follows
+from states.roles import Actor, RoleSpec, describe_specs
+from workflow import audit, forbunds
+from workflow.bootstrap import App
+from workflow.clock import local_today
+from workflow.config import ForbundFile
+from workflow.db import UnitOfWork
+from workflow.exceptions import ConflictError, NotAllowed, NotFound, UsageError
+from workflow.models import AuditEvent, Forbund, Plan, Revision
+
+MAX_RETRIES = 8
+MAX_PLAN_YEARS = 5
+T = TypeVar("T")
+
+
+class _Stale(Exception):
+    """The compare-and-set found the plan changed under us."""
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class _Ctx:
+    session: Session
+    plan: Plan
+    forbund: Forbund
+    cfg: ForbundFile
+    revision: Revision
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _plan(session: Session, plan_id: int) -> Plan:
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        known = ", ".join(str(i) for i in session.scalars(sa.select(Plan.id).order_by(Plan.id)))
+        raise NotFound(f"unknown plan {plan_id}", f"plans in this database: {known or 'none yet'}")
+    return plan
+
+
+def _revision(session: Session, plan: Plan, number: int | None = None) -> Revision:
+    number = plan.revision if number is None else number
+    return session.scalars(
+        sa.select(Revision).where(Revision.plan_id == plan.id, Revision.number == number)
+    ).one()
+
+
+def _context(session: Session, plan_id: int) -> _Ctx:
+    plan = _plan(session, plan_id)
+    row = session.get(Forbund, plan.forbund_id)
+    assert row is not None
+    return _Ctx(session, plan, row, forbunds.config_of(row), _revision(session, plan))
+
+
+def _events(session: Session, plan_id: int) -> list[AuditEvent]:
+    return list(
+        session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.plan_id == plan_id).order_by(AuditEvent.seq)
+        )
+    )
+
+
+def _facts(ctx: _Ctx, events: list[AuditEvent]) -> PlanFacts:
+    adopted = frozenset(e.revision for e in events if e.kind == "decision" and e.outcome == "adopt")
+    return PlanFacts(
+        state=ctx.plan.state,
+        revision=ctx.plan.revision,
+        revision_frozen=ctx.revision.frozen_at is not None,
+        has_content=bool(ctx.revision.content.strip()),
+        adopted_revisions=adopted,
+    )
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _with_retry(
+    app: App, plan_id: int, expected_version: int | None, work: Callable[[_Ctx], T]
+) -> T:
+    """Run `work` in a transaction; a lost race on this plan is a conflict, others retry."""
+    for _ in range(MAX_RETRIES):
+        with UnitOfWork(app.engine) as uow:
+            assert uow.session is not None
+            ctx = _context(uow.session, plan_id)
+            if expected_version is None:
+                expected_version = ctx.plan.version
+            if ctx.plan.version != expected_version:
+                raise _conflict(uow.session, ctx.plan, expected_version)
+            try:
+                result = work(ctx)
+                uow.commit()
+                return result
+            except (_Stale, sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
+                if not _is_race(exc):
+                    raise
+        with UnitOfWork(app.engine) as uow:
+            assert uow.session is not None
+            plan = _plan(uow.session, plan_id)
+            if plan.version != expected_version:
+                raise _conflict(uow.session, plan, expected_version)
+    raise ConflictError(
+        "the database stayed too busy to record the change; nothing was written",
+        "try again in a moment",
+    )
+
+
+def _is_race(exc: Exception) -> bool:
+    if isinstance(exc, _Stale):
+        return True
+    text = str(getattr(exc, "orig", exc)).lower()
+    if isinstance(exc, sa.exc.OperationalError):
+        return "locked" in text or "busy" in text
+    return "audit_event" in text or "prev_hash" in text or "seq" in text
+
+
+def _conflict(session: Session, plan: Plan, expected: int) -> ConflictError:
+    session.rollback()
+    session.expire_all()
+    current = session.get(Plan, plan.id)
+    assert current is not None
+    last = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.plan_id == plan.id).order_by(AuditEvent.seq.desc())
+    ).first()
+    by = f" by {last.actor_name} ({last.action})" if last else ""
+    return ConflictError(
+        f"plan {plan.id} was changed by someone else{by}: you acted on version {expected}, "
+        f"it is now version {current.version} in state {current.state!r}; nothing was written",
+        f"look at 'finsam plan show {plan.id}' and try again",
+    )
+
+
+def _compare_and_set(ctx: _Ctx, now: datetime, state: str, revision: int, **extra: Any) -> None:
+    result = ctx.session.execute(
+        sa.update(Plan)
+        .where(
+            Plan.id == ctx.plan.id, Plan.version == ctx.plan.version, Plan.state == ctx.plan.state
+        )
+        .values(state=state, revision=revision, version=Plan.version + 1, updated_at=now, **extra)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise _Stale()
+
+
+def _audit(ctx: _Ctx, now: datetime, actor: Actor, role: RoleSpec, **fields: Any) -> AuditEvent:
+    return audit.append(
+        ctx.session,
+        at=now,
+        forbund_key=ctx.forbund.key,
+        plan_id=ctx.plan.id,
+        plan_year=ctx.plan.year,
+        actor_email=actor.email,
+        actor_name=actor.name,
+        actor_role=str(role),
+        **fields,
+    )
+
+
+# ---------------------------------------------------------------- services
+
+
+def create(
+    app: App,
+    *,
+    forbund_key: str | None,
+    year: int,
+    last_year: int | None,
+    title: str | None,
+    actor_email: str | None,
+    content: str = "",
+) -> dict[str, Any]:
+    last_year = year if last_year is None else last_year
+    if not 2000 <= year <= 2100:
+        raise UsageError(f"year {year} is out of range", "give the plan's year, e.g. --year 2027")
+    if not year <= last_year < year + MAX_PLAN_YEARS:
+        raise UsageError(
+            f"--until {last_year} does not fit a plan for {year}",
+            f"a plan covers {year} up to {year + MAX_PLAN_YEARS - 1} at most",
+        )
+    now = app.clock.now()
+    with UnitOfWork(app.engine) as uow:
+        s = uow.session
+        assert s is not None
+        row = forbunds.resolve(s, forbund_key)
+        cfg = forbunds.config_of(row)
+        who = forbunds.actor(cfg, actor_email)
+        role = forbunds.require_editor(cfg, who, "create plans")
+        existing = s.scalars(
+            sa.select(Plan).where(Plan.forbund_id == row.id, Plan.year == year)
+        ).first()
+        if existing is not None:
+            raise UsageError(
+                f"{row.name} already has a plan for {year} (plan {existing.id}, "
+                f"state {existing.state!r})",
+                f"work on it with 'finsam plan show {existing.id}'; an adopted plan is changed "
+                "with the 'revise' action",
+            )
+        years = f"{year}" if last_year == year else f"{year}–{last_year}"
+        title = title or f"Verksamhetsplan och budget {years}"
+        initial = cfg.workflow_def.initial
+        plan = Plan(
+            forbund_id=row.id,
+            year=year,
+            last_year=last_year,
+            title=title,
+            state=initial,
+            revision=1,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(plan)
+        s.flush()
+        revision = Revision(
+            plan_id=plan.id,
+            number=1,
+            title=title,
+            content=content,
+            content_sha256=sha256_text(content),
+            created_at=now,
+        )
+        s.add(revision)
+        s.flush()
+        ctx = _Ctx(s, plan, row, cfg, revision)
+        _audit(
+            ctx,
+            now,
+            who,
+            role,
+            revision=1,
+            action="create",
+            kind="create",
+            from_state=None,
+            to_state=initial,
+            content_sha256=revision.content_sha256,
+        )
+        uow.commit()
+        return _plan_dict(plan, row, cfg)
+
+
+def edit(
+    app: App,
+    plan_id: int,
+    *,
+    actor_email: str | None,
+    title: str | None = None,
+    content: str | None = None,
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    """Change the draft revision; a revision that has left draft is frozen."""
+    if title is None and content is None:
+        raise UsageError("nothing to change", "give --title TEXT and/or --file PATH")
+
+    def work(ctx: _Ctx) -> dict[str, Any]:
+        now = app.clock.now()
+        who = forbunds.actor(ctx.cfg, actor_email)
+        role = forbunds.require_editor(ctx.cfg, who, "edit plans")
+        state = ctx.cfg.workflow_def.states[ctx.plan.state]
+        if not state.editable or ctx.revision.frozen_at is not None:
+            raise NotAllowed(
+                f"revision {ctx.revision.number} of plan {ctx.plan.id} is frozen: the plan is "
+                f"in state {ctx.plan.state!r} and its content can no longer change",
+                "a change needs a new revision: the board's send-back (återremiss) or the "
+                f"'revise' action opens one. Open now: "
+                f"{describe_open(ctx.cfg.workflow_def.actions_from(ctx.plan.state))}",
+            )
+        if title is not None:
+            ctx.revision.title = title
+        if content is not None:
+            ctx.revision.content = content
+            ctx.revision.content_sha256 = sha256_text(content)
+        ctx.session.add(ctx.revision)
+        ctx.session.flush()
+        extra = {"title": title} if title is not None else {}
+        _compare_and_set(ctx, now, ctx.plan.state, ctx.plan.revision, **extra)
+        _audit(
+            ctx,
+            now,
+            who,
+            role,
+            revision=ctx.revision.number,
+            action="edit",
+            kind="edit",
+            from_state=ctx.plan.state,
+            to_state=ctx.plan.state,
+            content_sha256=ctx.revision.content_sha256,
+        )
+        return {
+            "plan": ctx.plan.id,
+            "revision": ctx.revision.number,
+            "content_sha256": ctx.revision.content_sha256,
+        }
+
+    return _with_retry(app, plan_id, expected_version, work)
+
+
+def move(
+    app: App,
+    plan_id: int,
+    action: str,
+    *,
+    actor_email: str | None,
+    comment: str | None = None,
+    meeting: date | None = None,
+    paragraph: str | None = None,
+    target: str | None = None,
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    def work(ctx: _Ctx) -> dict[str, Any]:
+        now = app.clock.now()
+        who = forbunds.actor(ctx.cfg, actor_email)
+        events = _events(ctx.session, ctx.plan.id)
+        request = Move(
+            action=action,
+            actor=who,
+            today=local_today(app.clock),
+            comment=comment,
+            meeting=meeting,
+            paragraph=paragraph,
+            target=target,
+        )
+        verdict = decide(ctx.cfg.workflow_def, _facts(ctx, events), request)
+        if isinstance(verdict, Refusal):
+            raise NotAllowed(f"plan {ctx.plan.id}: {verdict.message}")
+        return _carry_out(ctx, now, who, verdict, events, comment, meeting, paragraph)
+
+    return _with_retry(app, plan_id, expected_version, work)
+
+
+def _carry_out(
+    ctx: _Ctx,
+    now: datetime,
+    who: Actor,
+    t: Transition,
+    events: list[AuditEvent],
+    comment: str | None,
+    meeting: date | None,
+    paragraph: str | None,
+) -> dict[str, Any]:
+    decided = ctx.revision
+    if t.freezes:
+        decided.frozen_at = now
+        ctx.session.add(decided)
+    revision_no = decided.number
+    if t.new_revision is not None:
+        if decided.frozen_at is None:
+            decided.frozen_at = now
+            ctx.session.add(decided)
+        ctx.session.add(
+            Revision(
+                plan_id=ctx.plan.id,
+                number=t.new_revision,
+                title=decided.title,
+                content=decided.content,
+                content_sha256=decided.content_sha256,
+                created_at=now,
+            )
+        )
+        revision_no = t.new_revision
+    ctx.session.flush()
+    follows_rec = None
+    if t.action.kind == "decision":
+        recs = [
+            e.outcome
+            for e in events
+            if e.kind == "recommendation" and e.revision == decided.number and e.outcome
+        ]
+        follows_rec = follows(t.action.outcome or "", recs)
+    _compare_and_set(ctx, now, t.to_state, revision_no)
+    row = _audit(
+        ctx,
+        now,
+        who,
+        t.role,
+        revision=decided.number,
+        action=t.action.name,
+        kind=t.action.kind,
+        outcome=t.action.outcome,
+        from_state=t.from_state,
+        to_state=t.to_state,
+        new_revision=t.new_revision,
+        body=t.action.body,
+        meeting_date=meeting.isoformat() if meeting else None,
+        paragraph=paragraph,
+        comment=comment,
+        follows_recommendation=follows_rec,
+        content_sha256=decided.content_sha256,
+    )
+    return {
+        "plan": ctx.plan.id,
+        "action": t.action.name,
+        "from": t.from_state,
+        "to": t.to_state,
+        "revision": decided.number,
+        "new_revision": t.new_revision,
+        "version": ctx.plan.version + 1,
+        "follows_recommendation": follows_rec,
+        "audit_seq": row.seq,
+        "audit_hash": row.hash,
+    }
+
+
+def list_plans(app: App, forbund_key: str | None = None) -> list[dict[str, Any]]:
+    with UnitOfWork(app.engine) as uow:
+        s = uow.session
+        assert s is not None
+        query = sa.select(Plan, Forbund).join(Forbund, Forbund.id == Plan.forbund_id)
+        if forbund_key is not None:
+            query = query.where(Forbund.id == forbunds.resolve(s, forbund_key).id)
+        rows = s.execute(query.order_by(Forbund.key, Plan.year, Plan.id)).all()
+        return [_plan_dict(p, f, forbunds.config_of(f)) for p, f in rows]
+
+
+def show(app: App, plan_id: int) -> dict[str, Any]:
+    with UnitOfWork(app.engine) as uow:
+        s = uow.session
+        assert s is not None
+        ctx = _context(s, plan_id)
+        events = _events(s, plan_id)
+        wf = ctx.cfg.workflow_def
+        adopted = {e.revision for e in events if e.kind == "decision" and e.outcome == "adopt"}
+        revisions = s.scalars(
+            sa.select(Revision).where(Revision.plan_id == plan_id).order_by(Revision.number)
+        )
+        data = _plan_dict(ctx.plan, ctx.forbund, ctx.cfg)
+        data["revisions"] = [
+            {
+                "number": r.number,
+                "title": r.title,
+                "content_sha256": r.content_sha256,
+                "has_content": bool(r.content.strip()),
+                "created_at": _iso(r.created_at),
+                "frozen_at": _iso(r.frozen_at),
+                "adopted": r.number in adopted,
+            }
+            for r in revisions
+        ]
+        data["content"] = ctx.revision.content
+        data["open_actions"] = _open_actions(wf, ctx.cfg, ctx.plan.state)
+        data["recommendations"] = [
+            _event_dict(e)
+            for e in events
+            if e.kind == "recommendation" and e.revision == ctx.plan.revision
+        ]
+        data["decisions"] = [_event_dict(e) for e in events if e.kind == "decision"]
+        return data
+
+
+def history(app: App, plan_id: int) -> list[dict[str, Any]]:
+    with UnitOfWork(app.engine) as uow:
+        assert uow.session is not None
+        _plan(uow.session, plan_id)
+        return [_event_dict(e) for e in _events(uow.session, plan_id)]
+
+
+def _open_actions(wf: WorkflowDef, cfg: ForbundFile, state: str) -> list[dict[str, Any]]:
+    out = []
+    for a in wf.actions_from(state):
+        people = []
+        for spec in a.roles:
+            people += cfg.holders(spec.role, spec.body)
+        out.append(
+            {
+                "action": a.name,
+                "label": a.label,
+                "kind": a.kind,
+                "outcome": a.outcome,
+                "to": a.target,
+                "body": a.body,
+                "roles": [str(r) for r in a.roles],
+                "who": describe_specs(a.roles),
+                "people": list(dict.fromkeys(people)),
+            }
+        )
+    return out
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _plan_dict(plan: Plan, row: Forbund, cfg: ForbundFile) -> dict[str, Any]:
+    states = cfg.workflow_def.states
+    label = states[plan.state].label if plan.state in states else plan.state
+    return {
+        "id": plan.id,
+        "forbund": row.key,
+        "year": plan.year,
+        "last_year": plan.last_year,
+        "title": plan.title,
+        "state": plan.state,
+        "state_label": label,
+        "revision": plan.revision,
+        "version": plan.version,
+        "created_at": _iso(plan.created_at),
+        "updated_at": _iso(plan.updated_at),
+    }
+
+
+def _event_dict(e: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "at": _iso(e.at),
+        "forbund": e.forbund_key,
+        "plan": e.plan_id,
+        "year": e.plan_year,
+        "revision": e.revision,
+        "new_revision": e.new_revision,
+        "action": e.action,
+        "kind": e.kind,
+        "outcome": e.outcome,
+        "from": e.from_state,
+        "to": e.to_state,
+        "actor": e.actor_email,
+        "actor_name": e.actor_name,
+        "role": e.actor_role,
+        "body": e.body,
+        "meeting": e.meeting_date,
+        "paragraph": e.paragraph,
+        "comment": e.comment,
+        "follows_recommendation": e.follows_recommendation,
+        "content_sha256": e.content_sha256,
+        "hash": e.hash,
+    }
+
+
+def event_dicts(events: list[AuditEvent]) -> list[dict[str, Any]]:
+    return [_event_dict(e) for e in events]
