@@ -73,7 +73,7 @@ def log(
 ) -> None:
     """Every audit row, oldest first."""
     from cli.plan_cmds import history_table
-    from workflow import audit, plans
+    from workflow import audit
 
-    data = plans.event_dicts(audit.log(app_for_command(), plan))
+    data = audit.log(app_for_command(), plan)
     emit(data, as_json, lambda rows: history_table("Granskningslogg", rows))

@@ -114,6 +114,33 @@ def verify(session: Session, expect_head: str | None = None) -> Verification:
 # ---------------------------------------------------------------- services
 
 
+def event_dict(e: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "at": e.at.isoformat(),
+        "forbund": e.forbund_key,
+        "plan": e.plan_id,
+        "year": e.plan_year,
+        "revision": e.revision,
+        "new_revision": e.new_revision,
+        "action": e.action,
+        "kind": e.kind,
+        "outcome": e.outcome,
+        "from": e.from_state,
+        "to": e.to_state,
+        "actor": e.actor_email,
+        "actor_name": e.actor_name,
+        "role": e.actor_role,
+        "body": e.body,
+        "meeting": e.meeting_date,
+        "paragraph": e.paragraph,
+        "comment": e.comment,
+        "follows_recommendation": e.follows_recommendation,
+        "content_sha256": e.content_sha256,
+        "hash": e.hash,
+    }
+
+
 def verify_database(app: Any, expect_head: str | None = None) -> Verification:
     from workflow.db import UnitOfWork
 
@@ -138,7 +165,7 @@ def head_of(app: Any) -> dict[str, Any]:
         }
 
 
-def log(app: Any, plan_id: int | None = None) -> list[AuditEvent]:
+def log(app: Any, plan_id: int | None = None) -> list[dict[str, Any]]:
     from workflow.db import UnitOfWork
 
     with UnitOfWork(app.engine) as uow:
@@ -146,4 +173,4 @@ def log(app: Any, plan_id: int | None = None) -> list[AuditEvent]:
         query = sa.select(AuditEvent).order_by(AuditEvent.seq)
         if plan_id is not None:
             query = query.where(AuditEvent.plan_id == plan_id)
-        return list(uow.session.scalars(query))
+        return [event_dict(e) for e in uow.session.scalars(query)]

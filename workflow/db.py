@@ -19,6 +19,12 @@ from workflow.exceptions import DatabaseMissing, UsageError
 from workflow.settings import sqlite_path
 
 BUSY_TIMEOUT_MS = 5000
+# The newest migration. Kept here so that everyday commands check the schema with
+# one SELECT instead of loading alembic; a test keeps it equal to alembic's head.
+SCHEMA_HEAD = "0001"
+# Execution option: on SQLite, take the write lock at BEGIN (used when retrying a
+# transaction that lost a race, so that the retry is sure to make progress).
+IMMEDIATE = "finsam_immediate"
 
 
 def make_engine(url: str, *, must_exist: bool = True) -> Engine:
@@ -50,7 +56,8 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        immediate = conn.get_execution_options().get(IMMEDIATE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _alembic_config(connection: sa.Connection) -> Any:
@@ -86,13 +93,20 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     return before, head_revision()
 
 
+def _stored_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def check_schema(engine: Engine) -> None:
     """Refuse to work on a database that is missing its schema or is behind this version."""
     try:
-        current = current_revision(engine)
+        current = _stored_revision(engine)
     except sa.exc.OperationalError as exc:
         raise DatabaseMissing(f"cannot open the database: {exc.orig}") from None
-    head = head_revision()
+    head = SCHEMA_HEAD
     if current is None:
         raise DatabaseMissing(
             "the database has no finsam schema yet",
@@ -106,14 +120,20 @@ def check_schema(engine: Engine) -> None:
 
 
 class UnitOfWork:
-    """One transaction: commit explicitly, roll back on anything else."""
+    """One transaction: commit explicitly, roll back on anything else.
 
-    def __init__(self, engine: Engine) -> None:
+    `immediate` asks SQLite for the write lock up front (elsewhere it changes
+    nothing): a writer that waits its turn instead of failing on a stale read.
+    """
+
+    def __init__(self, engine: Engine, *, immediate: bool = False) -> None:
         self.engine = engine
+        self.immediate = immediate
         self.session: Session | None = None
 
     def __enter__(self) -> UnitOfWork:
-        self.session = Session(self.engine, expire_on_commit=False)
+        bind = self.engine.execution_options(**{IMMEDIATE: True}) if self.immediate else self.engine
+        self.session = Session(bind, expire_on_commit=False)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -125,4 +145,3 @@ class UnitOfWork:
     def commit(self) -> None:
         assert self.session is not None
         self.session.commit()
-

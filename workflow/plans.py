@@ -102,9 +102,12 @@ def _facts(ctx: _Ctx, events: list[AuditEvent]) -> PlanFacts:
 def _with_retry(
     app: App, plan_id: int, expected_version: int | None, work: Callable[[_Ctx], T]
 ) -> T:
-    """Run `work` in a transaction; a lost race on this plan is a conflict, others retry."""
-    for _ in range(MAX_RETRIES):
-        with UnitOfWork(app.engine) as uow:
+    """Run `work` in a transaction; a lost race on this plan is a conflict, others retry.
+
+    Retries take SQLite's write lock at BEGIN, so a busy file cannot starve a writer.
+    """
+    for attempt in range(MAX_RETRIES):
+        with UnitOfWork(app.engine, immediate=attempt > 0) as uow:
             assert uow.session is not None
             ctx = _context(uow.session, plan_id)
             if expected_version is None:
@@ -463,11 +466,11 @@ def show(app: App, plan_id: int) -> dict[str, Any]:
         data["content"] = ctx.revision.content
         data["open_actions"] = _open_actions(wf, ctx.cfg, ctx.plan.state)
         data["recommendations"] = [
-            _event_dict(e)
+            audit.event_dict(e)
             for e in events
             if e.kind == "recommendation" and e.revision == ctx.plan.revision
         ]
-        data["decisions"] = [_event_dict(e) for e in events if e.kind == "decision"]
+        data["decisions"] = [audit.event_dict(e) for e in events if e.kind == "decision"]
         return data
 
 
@@ -475,7 +478,7 @@ def history(app: App, plan_id: int) -> list[dict[str, Any]]:
     with UnitOfWork(app.engine) as uow:
         assert uow.session is not None
         _plan(uow.session, plan_id)
-        return [_event_dict(e) for e in _events(uow.session, plan_id)]
+        return [audit.event_dict(e) for e in _events(uow.session, plan_id)]
 
 
 def _open_actions(wf: WorkflowDef, cfg: ForbundFile, state: str) -> list[dict[str, Any]]:
@@ -520,34 +523,3 @@ def _plan_dict(plan: Plan, row: Forbund, cfg: ForbundFile) -> dict[str, Any]:
         "created_at": _iso(plan.created_at),
         "updated_at": _iso(plan.updated_at),
     }
-
-
-def _event_dict(e: AuditEvent) -> dict[str, Any]:
-    return {
-        "seq": e.seq,
-        "at": _iso(e.at),
-        "forbund": e.forbund_key,
-        "plan": e.plan_id,
-        "year": e.plan_year,
-        "revision": e.revision,
-        "new_revision": e.new_revision,
-        "action": e.action,
-        "kind": e.kind,
-        "outcome": e.outcome,
-        "from": e.from_state,
-        "to": e.to_state,
-        "actor": e.actor_email,
-        "actor_name": e.actor_name,
-        "role": e.actor_role,
-        "body": e.body,
-        "meeting": e.meeting_date,
-        "paragraph": e.paragraph,
-        "comment": e.comment,
-        "follows_recommendation": e.follows_recommendation,
-        "content_sha256": e.content_sha256,
-        "hash": e.hash,
-    }
-
-
-def event_dicts(events: list[AuditEvent]) -> list[dict[str, Any]]:
-    return [_event_dict(e) for e in events]

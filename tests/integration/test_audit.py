@@ -1,4 +1,4 @@
-"""The audit chain notices edits, deletions and reordering, even by someone who owns the database."""
+"""The audit chain notices edits, deletions and reordering, even by the database's owner."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-
 from helpers import CHEF, draft_plan
+
 from workflow import audit, plans
 
 
@@ -41,8 +41,7 @@ def test_intact_chain(trail: Any) -> None:
 
 def test_rows_cannot_be_updated_or_deleted(trail: Any) -> None:
     for statement in ("UPDATE audit_event SET comment = 'x'", "DELETE FROM audit_event"):
-        with pytest.raises(sa.exc.DatabaseError, match="append-only"), \
-                trail.engine.begin() as conn:
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), trail.engine.begin() as conn:
             conn.exec_driver_sql(statement)
     assert audit.verify_database(trail).ok
 
@@ -62,10 +61,12 @@ def test_deleted_row(trail: Any) -> None:
 
 
 def test_reordered_rows(trail: Any) -> None:
-    tamper(trail,
-           "UPDATE audit_event SET seq = 100 WHERE seq = 2",
-           "UPDATE audit_event SET seq = 2 WHERE seq = 3",
-           "UPDATE audit_event SET seq = 3 WHERE seq = 100")
+    tamper(
+        trail,
+        "UPDATE audit_event SET seq = 100 WHERE seq = 2",
+        "UPDATE audit_event SET seq = 2 WHERE seq = 3",
+        "UPDATE audit_event SET seq = 3 WHERE seq = 100",
+    )
     result = audit.verify_database(trail)
     assert not result.ok and result.first_bad_seq == 2
 

@@ -6,8 +6,8 @@ import threading
 from typing import Any
 
 import sqlalchemy as sa
-
 from helpers import CHEF, draft_plan
+
 from workflow import audit, plans
 from workflow.bootstrap import bootstrap
 from workflow.exceptions import ConflictError, FinsamError
@@ -43,11 +43,16 @@ def test_same_plan_same_version_one_wins(app: Any) -> None:
     other = second_client(app)
     version = plans.show(app, pid)["version"]
     for _ in range(5):
-        results = race([
-            lambda: plans.edit(app, pid, actor_email=CHEF, title="A", expected_version=version),
-            lambda: plans.edit(other, pid, actor_email=CHEF, title="B",
-                               expected_version=version),
-        ])
+        results = race(
+            [
+                lambda v=version: plans.edit(
+                    app, pid, actor_email=CHEF, title="A", expected_version=v
+                ),
+                lambda v=version: plans.edit(
+                    other, pid, actor_email=CHEF, title="B", expected_version=v
+                ),
+            ]
+        )
         wins = [r for r in results if isinstance(r, dict)]
         losses = [r for r in results if isinstance(r, ConflictError)]
         assert len(wins) == 1 and len(losses) == 1, results
@@ -62,10 +67,12 @@ def test_same_plan_without_a_pinned_version(app: Any) -> None:
     """Both read the plan in draft and submit: one moves it, the other gets a conflict."""
     pid = draft_plan(app)
     other = second_client(app)
-    results = race([
-        lambda: plans.move(app, pid, "submit", actor_email=CHEF),
-        lambda: plans.move(other, pid, "submit", actor_email=CHEF),
-    ])
+    results = race(
+        [
+            lambda: plans.move(app, pid, "submit", actor_email=CHEF),
+            lambda: plans.move(other, pid, "submit", actor_email=CHEF),
+        ]
+    )
     wins = [r for r in results if isinstance(r, dict)]
     assert len(wins) == 1, results
     loser = next(r for r in results if not isinstance(r, dict))
@@ -80,10 +87,12 @@ def test_same_plan_without_a_pinned_version(app: Any) -> None:
 def test_different_plans_at_once_share_one_unforked_chain(app: Any) -> None:
     ids = [draft_plan(app, year) for year in (2027, 2028, 2029, 2030)]
     clients = [second_client(app) for _ in ids]
-    results = race([
-        (lambda c=c, p=p: plans.move(c, p, "submit", actor_email=CHEF))
-        for c, p in zip(clients, ids, strict=True)
-    ])
+    results = race(
+        [
+            (lambda c=c, p=p: plans.move(c, p, "submit", actor_email=CHEF))
+            for c, p in zip(clients, ids, strict=True)
+        ]
+    )
     assert all(isinstance(r, dict) for r in results), results
     check = audit.verify_database(app)
     assert check.ok and check.rows == 8
@@ -99,8 +108,9 @@ def test_database_refuses_a_fork_of_the_chain(app: Any) -> None:
         fork.pop("id")
         fork.update(seq=2, hash="f" * 64, action="edit")
         try:
-            conn.execute(sa.insert(AuditEvent.__table__).values(
-                **{**fork, "prev_hash": row["prev_hash"]}))
+            conn.execute(
+                sa.insert(AuditEvent.__table__).values(**{**fork, "prev_hash": row["prev_hash"]})
+            )
             conn.commit()
             raise AssertionError("a second row on the same previous hash was accepted")
         except sa.exc.IntegrityError:

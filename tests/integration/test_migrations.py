@@ -6,10 +6,10 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-
 from helpers import draft_plan
+
 from workflow import plans
-from workflow.db import current_revision, head_revision, upgrade
+from workflow.db import SCHEMA_HEAD, current_revision, head_revision, upgrade
 from workflow.models import SQLModel
 
 
@@ -24,3 +24,20 @@ def test_upgrade_again_keeps_the_data(app: Any) -> None:
     assert current_revision(app.engine) == head_revision()
     assert upgrade(app.engine) == (head_revision(), head_revision())
     assert plans.show(app, pid)["id"] == pid
+
+
+def test_schema_head_constant_is_alembics_head() -> None:
+    assert head_revision() == SCHEMA_HEAD
+
+
+def test_a_database_behind_this_version_is_refused(app: Any) -> None:
+    import pytest
+
+    from workflow.bootstrap import bootstrap
+    from workflow.exceptions import UsageError
+
+    with app.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0000'")
+    with pytest.raises(UsageError, match="schema is at revision 0000") as exc:
+        bootstrap(app.url, app.clock)
+    assert exc.value.hint == "run 'finsam db upgrade' (it keeps all data)"

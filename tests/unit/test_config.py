@@ -16,13 +16,21 @@ def test_sydostra_skane_example() -> None:
     cfg = load_forbund(SOS_FILE)
     assert cfg.forbund.key == "sydostra-skane"
     assert [m.name for m in cfg.members][-4:] == [
-        "Simrishamns kommun", "Sjöbo kommun", "Tomelilla kommun", "Ystads kommun"]
+        "Simrishamns kommun",
+        "Sjöbo kommun",
+        "Tomelilla kommun",
+        "Ystads kommun",
+    ]
     board = next(b for b in cfg.bodies if b.kind == "styrelse")
     # one ordinary member and one deputy per member organisation, and the förbundschef
     assert sum(p.role in ("ordförande", "vice ordförande", "ledamot") for p in board.people) == 7
     assert sum(p.role == "ersättare" for p in board.people) == 7
-    assert list(cfg.workflow_def.states)[:4] == ["draft", "presidium", "beredningsgrupp",
-                                                 "styrelse"]
+    assert list(cfg.workflow_def.states)[:4] == [
+        "draft",
+        "presidium",
+        "beredningsgrupp",
+        "styrelse",
+    ]
     assert all(p.email.endswith(".example") for b in cfg.bodies for p in b.people)
 
 
@@ -61,8 +69,13 @@ def test_bad_role_names_key_and_allowed_values(tmp_path: Path) -> None:
 
 
 def test_bad_email(tmp_path: Path) -> None:
-    msg = error_of(edited(tmp_path, 'registrator = "registrator@ystad.example"',
-                          'registrator = "registrator.ystad.example"'))
+    msg = error_of(
+        edited(
+            tmp_path,
+            'registrator = "registrator@ystad.example"',
+            'registrator = "registrator.ystad.example"',
+        )
+    )
     assert "members[6].registrator: value is not a valid email address" in msg
 
 
@@ -73,8 +86,13 @@ def test_unknown_member_reference(tmp_path: Path) -> None:
 
 
 def test_unknown_key(tmp_path: Path) -> None:
-    msg = error_of(edited(tmp_path, 'name = "Samordningsförbundet Sydöstra Skåne"',
-                          'name = "Samordningsförbundet Sydöstra Skåne"\ncolour = "blue"'))
+    msg = error_of(
+        edited(
+            tmp_path,
+            'name = "Samordningsförbundet Sydöstra Skåne"',
+            'name = "Samordningsförbundet Sydöstra Skåne"\ncolour = "blue"',
+        )
+    )
     assert "forbund.colour: unknown key" in msg
 
 
@@ -100,8 +118,7 @@ def test_workflow_errors_are_reported_with_the_file(tmp_path: Path) -> None:
 
 def test_beredningsgrupp_first_is_only_data(tmp_path: Path) -> None:
     """Swap the order of the preparing bodies by editing the file, not the code."""
-    text = (SOS_FILE.read_text(encoding="utf-8")
-            + "\n" + _swapped_workflow())
+    text = SOS_FILE.read_text(encoding="utf-8") + "\n" + _swapped_workflow()
     cfg = load_forbund(write(tmp_path, text))
     wf = cfg.workflow_def
     assert wf.action("submit", "draft").target == "beredningsgrupp"  # type: ignore[union-attr]
@@ -112,10 +129,10 @@ def _swapped_workflow() -> str:
     from workflow.config import default_workflow_data
 
     d = default_workflow_data()
-    out = ['[workflow]', 'initial = "draft"']
+    out = ["[workflow]", 'initial = "draft"']
     for name, st in d["states"].items():
         out.append(f"[workflow.states.{name}]")
-        out += [f'{k} = {_toml(v)}' for k, v in st.items()]
+        out += [f"{k} = {_toml(v)}" for k, v in st.items()]
     for a in d["actions"]:
         a = dict(a)
         if a["name"] == "submit":

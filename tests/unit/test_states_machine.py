@@ -13,8 +13,9 @@ from workflow.config import default_workflow_data
 
 TODAY = date(2026, 11, 24)
 CHEF = Actor("chef@x.example", "Chef", frozenset({("styrelse", "förbundschef")}))
-CHAIR = Actor("chair@x.example", "Ordf", frozenset({("presidium", "ordförande"),
-                                                     ("styrelse", "ordförande")}))
+CHAIR = Actor(
+    "chair@x.example", "Ordf", frozenset({("presidium", "ordförande"), ("styrelse", "ordförande")})
+)
 MEMBER = Actor("m@x.example", "Ledamot", frozenset({("styrelse", "ledamot")}))
 
 
@@ -23,22 +24,33 @@ def wf() -> WorkflowDef:
     return WorkflowDef.from_mapping(default_workflow_data())
 
 
-def move(wf: WorkflowDef, facts: PlanFacts, action: str, actor: Actor = CHEF,
-         **kw: object) -> Transition | Refusal:
+def move(
+    wf: WorkflowDef, facts: PlanFacts, action: str, actor: Actor = CHEF, **kw: object
+) -> Transition | Refusal:
     return decide(wf, facts, Move(action=action, actor=actor, today=TODAY, **kw))  # type: ignore[arg-type]
 
 
 def test_default_path_states(wf: WorkflowDef) -> None:
     assert wf.initial == "draft"
-    assert list(wf.states) == ["draft", "presidium", "beredningsgrupp", "styrelse", "adopted",
-                               "rejected"]
+    assert list(wf.states) == [
+        "draft",
+        "presidium",
+        "beredningsgrupp",
+        "styrelse",
+        "adopted",
+        "rejected",
+    ]
 
 
 def test_submit_freezes_the_revision(wf: WorkflowDef) -> None:
     t = move(wf, PlanFacts("draft", has_content=True), "submit")
     assert isinstance(t, Transition)
-    assert (t.from_state, t.to_state, t.freezes, t.new_revision) == ("draft", "presidium", True,
-                                                                      None)
+    assert (t.from_state, t.to_state, t.freezes, t.new_revision) == (
+        "draft",
+        "presidium",
+        True,
+        None,
+    )
     assert str(t.role) == "förbundschef"
     after = apply(PlanFacts("draft", has_content=True), t)
     assert after.state == "presidium" and after.revision_frozen
@@ -106,8 +118,13 @@ def test_send_back_opens_a_new_revision(wf: WorkflowDef) -> None:
 
 
 def test_a_revision_is_adopted_once_only(wf: WorkflowDef) -> None:
-    facts = PlanFacts("styrelse", revision=1, has_content=True, revision_frozen=True,
-                      adopted_revisions=frozenset({1}))
+    facts = PlanFacts(
+        "styrelse",
+        revision=1,
+        has_content=True,
+        revision_frozen=True,
+        adopted_revisions=frozenset({1}),
+    )
     r = move(wf, facts, "adopt", meeting=TODAY, paragraph="3")
     assert isinstance(r, Refusal) and "already been adopted" in r.message
 
@@ -127,8 +144,13 @@ def test_force_is_an_audited_action_of_its_own(wf: WorkflowDef) -> None:
 
 
 def test_adopted_plan_can_be_revised_and_adopted_again(wf: WorkflowDef) -> None:
-    facts = PlanFacts("adopted", revision=1, has_content=True, revision_frozen=True,
-                      adopted_revisions=frozenset({1}))
+    facts = PlanFacts(
+        "adopted",
+        revision=1,
+        has_content=True,
+        revision_frozen=True,
+        adopted_revisions=frozenset({1}),
+    )
     t = move(wf, facts, "revise", comment="Redigerad 2019-11-28")
     assert isinstance(t, Transition) and t.new_revision == 2
     assert apply(facts, t).adopted_revisions == frozenset({1})

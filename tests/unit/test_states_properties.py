@@ -82,18 +82,23 @@ def test_llg_workflow_never_escapes(data: st.DataObject) -> None:
     run(wf, data.draw(st.lists(step_strategy(wf), max_size=40)), True)
 
 
-chief = Actor("c@x.example", "C", frozenset({("styrelse", "förbundschef"),
-                                             ("presidium", "ordförande")}))
+chief = Actor(
+    "c@x.example", "C", frozenset({("styrelse", "förbundschef"), ("presidium", "ordförande")})
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(actions=st.lists(st.sampled_from(WORKFLOWS["sos"].action_names()), max_size=60),
-       targets=st.lists(st.sampled_from(list(WORKFLOWS["sos"].states)), min_size=60,
-                        max_size=60))
-def test_a_capable_actor_reaches_only_allowed_states(actions: list[str],
-                                                     targets: list[str]) -> None:
+@given(
+    actions=st.lists(st.sampled_from(WORKFLOWS["sos"].action_names()), max_size=60),
+    targets=st.lists(st.sampled_from(list(WORKFLOWS["sos"].states)), min_size=60, max_size=60),
+)
+def test_a_capable_actor_reaches_only_allowed_states(
+    actions: list[str], targets: list[str]
+) -> None:
     """With everything permitted, many more moves succeed; the invariants still hold."""
     wf = WORKFLOWS["sos"]
-    moves = [Move(a, chief, TODAY, comment="Skäl", meeting=TODAY, paragraph="1", target=t)
-             for a, t in zip(actions, targets, strict=False)]
+    moves = [
+        Move(a, chief, TODAY, comment="Skäl", meeting=TODAY, paragraph="1", target=t)
+        for a, t in zip(actions, targets, strict=False)
+    ]
     run(wf, moves, True)

@@ -1,0 +1,102 @@
+"""finsam as a real program: the console script, the demo, and two processes racing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import CHEF, EXAMPLES, ROOT, SOS_FILE
+
+FINSAM = str(Path(sys.executable).with_name("finsam"))
+
+
+def run(
+    *args: str, env: dict[str, str], code: int = 0, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [FINSAM, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    return result
+
+
+def environment(url: str | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FINSAM_")}
+    if url:
+        env["FINSAM_DATABASE_URL"] = url
+    env.update(extra)
+    return env
+
+
+def test_help_lists_the_commands() -> None:
+    out = run("--help", env=environment()).stdout
+    for name in ("init", "plan", "audit", "workflow", "db"):
+        assert name in out
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_plan_moves_and_conflict_exit_code(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'f.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    env = environment(url, FINSAM_USER=CHEF, FINSAM_NOW="2026-11-24T15:00")
+    run("init", "--forbund", str(SOS_FILE), env=env)
+    (tmp_path / "p.md").write_text("# Plan\n")
+    run("plan", "new", "--year", "2027", "--file", str(tmp_path / "p.md"), env=env)
+    run("plan", "move", "1", "submit", "--if-version", "1", env=env)
+    stale = run(
+        "plan", "move", "1", "revise", "--comment", "x", "--if-version", "1", env=env, code=3
+    )
+    assert "you acted on version 1, it is now version 2" in stale.stderr
+    run("audit", "verify", env=env)
+
+
+def test_two_processes_race_for_one_plan(tmp_path: Path) -> None:
+    env = environment(f"sqlite:///{tmp_path / 'f.db'}", FINSAM_USER=CHEF)
+    run("init", "--forbund", str(SOS_FILE), env=env)
+    run("plan", "new", "--year", "2027", "--title", "T", env=env)
+    procs = [
+        subprocess.Popen(
+            [FINSAM, "plan", "edit", "1", "--title", f"Titel {i}", "--if-version", "1"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    codes = sorted(p.wait(timeout=120) for p in procs)
+    assert codes == [0, 3]
+    run("audit", "verify", env=env)
+
+
+def test_demo_runs_twice_from_a_copy(tmp_path: Path) -> None:
+    """`make demo` on a fresh tree: the same script, in a copy so the real demo-out is left."""
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    shutil.copy(ROOT / "finsam.toml", tmp_path / "finsam.toml")
+    env = environment(FINSAM=FINSAM)
+    for _ in range(2):
+        result = subprocess.run(
+            ["bash", str(tmp_path / "examples" / "demo.sh")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "audit chain intact: 10 rows" in result.stdout
+        assert "revision 2 opened" in result.stdout
+    listed = run("plan", "list", "--json", env=environment(), cwd=tmp_path / "examples").stdout
+    assert '"state": "adopted"' in listed
+    assert (tmp_path / "demo-out" / "finsam.db").exists()
