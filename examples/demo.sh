@@ -12,8 +12,16 @@ unset FINSAM_DATABASE_URL
 CHEF=annika.rasmusson@sydostraskane.example
 CHAIR=karin.holm@ystad.example
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ finsam %s\n' "$*"; "$FINSAM" "$@"; }
+if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
+step() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN"; }
+show() {  # the command as one could paste it
+  local line='$ finsam' arg
+  for arg in "$@"; do
+    if [[ $arg =~ [[:space:]] ]]; then line+=" '$arg'"; else line+=" $arg"; fi
+  done
+  printf '%s\n' "$line"
+}
+run() { show "$@"; "$FINSAM" "$@"; }
 at() { local when=$1; shift; FINSAM_NOW=$when run "$@"; }
 
 rm -rf demo-out

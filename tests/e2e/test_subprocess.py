@@ -100,3 +100,9 @@ def test_demo_runs_twice_from_a_copy(tmp_path: Path) -> None:
     listed = run("plan", "list", "--json", env=environment(), cwd=tmp_path / "examples").stdout
     assert '"state": "adopted"' in listed
     assert (tmp_path / "demo-out" / "finsam.db").exists()
+
+
+def test_shell_completion_completes_commands() -> None:
+    env = environment(_FINSAM_COMPLETE="complete_bash", COMP_WORDS="finsam pl", COMP_CWORD="1")
+    result = subprocess.run([FINSAM], env=env, capture_output=True, text=True, timeout=60)
+    assert "plan" in result.stdout.split()

@@ -1,0 +1,46 @@
+"""Registering a förbund again: people and rules may change, plans may not be stranded."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import CHEF, SOS_FILE, draft_plan, dump
+
+from workflow import forbunds, plans
+from workflow.config import default_workflow_data, load_forbund, parse_forbund
+from workflow.exceptions import ConfigError
+
+
+def test_same_file_again_is_unchanged(app: Any) -> None:
+    assert forbunds.register(app, load_forbund(SOS_FILE))["outcome"] == "unchanged"
+
+
+def test_new_people_are_taken_up(app: Any, tmp_path: Path) -> None:
+    text = SOS_FILE.read_text(encoding="utf-8").replace("Karin Holm", "Karin Holm-Berg")
+    (tmp_path / "f.toml").write_text(text, encoding="utf-8")
+    assert forbunds.register(app, load_forbund(tmp_path / "f.toml"))["outcome"] == "updated"
+    pid = draft_plan(app)
+    plans.move(app, pid, "submit", actor_email=CHEF)
+    people = plans.show(app, pid)["open_actions"][0]["people"]
+    assert people[0] == "Karin Holm-Berg"
+
+
+def test_a_workflow_that_strands_a_plan_is_refused(app: Any) -> None:
+    pid = draft_plan(app)
+    plans.move(app, pid, "submit", actor_email=CHEF)
+    flow = json.loads(json.dumps(default_workflow_data()).replace('"presidium"', '"presidiet"'))
+    flow["states"]["presidiet"].pop("body")
+    for action in flow["actions"]:
+        action["roles"] = [r.replace("@presidiet", "@presidium") for r in action["roles"]]
+        if action.get("body") == "presidiet":
+            action["body"] = "presidium"
+    data = tomllib.loads(SOS_FILE.read_text(encoding="utf-8")) | {"workflow": flow}
+    cfg = parse_forbund(data, "renamed presidium")
+    before = dump(app.url)
+    with pytest.raises(ConfigError, match=r"lacks states that plans are in: plan 1 in 'presidium'"):
+        forbunds.register(app, cfg)
+    assert dump(app.url) == before
