@@ -28,7 +28,7 @@ def init(forbund: ForbundFileOpt, as_json: JsonOpt = False) -> None:
     app = bootstrap(must_exist=False, check=False)
     before, after = upgrade(app.engine)
     data = forbunds.register(app, cfg)
-    data["database"] = app.url
+    data["database"] = shown_url(app.url)
     data["schema"] = {"before": before, "after": after}
     emit(
         data,
@@ -49,7 +49,7 @@ def db_upgrade(as_json: JsonOpt = False) -> None:
 
     app = bootstrap(must_exist=False, check=False)
     before, after = upgrade(app.engine)
-    data = {"database": app.url, "before": before, "after": after}
+    data = {"database": shown_url(app.url), "before": before, "after": after}
     emit(
         data,
         as_json,
@@ -70,7 +70,7 @@ def db_status(as_json: JsonOpt = False) -> None:
     engine = make_engine(loc.url)
     current = current_revision(engine)
     data = {
-        "database": loc.url,
+        "database": shown_url(loc.url),
         "found_by": loc.source,
         "schema": current,
         "newest": head_revision(),
@@ -153,6 +153,13 @@ def workflow_show(
         )
 
     emit(data, as_json, human)
+
+
+def shown_url(url: str) -> str:
+    """The URL without its password, fit for a terminal or a log."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _config(forbund: str | None, file: Path | None) -> Any:

@@ -11,6 +11,7 @@ app = typer.Typer(
     name="finsam",
     help="Plan adoption, audit trail and yearly cycle for a samordningsförbund.",
     no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a crash must not print passwords or plan text
 )
 app.command("init")(admin_cmds.init)
 app.add_typer(plan_cmds.app, name="plan")

@@ -15,6 +15,10 @@ app = typer.Typer(
 )
 
 PlanId = Annotated[int, typer.Argument(help="The plan's id (see 'finsam plan list').")]
+IfVersionOpt = Annotated[
+    int | None,
+    typer.Option("--if-version", help="Refuse (exit 3) unless the plan is still at this version."),
+]
 
 
 def _read(path: Path | None) -> str | None:
@@ -165,12 +169,7 @@ def edit(
     file: Annotated[Path | None, typer.Option("--file", help="New text (Markdown).")] = None,
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
     actor: AsOpt = None,
-    if_version: Annotated[
-        int | None,
-        typer.Option(
-            "--if-version", help="Refuse (exit 3) unless the plan is still at this version."
-        ),
-    ] = None,
+    if_version: IfVersionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Change the draft's text or title; a revision that has left draft is frozen."""
@@ -208,12 +207,7 @@ def move(
     ] = None,
     paragraph: Annotated[str | None, typer.Option(help="The § in the minutes.")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Target state (force only).")] = None,
-    if_version: Annotated[
-        int | None,
-        typer.Option(
-            "--if-version", help="Refuse (exit 3) unless the plan is still at this version."
-        ),
-    ] = None,
+    if_version: IfVersionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Take a workflow action on a plan (who acts: --as or FINSAM_USER)."""

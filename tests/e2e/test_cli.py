@@ -251,3 +251,19 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
             if f"`{full}" not in readme:
                 missing.append(full)
     assert not missing, f"not in README.md: {missing}"
+
+
+def test_unreachable_postgresql_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINSAM_DATABASE_URL", "postgresql://finsam:hemligt@127.0.0.1:1/finsam")
+    result = finsam("plan", "list", code=2)
+    assert result.stderr.startswith("error: cannot open the database: ")
+    assert "hemligt" not in result.stderr
+
+
+def test_db_status_says_where_the_database_is(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FINSAM_DATABASE_URL", f"sqlite:///{tmp_path / 'f.db'}")
+    finsam("db", "upgrade")
+    data = json.loads(finsam("db", "status", "--json").stdout)
+    assert data["up_to_date"] is True and data["found_by"] == "FINSAM_DATABASE_URL"
