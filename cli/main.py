@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import admin_cmds, audit_cmds, plan_cmds
+from cli import admin_cmds, audit_cmds, content_cmds, plan_cmds
 
 app = typer.Typer(
     name="finsam",
@@ -14,7 +14,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # a crash must not print passwords or plan text
 )
 app.command("init")(admin_cmds.init)
-app.add_typer(plan_cmds.app, name="plan")
+app.add_typer(plan_cmds.app, name="plan")  # with content_cmds
+assert content_cmds.app is plan_cmds.app
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(admin_cmds.workflow_app, name="workflow")
 app.add_typer(admin_cmds.db_app, name="db")

@@ -15,32 +15,33 @@ app = typer.Typer(
 )
 
 PlanId = Annotated[int, typer.Argument(help="The plan's id (see 'finsam plan list').")]
+FromOpt = Annotated[
+    Path | None,
+    typer.Option("--from", "--file", help="The content: a plan file (.toml) or Markdown text."),
+]
 IfVersionOpt = Annotated[
     int | None,
     typer.Option("--if-version", help="Refuse (exit 3) unless the plan is still at this version."),
 ]
 
 
-def _read(path: Path | None) -> str | None:
+def _read(path: Path | None) -> Any:
     if path is None:
         return None
-    from workflow.exceptions import UsageError
+    from workflow.content import read_content
 
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file", "give the path of the plan's text") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text", "save the plan text as UTF-8") from None
+    return read_content(path)
 
 
 @app.command("new")
 @handled
 def new(
-    year: Annotated[int, typer.Option("--year", help="The (first) year the plan is for.")],
+    year: Annotated[
+        int | None, typer.Option("--year", help="The (first) year; default: the plan file's.")
+    ] = None,
     until: Annotated[int | None, typer.Option(help="Last year, for a multi-year plan.")] = None,
     title: Annotated[str | None, typer.Option(help="Title; default from the year(s).")] = None,
-    file: Annotated[Path | None, typer.Option("--file", help="The plan's text (Markdown).")] = None,
+    file: FromOpt = None,
     forbund: ForbundOpt = None,
     actor: AsOpt = None,
     as_json: JsonOpt = False,
@@ -48,7 +49,6 @@ def new(
     """Create the plan for a year, in the workflow's first state (draft)."""
     from workflow import plans
 
-    content = _read(file) or ""
     data = plans.create(
         app_for_command(),
         forbund_key=forbund,
@@ -56,7 +56,8 @@ def new(
         last_year=until,
         title=title,
         actor_email=actor,
-        content=content,
+        content=_read(file),
+        source=str(file),
     )
     emit(
         data,
@@ -166,7 +167,7 @@ def show(plan_id: PlanId, as_json: JsonOpt = False) -> None:
 @handled
 def edit(
     plan_id: PlanId,
-    file: Annotated[Path | None, typer.Option("--file", help="New text (Markdown).")] = None,
+    file: FromOpt = None,
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
     actor: AsOpt = None,
     if_version: IfVersionOpt = None,
@@ -182,6 +183,7 @@ def edit(
         title=title,
         content=_read(file),
         expected_version=if_version,
+        source=str(file),
     )
     emit(
         data,
@@ -236,6 +238,8 @@ def move(
                 else "; departs from the recommendations"
             )
         console().print(line)
+        for warning in d.get("warnings", []):
+            console(stderr=True).print(f"warning: {warning}")
 
     emit(data, as_json, human)
 

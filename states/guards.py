@@ -23,6 +23,8 @@ class GuardInput:
     meeting: date | None
     paragraph: str | None
     today: date
+    has_budget: bool = False
+    economy_errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,21 @@ def _revision_not_adopted(g: GuardInput) -> str | None:
     return None
 
 
+def _has_budget(g: GuardInput) -> str | None:
+    if not g.has_budget:
+        return "the plan has no budget yet (give the revision a plan file with a [budget])"
+    return None
+
+
+def _economy_clean(g: GuardInput) -> str | None:
+    if g.economy_errors:
+        listed = "; ".join(g.economy_errors)
+        return (
+            f"the budget has {len(g.economy_errors)} error(s) (see 'finsam plan check'): {listed}"
+        )
+    return None
+
+
 GUARDS: dict[str, Guard] = {
     "has_content": _has_content,
     "reason_given": _reason_given,
@@ -84,6 +101,8 @@ GUARDS: dict[str, Guard] = {
     "meeting_not_in_future": _meeting_not_in_future,
     "paragraph_given": _paragraph_given,
     "revision_not_adopted": _revision_not_adopted,
+    "has_budget": _has_budget,
+    "economy_clean": _economy_clean,
 }
 
 

@@ -28,6 +28,8 @@ class PlanFacts:
     revision_frozen: bool = False
     has_content: bool = False
     adopted_revisions: frozenset[int] = frozenset()
+    has_budget: bool = False
+    economy_errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def implicit_guards(action: ActionDef) -> tuple[str, ...]:
     if action.kind == "force" or action.outcome in ("send_back", "reject"):
         guards.append("reason_given")
     if action.kind == "decision" and action.outcome == "adopt":
-        guards.append("revision_not_adopted")
+        guards += ["revision_not_adopted", "economy_clean"]
     return tuple(guards)
 
 
@@ -134,6 +136,8 @@ def decide(workflow: WorkflowDef, facts: PlanFacts, move: Move) -> Transition | 
             meeting=move.meeting,
             paragraph=move.paragraph,
             today=move.today,
+            has_budget=facts.has_budget,
+            economy_errors=facts.economy_errors,
         ),
     )
     failed = tuple(r for r in results if not r.ok)

@@ -47,6 +47,7 @@ def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 def draft_plan(app: Any, year: int = 2027, content: str = "# Plan\n\nText.") -> int:
     from workflow import plans
+    from workflow.content import Content
 
     return plans.create(
         app,
@@ -55,7 +56,7 @@ def draft_plan(app: Any, year: int = 2027, content: str = "# Plan\n\nText.") -> 
         last_year=None,
         title=None,
         actor_email=CHEF,
-        content=content,
+        content=Content(content, "markdown"),
     )["id"]
 
 

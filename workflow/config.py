@@ -60,11 +60,20 @@ class Body(_Strict):
     people: list[Person] = Field(default_factory=list)
 
 
+class Economy(_Strict):
+    """The förbund's own rules for its budget (checked by 'finsam plan check')."""
+
+    insatser_min_percent: int | None = Field(default=None, ge=0, le=100)
+    equity_recommendation_percent: int = Field(default=20, ge=0, le=100)
+    equity_recommendation_max_allocation: int = Field(default=7000, ge=0)
+
+
 class ForbundFile(_Strict):
     forbund: ForbundInfo
     members: list[Member] = Field(min_length=1)
     bodies: list[Body] = Field(min_length=1)
     workflow: dict[str, Any] | None = None
+    economy: Economy = Field(default_factory=Economy)
     editors: list[str] = Field(
         default_factory=lambda: ["förbundschef"],
         description="role specs that may create plans and edit drafts",

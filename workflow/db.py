@@ -21,7 +21,7 @@ from workflow.settings import sqlite_path
 BUSY_TIMEOUT_MS = 5000
 # The newest migration. Kept here so that everyday commands check the schema with
 # one SELECT instead of loading alembic; a test keeps it equal to alembic's head.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 # Execution option: on SQLite, take the write lock at BEGIN (used when retrying a
 # transaction that lost a race, so that the retry is sure to make progress).
 IMMEDIATE = "finsam_immediate"
@@ -83,14 +83,14 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the schema to the newest revision; returns (before, after)."""
+def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str | None]:
+    """Bring the schema to the newest revision (or `target`); returns (before, after)."""
     from alembic import command
 
     before = current_revision(engine)
     with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "head")
-    return before, head_revision()
+        command.upgrade(_alembic_config(conn), target)
+    return before, current_revision(engine)
 
 
 def _stored_revision(engine: Engine) -> str | None:

@@ -72,6 +72,9 @@ class Revision(SQLModel, table=True):
     number: int
     title: str
     content: str = ""
+    content_format: str = Field(
+        default="markdown", max_length=16, sa_column_kwargs={"server_default": "markdown"}
+    )
     content_sha256: str = Field(max_length=64)
     created_at: datetime = _utc()
     frozen_at: datetime | None = _utc(default=None, nullable=True)

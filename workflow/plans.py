@@ -24,11 +24,14 @@ from states.machine import follows_recommendations as follows
 from states.roles import Actor, RoleSpec, describe_specs
 from workflow import audit, forbunds
 from workflow.bootstrap import App
+from workflow.budget import Report, check
 from workflow.clock import local_today
 from workflow.config import ForbundFile
+from workflow.content import MARKDOWN, PLAN, Content, as_plan, validate_for
 from workflow.db import UnitOfWork
 from workflow.exceptions import ConflictError, NotAllowed, NotFound, UsageError
 from workflow.models import AuditEvent, Forbund, Plan, Revision
+from workflow.plan_file import PlanFile, parse_plan
 
 MAX_RETRIES = 8
 MAX_PLAN_YEARS = 5
@@ -85,7 +88,18 @@ def _events(session: Session, plan_id: int) -> list[AuditEvent]:
     )
 
 
-def _facts(ctx: _Ctx, events: list[AuditEvent]) -> PlanFacts:
+def revision_plan(plan: Plan, revision: Revision, cfg: ForbundFile) -> PlanFile:
+    """The revision's content as a PlanFile, whichever form it was stored in."""
+    return as_plan(
+        Content(revision.content, revision.content_format),
+        f"plan {plan.id} revision {revision.number}",
+        cfg,
+        year=plan.year,
+        title=revision.title,
+    )
+
+
+def _facts(ctx: _Ctx, events: list[AuditEvent], report: Report) -> PlanFacts:
     adopted = frozenset(e.revision for e in events if e.kind == "decision" and e.outcome == "adopt")
     return PlanFacts(
         state=ctx.plan.state,
@@ -93,6 +107,8 @@ def _facts(ctx: _Ctx, events: list[AuditEvent]) -> PlanFacts:
         revision_frozen=ctx.revision.frozen_at is not None,
         has_content=bool(ctx.revision.content.strip()),
         adopted_revisions=adopted,
+        has_budget=report.has_budget,
+        economy_errors=tuple(f.message for f in report.errors),
     )
 
 
@@ -191,12 +207,20 @@ def create(
     app: App,
     *,
     forbund_key: str | None,
-    year: int,
+    year: int | None,
     last_year: int | None,
     title: str | None,
     actor_email: str | None,
-    content: str = "",
+    content: Content | None = None,
+    source: str = "the plan file",
 ) -> dict[str, Any]:
+    """A new plan in the workflow's first state; its year may come from a plan file."""
+    content = content or Content("", MARKDOWN)
+    if year is None:
+        if content.format != PLAN:
+            raise UsageError("which year is the plan for?", "give --year YEAR or --from FILE")
+        meta = parse_plan(content.text, source).plan
+        year, last_year = meta.year, meta.last_year
     last_year = year if last_year is None else last_year
     if not 2000 <= year <= 2100:
         raise UsageError(f"year {year} is out of range", "give the plan's year, e.g. --year 2027")
@@ -213,6 +237,7 @@ def create(
         cfg = forbunds.config_of(row)
         who = forbunds.actor(cfg, actor_email)
         role = forbunds.require_editor(cfg, who, "create plans")
+        parsed = validate_for(content, source, cfg, year, last_year)
         existing = s.scalars(
             sa.select(Plan).where(Plan.forbund_id == row.id, Plan.year == year)
         ).first()
@@ -224,7 +249,7 @@ def create(
                 "with the 'revise' action",
             )
         years = f"{year}" if last_year == year else f"{year}–{last_year}"
-        title = title or f"Verksamhetsplan och budget {years}"
+        title = title or (parsed.title if parsed else f"Verksamhetsplan och budget {years}")
         initial = cfg.workflow_def.initial
         plan = Plan(
             forbund_id=row.id,
@@ -243,8 +268,9 @@ def create(
             plan_id=plan.id,
             number=1,
             title=title,
-            content=content,
-            content_sha256=sha256_text(content),
+            content=content.text,
+            content_format=content.format,
+            content_sha256=sha256_text(content.text),
             created_at=now,
         )
         s.add(revision)
@@ -272,8 +298,9 @@ def edit(
     *,
     actor_email: str | None,
     title: str | None = None,
-    content: str | None = None,
+    content: Content | None = None,
     expected_version: int | None = None,
+    source: str = "the plan file",
 ) -> dict[str, Any]:
     """Change the draft revision; a revision that has left draft is frozen."""
     if title is None and content is None:
@@ -295,8 +322,10 @@ def edit(
         if title is not None:
             ctx.revision.title = title
         if content is not None:
-            ctx.revision.content = content
-            ctx.revision.content_sha256 = sha256_text(content)
+            validate_for(content, source, ctx.cfg, ctx.plan.year, ctx.plan.last_year)
+            ctx.revision.content = content.text
+            ctx.revision.content_format = content.format
+            ctx.revision.content_sha256 = sha256_text(content.text)
         ctx.session.add(ctx.revision)
         ctx.session.flush()
         extra = {"title": title} if title is not None else {}
@@ -347,12 +376,121 @@ def move(
             paragraph=paragraph,
             target=target,
         )
-        verdict = decide(ctx.cfg.workflow_def, _facts(ctx, events), request)
+        report = check(revision_plan(ctx.plan, ctx.revision, ctx.cfg), ctx.cfg)
+        verdict = decide(ctx.cfg.workflow_def, _facts(ctx, events, report), request)
         if isinstance(verdict, Refusal):
             raise NotAllowed(f"plan {ctx.plan.id}: {verdict.message}")
-        return _carry_out(ctx, now, who, verdict, events, comment, meeting, paragraph)
+        result = _carry_out(ctx, now, who, verdict, events, comment, meeting, paragraph)
+        result["warnings"] = [f.message for f in report.warnings]
+        return result
 
     return _with_retry(app, plan_id, expected_version, work)
+
+
+def revise(
+    app: App,
+    plan_id: int,
+    content: Content,
+    *,
+    actor_email: str | None,
+    comment: str | None = None,
+    source: str = "the plan file",
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    """Store content as a new revision.
+
+    In an editable state the current revision is kept as it was and a new one
+    follows it. Elsewhere the workflow's own action back to draft (normally
+    'revise', with its guards and reason) is taken first, in the same
+    transaction, so a file can never slip past the workflow.
+    """
+
+    def work(ctx: _Ctx) -> dict[str, Any]:
+        now = app.clock.now()
+        who = forbunds.actor(ctx.cfg, actor_email)
+        validate_for(content, source, ctx.cfg, ctx.plan.year, ctx.plan.last_year)
+        wf = ctx.cfg.workflow_def
+        if wf.states[ctx.plan.state].editable:
+            role = forbunds.require_editor(ctx.cfg, who, "revise plans")
+            number = ctx.plan.revision + 1
+            ctx.revision.frozen_at = ctx.revision.frozen_at or now
+            ctx.session.add(ctx.revision)
+            result = {
+                "plan": ctx.plan.id,
+                "action": "new-revision",
+                "from": ctx.plan.state,
+                "to": ctx.plan.state,
+                "revision": ctx.plan.revision,
+            }
+            _add_revision(ctx, now, number, content)
+            _compare_and_set(ctx, now, ctx.plan.state, number)
+        else:
+            action = _reopening_action(wf, ctx.plan.state)
+            if action is None:
+                raise NotAllowed(
+                    f"plan {ctx.plan.id} is in state {ctx.plan.state!r}, where no action opens "
+                    "a new revision",
+                    f"Open now: {describe_open(wf.actions_from(ctx.plan.state))}",
+                )
+            events = _events(ctx.session, ctx.plan.id)
+            report = check(revision_plan(ctx.plan, ctx.revision, ctx.cfg), ctx.cfg)
+            request = Move(action=action, actor=who, today=local_today(app.clock), comment=comment)
+            verdict = decide(wf, _facts(ctx, events, report), request)
+            if isinstance(verdict, Refusal):
+                raise NotAllowed(f"plan {ctx.plan.id}: {verdict.message}")
+            result = _carry_out(ctx, now, who, verdict, events, comment, None, None)
+            number = verdict.new_revision
+            assert number is not None
+            rev = _revision(ctx.session, ctx.plan, number)
+            rev.content, rev.content_format = content.text, content.format
+            rev.content_sha256 = sha256_text(content.text)
+            ctx.session.add(rev)
+            ctx.session.flush()
+            role = verdict.role
+        row = _audit(
+            ctx,
+            now,
+            who,
+            role,
+            revision=number,
+            action="edit",
+            kind="edit",
+            from_state=result["to"],
+            to_state=result["to"],
+            comment=comment,
+            content_sha256=sha256_text(content.text),
+        )
+        result.update(new_revision=number, audit_seq=row.seq, audit_hash=row.hash)
+        return result
+
+    return _with_retry(app, plan_id, expected_version, work)
+
+
+def _reopening_action(wf: WorkflowDef, state: str) -> str | None:
+    """The transition out of `state` that leads back to an editable state ('revise' first)."""
+    candidates = [
+        a.name
+        for a in wf.actions_from(state)
+        if a.kind == "transition" and a.target and wf.states[a.target].editable
+    ]
+    if "revise" in candidates:
+        return "revise"
+    return candidates[0] if candidates else None
+
+
+def _add_revision(ctx: _Ctx, now: datetime, number: int, content: Content) -> Revision:
+    revision = Revision(
+        plan_id=ctx.plan.id,
+        number=number,
+        title=ctx.revision.title,
+        content=content.text,
+        content_format=content.format,
+        content_sha256=sha256_text(content.text),
+        created_at=now,
+    )
+    ctx.session.add(revision)
+    ctx.session.flush()
+    return revision
 
 
 def _carry_out(
@@ -374,16 +512,7 @@ def _carry_out(
         if decided.frozen_at is None:
             decided.frozen_at = now
             ctx.session.add(decided)
-        ctx.session.add(
-            Revision(
-                plan_id=ctx.plan.id,
-                number=t.new_revision,
-                title=decided.title,
-                content=decided.content,
-                content_sha256=decided.content_sha256,
-                created_at=now,
-            )
-        )
+        _add_revision(ctx, now, t.new_revision, Content(decided.content, decided.content_format))
         revision_no = t.new_revision
     ctx.session.flush()
     follows_rec = None

@@ -9,7 +9,12 @@ import pytest
 from helpers import CHAIR, CHEF, MEMBER, advance_to, draft_plan, dump, to_board
 
 from workflow import audit, plans
+from workflow.content import Content
 from workflow.exceptions import ConflictError, NotAllowed, NotFound, UsageError
+
+
+def md(text: str) -> Content:
+    return Content(text, "markdown")
 
 
 def test_full_path_with_aterremiss(app: Any, clock: Any) -> None:
@@ -27,7 +32,7 @@ def test_full_path_with_aterremiss(app: Any, clock: Any) -> None:
         comment="Se över budgeten",
     )
     assert result["new_revision"] == 2 and result["follows_recommendation"] is False
-    plans.edit(app, pid, actor_email=CHEF, content="# Plan\n\nReviderad.")
+    plans.edit(app, pid, actor_email=CHEF, content=md("# Plan\n\nReviderad."))
     advance_to(clock, "2026-12-08T10:00")
     to_board(app, pid, "2026-12-07")
     advance_to(clock, "2026-12-15T16:00")
@@ -73,9 +78,9 @@ def test_adopted_plan_revised_and_adopted_again(app: Any, clock: Any) -> None:
     to_board(app, pid, "2026-11-20")
     plans.move(app, pid, "adopt", actor_email=CHEF, meeting=date(2026, 11, 24), paragraph="1")
     with pytest.raises(NotAllowed):
-        plans.edit(app, pid, actor_email=CHEF, content="ändrad")
+        plans.edit(app, pid, actor_email=CHEF, content=md("ändrad"))
     plans.move(app, pid, "revise", actor_email=CHEF, comment="Redigering inför 2028")
-    plans.edit(app, pid, actor_email=CHEF, content="# Plan\n\nRedigerad.")
+    plans.edit(app, pid, actor_email=CHEF, content=md("# Plan\n\nRedigerad."))
     to_board(app, pid, "2026-11-25")
     plans.move(app, pid, "adopt", actor_email=CHEF, meeting=date(2026, 11, 25), paragraph="2")
     adopted = [
@@ -129,7 +134,7 @@ def test_refusals_change_nothing(app: Any, clock: Any) -> None:
             "unknown förbund 'lund'",
         ),
         (
-            lambda: plans.edit(app, pid, actor_email=MEMBER, content="x"),
+            lambda: plans.edit(app, pid, actor_email=MEMBER, content=md("x")),
             NotAllowed,
             "may edit plans",
         ),
