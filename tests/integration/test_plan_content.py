@@ -26,6 +26,18 @@ def app(db_url: str, clock: Any) -> Any:
     application.engine.dispose()
 
 
+def stored(app: Any, forbund: str, path: Path, actor: str = CHEF) -> int:
+    return plans.create(
+        app,
+        forbund_key=forbund,
+        year=None,
+        last_year=None,
+        title=None,
+        actor_email=actor,
+        content=read_content(path),
+    )["id"]
+
+
 def lund_to_board(app: Any, content: Content) -> int:
     pid = plans.create(
         app,
@@ -92,15 +104,7 @@ def test_a_budget_with_errors_cannot_be_adopted(app: Any, clock: Any) -> None:
 
 
 def test_warnings_are_shown_to_whoever_moves_the_plan(app: Any) -> None:
-    pid = plans.create(
-        app,
-        forbund_key="sydostra-skane",
-        year=2021,
-        last_year=None,
-        title=None,
-        actor_email=CHEF,
-        content=read_content(PLANS / "sydostra-skane-2021.toml"),
-    )["id"]
+    pid = stored(app, "sydostra-skane", PLANS / "sydostra-skane-2021.toml")
     result = plans.move(app, pid, "submit", actor_email=CHEF)
     assert len(result["warnings"]) == 1 and "Nationella rådets" in result["warnings"][0]
 
@@ -121,15 +125,7 @@ def test_a_plan_file_for_other_years_is_refused(app: Any) -> None:
 
 
 def test_revise_in_draft_keeps_the_old_revision_and_diff_shows_it(app: Any) -> None:
-    pid = plans.create(
-        app,
-        forbund_key="lund",
-        year=None,
-        last_year=None,
-        title=None,
-        actor_email=LUND_CHEF,
-        content=read_content(PLANS / "lund-2017.toml"),
-    )["id"]
+    pid = stored(app, "lund", PLANS / "lund-2017.toml", LUND_CHEF)
     result = plans.revise(app, pid, corrected_lund(), actor_email=LUND_CHEF)
     assert (result["revision"], result["new_revision"]) == (1, 2)
     changes = plan_docs.diff(app, pid, None, None)
@@ -148,15 +144,7 @@ def test_revise_in_draft_keeps_the_old_revision_and_diff_shows_it(app: Any) -> N
 def test_revised_after_adoption_and_adopted_again(app: Any, clock: Any) -> None:
     """Insjöriket: 'Antagen av styrelsen 2017-11-28, Redigerad 2019-11-28'."""
     advance_to(clock, "2020-11-25T15:00")
-    pid = plans.create(
-        app,
-        forbund_key="sydostra-skane",
-        year=2021,
-        last_year=None,
-        title=None,
-        actor_email=CHEF,
-        content=read_content(PLANS / "sydostra-skane-2021.toml"),
-    )["id"]
+    pid = stored(app, "sydostra-skane", PLANS / "sydostra-skane-2021.toml")
     to_board(app, pid, "2020-11-20")
     plans.move(app, pid, "adopt", actor_email=CHEF, meeting=date(2020, 11, 24), paragraph="45")
     text = (PLANS / "sydostra-skane-2021.toml").read_text(encoding="utf-8")
