@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import admin_cmds, audit_cmds, content_cmds, plan_cmds
+from cli import admin_cmds, audit_cmds, content_cmds, cycle_cmds, plan_cmds
 
 app = typer.Typer(
     name="finsam",
@@ -18,6 +18,9 @@ app.add_typer(plan_cmds.app, name="plan")  # with content_cmds
 assert content_cmds.app is plan_cmds.app
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(admin_cmds.workflow_app, name="workflow")
+app.add_typer(cycle_cmds.cycle_app, name="cycle")
+app.add_typer(cycle_cmds.meeting_app, name="meeting")
+app.add_typer(cycle_cmds.calendar_app, name="calendar")
 app.add_typer(admin_cmds.db_app, name="db")
 
 

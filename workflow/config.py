@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, mo
 
 from states.definition import WorkflowDef, WorkflowError
 from states.roles import ROLES, Actor
+from workflow.cycle_config import CycleRules
 from workflow.exceptions import ConfigError
 
 MemberKind = Literal["försäkringskassan", "arbetsförmedlingen", "region", "kommun"]
@@ -74,6 +75,7 @@ class ForbundFile(_Strict):
     bodies: list[Body] = Field(min_length=1)
     workflow: dict[str, Any] | None = None
     economy: Economy = Field(default_factory=Economy)
+    cycle: CycleRules | None = None
     editors: list[str] = Field(
         default_factory=lambda: ["förbundschef"],
         description="role specs that may create plans and edit drafts",
@@ -112,7 +114,27 @@ class ForbundFile(_Strict):
             raise ValueError("bodies: a body of kind 'styrelse' (the board) is required")
         if not any(p.role == "förbundschef" for b in self.bodies for p in b.people):
             raise ValueError("bodies: somebody must hold the role 'förbundschef'")
+        if self.cycle is not None:
+            self._check_cycle(self.cycle, {b.key for b in self.bodies}, member_keys)
         return self
+
+    @staticmethod
+    def _check_cycle(cycle: CycleRules, bodies: set[str], members: set[str]) -> None:
+        known = ", ".join(sorted(bodies))
+        for i, rule in enumerate(cycle.prep):
+            if rule.body not in bodies:
+                raise ValueError(
+                    f"cycle.prep[{i}].body: unknown body {rule.body!r}; bodies: {known}"
+                )
+        for i, rule in enumerate(cycle.other):
+            if rule.body not in bodies:
+                raise ValueError(
+                    f"cycle.other[{i}].body: unknown body {rule.body!r}; bodies: {known}"
+                )
+        for i, rule in enumerate(cycle.board):
+            for body in [*rule.joint_with, *(rule.prep or [])]:
+                if body not in bodies:
+                    raise ValueError(f"cycle.board[{i}]: unknown body {body!r}; bodies: {known}")
 
     @cached_property
     def workflow_def(self) -> WorkflowDef:

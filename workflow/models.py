@@ -108,3 +108,43 @@ class AuditEvent(SQLModel, table=True):
     content_sha256: str = Field(max_length=64)
     prev_hash: str = Field(unique=True, max_length=64)
     hash: str = Field(unique=True, max_length=64)
+
+
+class Meeting(SQLModel, table=True):
+    """A meeting of one body; prep meetings point at the board meeting they prepare."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (sa.UniqueConstraint("forbund_id", "key", name="uq_meeting_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    forbund_id: int = Field(foreign_key="forbund.id", index=True)
+    year: int
+    key: str = Field(max_length=128)
+    body: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    theme: str = ""
+    starts_at: datetime = _utc()
+    duration_minutes: int
+    location: str | None = None
+    joint_with: list = Field(default_factory=list, sa_type=sa.JSON)
+    prepares_id: int | None = Field(default=None, foreign_key="meeting.id")
+    offset_days: int = 0
+    pinned: bool = False
+    status: str = Field(default="planned", max_length=16)
+    uid: str = Field(unique=True, max_length=128)
+    sequence: int = 0
+    note: str = ""
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class MeetingChange(SQLModel, table=True):
+    """What happened to a meeting and when: its moves and cancellation."""
+
+    __tablename__ = "meeting_change"
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    at: datetime = _utc()
+    change: str = Field(max_length=32)
+    old_starts_at: datetime | None = _utc(default=None, nullable=True)
+    new_starts_at: datetime | None = _utc(default=None, nullable=True)
+    reason: str = ""
