@@ -162,3 +162,135 @@ def export(
             f"Wrote {d['path']}: {d['events']} meetings ({d['cancelled']} cancelled)"
         ),
     )
+
+
+FormatOpt = Annotated[str, typer.Option("--format", help="md or html.")]
+OutputOpt = Annotated[Path | None, typer.Option("-o", "--output", help="Write here.")]
+
+
+def _write(template: str, fmt: str, context: dict[str, Any], output: Path | None) -> None:
+    from notifications.render import render
+    from workflow.exceptions import UsageError
+
+    if fmt not in ("md", "html"):
+        raise UsageError(f"--format {fmt!r} is not known", "use md or html")
+    text = render(f"{template}.{fmt}.j2", context)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    console(stderr=True).print(f"Wrote {output}")
+
+
+@meeting_app.command("agenda")
+@handled
+def agenda(meeting_id: MeetingId, as_json: JsonOpt = False) -> None:
+    """The föredragningslista: standing items, the plans waiting for this meeting, its theme."""
+    from workflow import meeting_docs
+
+    data = meeting_docs.agenda(app_for_command(), meeting_id)
+
+    def human(d: dict[str, Any]) -> None:
+        m = d["meeting"]
+        console().print(
+            f"[bold]{m['body_name']}[/] {sv_date(m['date'])} {m['time']}, {m['location'] or ''}"
+        )
+        for item in d["items"]:
+            console().print(f"{item['number']:>3}. {item['title']}")
+
+    emit(data, as_json, human)
+
+
+@meeting_app.command("notice")
+@handled
+def notice(meeting_id: MeetingId, fmt: FormatOpt = "md", output: OutputOpt = None) -> None:
+    """The kallelse in Swedish: who is called, when, where, the agenda, the documents."""
+    from workflow import meeting_docs
+
+    _write("notice", fmt, meeting_docs.notice(app_for_command(), meeting_id), output)
+
+
+@meeting_app.command("minutes")
+@handled
+def minutes(
+    meeting_id: MeetingId,
+    present: Annotated[
+        list[str] | None,
+        typer.Option("--present", help="E-mail of someone present (repeat the option)."),
+    ] = None,
+    justerare: Annotated[
+        list[str] | None,
+        typer.Option("--justerare", help="E-mail of a justerare (repeat the option)."),
+    ] = None,
+    fmt: FormatOpt = "md",
+    output: OutputOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record the protokoll (attendance, justerare) and render it with each § and decision."""
+    from workflow import meeting_docs
+
+    app = app_for_command()
+    if present or justerare:
+        data = meeting_docs.record_minutes(app, meeting_id, present or [], justerare or [])
+    else:
+        data = meeting_docs.minutes(app, meeting_id)
+    if as_json:
+        emit(data, True, lambda d: None)
+        return
+    _write("minutes", fmt, data, output)
+
+
+@meeting_app.command("justera")
+@handled
+def justera(
+    meeting_id: MeetingId,
+    actor: Annotated[
+        str | None,
+        typer.Option("--as", envvar="FINSAM_USER", help="E-mail of the justerare approving."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A justerare approves the minutes; the last approval starts the three-week appeal time."""
+    from workflow import meeting_docs
+
+    data = meeting_docs.justera(app_for_command(), meeting_id, actor)
+
+    def human(d: dict[str, Any]) -> None:
+        if d["approved"]:
+            console().print(
+                f"Minutes of meeting {d['meeting']['id']} approved. Notice up by "
+                f"{sv_date(d['posted_on'])}; appeals until {sv_date(d['appeal_ends'])}."
+            )
+        else:
+            waiting = [
+                p["name"]
+                for p in d["justerare"]
+                if p["email"].lower() not in {a["email"] for a in d["approvals"]}
+            ]
+            console().print(f"Approval recorded; waiting for {', '.join(waiting)}.")
+
+    emit(data, as_json, human)
+
+
+@cycle_app.command("wheel")
+@handled
+def wheel(
+    year: YearOpt,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The SVG file to write.")],
+    forbund: ForbundOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Draw the year's årshjul as SVG: the months round a circle, a ring per body."""
+    from workflow import wheel_export
+
+    data = wheel_export.write(app_for_command(), forbund, year, output)
+    emit(
+        data,
+        as_json,
+        lambda d: console().print(
+            f"Wrote {d['path']}: {d['meetings']} meetings in {len(d['bodies'])} rings"
+        ),
+    )

@@ -143,6 +143,8 @@ def show(plan_id: PlanId, as_json: JsonOpt = False) -> None:
                     for e in d["recommendations"]
                 ],
             )
+        if d.get("adoption"):
+            out.print(f"Antagandet: {d['adoption']['note']}")
         if d["open_actions"]:
             table(
                 "Möjliga åtgärder nu",
@@ -237,7 +239,15 @@ def move(
                 if d["follows_recommendation"]
                 else "; departs from the recommendations"
             )
+        if d.get("paragraph"):
+            line += f"; § {d['paragraph']}"
         console().print(line)
+        if d.get("placed_on"):
+            placed = d["placed_on"]
+            console().print(
+                f"On the agenda of {placed['body']}: meeting {placed['meeting']}, "
+                f"{sv_datetime(placed['starts_at'])}"
+            )
         for warning in d.get("warnings", []):
             console(stderr=True).print(f"warning: {warning}")
 

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# The finsam demo: Sydöstra Skåne's plan for 2027 goes from draft through the
-# presidium and the beredningsgrupp to the board, which sends it back once
-# (återremiss) and adopts the revised plan at its next meeting.
-# Time is moved with FINSAM_NOW (the program's one clock), nobody sleeps.
-# Run from the repository root (make demo): finsam.toml there points the CLI at
-# demo-out/finsam.db, so no FINSAM_DATABASE_URL is needed.
+# The finsam demo. Sydöstra Skåne generates its 2027 meeting cycle from the
+# rules in its förbund file; the plan for 2028 then walks the year's meetings:
+# presidium and beredningsgrupp in September, the board sends it back at its
+# September meeting (återremiss), the reworked revision goes round again and
+# the board adopts it at its November meeting; the minutes are approved and
+# the decision's appeal time is computed. Time is moved with FINSAM_NOW (the
+# program's one clock); nobody sleeps. Run from the repository root (make
+# demo): finsam.toml there points the CLI at demo-out/finsam.db.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FINSAM="${FINSAM:-.venv/bin/finsam}"
-unset FINSAM_DATABASE_URL
+PYTHON="${PYTHON:-python3}"
+unset FINSAM_DATABASE_URL FINSAM_USER
 CHEF=annika.rasmusson@sydostraskane.example
 CHAIR=karin.holm@ystad.example
+VICE=lars.berg@skane.example
+MEMBER=eva.lind@simrishamn.example
 
 if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
 step() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN"; }
@@ -23,58 +28,78 @@ show() {  # the command as one could paste it
 }
 run() { show "$@"; "$FINSAM" "$@"; }
 at() { local when=$1; shift; FINSAM_NOW=$when run "$@"; }
+meeting() {  # the id of the meeting generated from a rule, e.g. styrelse-2027-11
+  "$FINSAM" cycle show --year 2027 --json |
+    "$PYTHON" -c "import json,sys; print(next(m['id'] for m in json.load(sys.stdin) if m['key'] == sys.argv[1]))" "$1"
+}
 
 rm -rf demo-out
 mkdir -p demo-out
 
-step "1 oktober 2026: the förbundschef sets up the database and drafts the plan for 2027"
-at 2026-10-01T09:00 init --forbund examples/forbund/sydostra-skane.toml
-at 2026-10-01T09:05 plan new --from examples/demo/sydostra-skane-2027.toml --as $CHEF
+step "January 2027: the database, the förbund, and the year's meetings from its rules"
+at 2027-01-11T09:00 init --forbund examples/forbund/sydostra-skane.toml
+at 2027-01-11T09:05 cycle generate --year 2027
+at 2027-01-11T09:10 calendar export --year 2027 --ics demo-out/calendar-2027.ics
+at 2027-01-11T09:10 cycle wheel --year 2027 -o demo-out/arshjul-2027.svg
 
-step "The budget is checked: every sum recomputed; equity after ends below the recommendation"
-run plan check 1
+step "16 August: the förbundschef drafts the plan for 2028 and checks its budget"
+at 2027-08-16T09:00 plan new --from examples/demo/sydostra-skane-2028.toml --as $CHEF
+at 2027-08-16T09:05 plan check 1
 
-step "2 november: the draft goes to the presidium"
-at 2026-11-02T10:00 plan move 1 submit --as $CHEF
+step "23 August: the draft goes to the presidium and lands on its next meeting"
+at 2027-08-23T10:00 plan move 1 submit --as $CHEF
 
 step "A submitted revision is frozen: editing it is refused (exit 2) and nothing changes"
-if FINSAM_NOW=2026-11-03 "$FINSAM" plan edit 1 --from examples/demo/sydostra-skane-2027-rev2.toml --as $CHEF; then
+if FINSAM_NOW=2027-08-24 "$FINSAM" plan edit 1 --from examples/demo/sydostra-skane-2028-rev2.toml --as $CHEF; then
   echo "unexpected: the frozen revision was edited" >&2; exit 1
 fi
 
-step "9 november: presidium and beredningsgrupp each recommend (förslag till beslut)"
-at 2026-11-09T10:00 plan move 1 recommend-adopt --as $CHAIR --meeting 2026-11-09 \
-  --comment "Presidiet föreslår att styrelsen antar verksamhetsplan och budget 2027"
-at 2026-11-09T15:00 plan move 1 recommend-adopt --as $CHEF --meeting 2026-11-09 \
+step "6 September: presidium and beredningsgrupp recommend, each at its own meeting"
+at 2027-09-06T11:30 plan move 1 recommend-adopt --as $CHAIR \
+  --comment "Presidiet föreslår att styrelsen antar verksamhetsplan och budget 2028"
+at 2027-09-06T15:00 plan move 1 recommend-adopt --as $CHEF \
   --comment "Beredningsgruppen tillstyrker förslaget"
 
-step "24 november: the board sends the plan back (återremiss); revision 2 opens as a draft"
-at 2026-11-24T16:00 plan move 1 send-back --as $CHEF --meeting 2026-11-24 --paragraph 45 \
-  --comment "Återremiss: kostnaderna för insatserna ska ses över så att underskottet täcks av eget kapital"
+step "21 September: the board sends the plan back (återremiss); revision 2 opens"
+at 2027-09-21T16:00 plan move 1 send-back --as $CHEF \
+  --comment "Återremiss: den nya insatsen ska minskas så att eget kapital räcker"
 
-step "26 november: the förbundschef reworks revision 2 and submits it again"
-at 2026-11-26T09:00 plan edit 1 --from examples/demo/sydostra-skane-2027-rev2.toml --as $CHEF
-at 2026-11-26T09:05 plan move 1 submit --as $CHEF
-at 2026-12-07T10:00 plan move 1 recommend-adopt --as $CHAIR --meeting 2026-12-07 \
+step "27 September: revision 2 is written and submitted; it goes round again in November"
+at 2027-09-27T09:00 plan edit 1 --from examples/demo/sydostra-skane-2028-rev2.toml --as $CHEF
+at 2027-09-27T09:05 plan move 1 submit --as $CHEF
+at 2027-11-08T11:30 plan move 1 recommend-adopt --as $CHAIR \
   --comment "Presidiet föreslår att styrelsen antar den reviderade planen"
-at 2026-12-07T15:00 plan move 1 recommend-adopt --as $CHEF --meeting 2026-12-07 \
-  --comment "Beredningsgruppen tillstyrker"
+at 2027-11-08T15:00 plan move 1 recommend-adopt --as $CHEF --comment "Beredningsgruppen tillstyrker"
 
-step "15 december: the board adopts the revised plan"
-at 2026-12-15T15:30 plan move 1 adopt --as $CHEF --meeting 2026-12-15 --paragraph 52 \
-  --comment "Styrelsen godkänner verksamhetsplanen och fastställer budgeten för 2027"
+BOARD=$(meeting styrelse-2027-11)
+step "16 November: the kallelse to the board's November meeting goes out"
+at 2027-11-16T09:00 meeting agenda "$BOARD"
+at 2027-11-16T09:00 meeting notice "$BOARD" --format html -o demo-out/kallelse-styrelsen-2027-11.html
+
+step "23 November: the board adopts the plan at its meeting; the § follows from the agenda"
+at 2027-11-23T16:00 plan move 1 adopt --as $CHEF \
+  --comment "Styrelsen godkänner verksamhetsplanen och fastställer budgeten för 2028"
+
+step "The minutes are recorded and approved by the two justerare"
+at 2027-11-24T09:00 meeting minutes "$BOARD" --present $CHEF --present $CHAIR --present $VICE \
+  --present $MEMBER --justerare $VICE --justerare $MEMBER -o demo-out/protokoll-styrelsen-2027-11.md
+at 2027-11-25T10:00 meeting justera "$BOARD" --as $VICE
+at 2027-11-26T10:00 meeting justera "$BOARD" --as $MEMBER
 
 step "The plan, what the återremiss changed, and its history"
-run plan show 1
+at 2027-11-26T10:05 plan show 1
 run plan diff 1 --from 1 --to 2
 run plan history 1
+run plan render 1 --format html -o demo-out/verksamhetsplan-2028.html
 
-step "The adopted plan as a printable document (Swedish, A4)"
-run plan render 1 --format html -o demo-out/verksamhetsplan-2027.html
+step "The calendar again: the cycle as it stands, exported for everyone's calendar"
+at 2027-11-26T10:10 cycle show --year 2027 --body styrelse
+at 2027-11-26T10:10 calendar export --year 2027 --ics demo-out/calendar-2027.ics
 
 step "The audit trail: verified, and its head to write into the minutes"
 run audit verify
 run audit head
 echo
-echo "The demo database is demo-out/finsam.db; from this folder 'finsam plan list' finds it."
-echo "The adopted plan: demo-out/verksamhetsplan-2027.html (open it in a browser, or print it)."
+echo "Written to demo-out/: finsam.db, calendar-2027.ics, arshjul-2027.svg,"
+echo "kallelse-styrelsen-2027-11.html, protokoll-styrelsen-2027-11.md, verksamhetsplan-2028.html."
+echo "From this folder 'finsam plan list' finds the demo's database."

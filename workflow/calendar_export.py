@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from workflow import agenda, forbunds, meetings
+from workflow import agenda, forbunds, meetings, plan_meetings
 from workflow.bootstrap import App
 from workflow.db import UnitOfWork
 from workflow.exceptions import UsageError
+from workflow.models import Meeting
 
 
 def export(
@@ -22,15 +23,19 @@ def export(
             f"no meetings stored for {year}",
             f"generate them first: finsam cycle generate --year {year}",
         )
-    with UnitOfWork(app.engine) as uow:
-        cfg = forbunds.config_of(forbunds.resolve(uow.session, forbund_key))
     events = []
-    for m in rows:
-        summary = f"{m['body_name']}: {m['theme']}" if m["theme"] else m["body_name"]
-        if m["kind"] == "prep":
-            summary = f"{m['body_name']}: beredning inför styrelsen"
-        description = agenda.as_text(agenda.items(m, []))
-        events.append({**m, "summary": summary, "description": description})
+    with UnitOfWork(app.engine) as uow:
+        s = uow.session
+        assert s is not None
+        cfg = forbunds.config_of(forbunds.resolve(s, forbund_key))
+        for m in rows:
+            summary = f"{m['body_name']}: {m['theme']}" if m["theme"] else m["body_name"]
+            if m["kind"] == "prep":
+                summary = f"{m['body_name']}: beredning inför styrelsen"
+            meeting = s.get(Meeting, m["id"])
+            assert meeting is not None
+            description = agenda.as_text(plan_meetings.agenda_of(s, meeting, cfg))
+            events.append({**m, "summary": summary, "description": description})
     name = cfg.forbund.name + (f" – {body}" if body else "")
     data = calendar_bytes(f"{name} {year}", events, app.clock.now())
     try:

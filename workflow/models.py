@@ -148,3 +148,34 @@ class MeetingChange(SQLModel, table=True):
     old_starts_at: datetime | None = _utc(default=None, nullable=True)
     new_starts_at: datetime | None = _utc(default=None, nullable=True)
     reason: str = ""
+
+
+class AgendaItem(SQLModel, table=True):
+    """A plan on a meeting's agenda: waiting for the meeting, then handled there."""
+
+    __tablename__ = "agenda_item"
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    revision: int
+    state: str = Field(max_length=64)
+    status: str = Field(default="waiting", max_length=16)
+    action: str | None = Field(default=None, max_length=64)
+    paragraph: str | None = Field(default=None, max_length=32)
+    audit_seq: int | None = None
+    added_at: datetime = _utc()
+
+
+class Minutes(SQLModel, table=True):
+    """The protokoll of a meeting and its approval (justering)."""
+
+    __tablename__ = "minutes"
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", unique=True)
+    recorded_at: datetime = _utc()
+    present: list = Field(default_factory=list, sa_type=sa.JSON)
+    justerare: list = Field(default_factory=list, sa_type=sa.JSON)
+    approvals: list = Field(default_factory=list, sa_type=sa.JSON)
+    approved_at: datetime | None = _utc(default=None, nullable=True)
+    posted_on: str | None = Field(default=None, max_length=10)
+    appeal_ends: str | None = Field(default=None, max_length=10)

@@ -22,10 +22,10 @@ from states.definition import WorkflowDef
 from states.machine import Move, PlanFacts, Refusal, Transition, decide, describe_open
 from states.machine import follows_recommendations as follows
 from states.roles import Actor, RoleSpec, describe_specs
-from workflow import audit, forbunds
+from workflow import audit, forbunds, meeting_docs, plan_meetings
 from workflow.bootstrap import App
 from workflow.budget import Report, check
-from workflow.clock import local_today
+from workflow.clock import LOCAL_TZ, local_today
 from workflow.config import ForbundFile
 from workflow.content import MARKDOWN, PLAN, Content, as_plan, validate_for
 from workflow.db import UnitOfWork
@@ -367,24 +367,84 @@ def move(
         now = app.clock.now()
         who = forbunds.actor(ctx.cfg, actor_email)
         events = _events(ctx.session, ctx.plan.id)
+        held, day, para = _meeting_of_action(ctx, action, meeting, paragraph, now)
         request = Move(
             action=action,
             actor=who,
             today=local_today(app.clock),
             comment=comment,
-            meeting=meeting,
-            paragraph=paragraph,
+            meeting=day,
+            paragraph=para,
             target=target,
         )
         report = check(revision_plan(ctx.plan, ctx.revision, ctx.cfg), ctx.cfg)
         verdict = decide(ctx.cfg.workflow_def, _facts(ctx, events, report), request)
         if isinstance(verdict, Refusal):
             raise NotAllowed(f"plan {ctx.plan.id}: {verdict.message}")
-        result = _carry_out(ctx, now, who, verdict, events, comment, meeting, paragraph)
+        result = _carry_out(ctx, now, who, verdict, events, comment, day, para)
         result["warnings"] = [f.message for f in report.warnings]
+        _on_the_calendar(ctx, verdict, held, para, result, now)
         return result
 
     return _with_retry(app, plan_id, expected_version, work)
+
+
+def _meeting_of_action(
+    ctx: _Ctx, action: str, day: date | None, paragraph: str | None, now: datetime
+) -> tuple[Any, date | None, str | None]:
+    """The meeting a body's action was taken at, its date, and (for a decision) its §.
+
+    Without --meeting, the meeting the plan was put on counts once it has begun;
+    without --paragraph, a decision gets the § of the plan's item on that agenda.
+    """
+    act = ctx.cfg.workflow_def.action(action, ctx.plan.state)
+    if act is None or act.body is None:
+        return None, day, paragraph
+    if day is None:
+        held = plan_meetings.held_meeting(ctx.session, ctx.plan, act.body, now)
+        day = held.starts_at.astimezone(LOCAL_TZ).date() if held else None
+    else:
+        held = plan_meetings.meeting_on(ctx.session, ctx.plan.forbund_id, act.body, day)
+    if held is not None and paragraph is None and act.kind == "decision":
+        paragraph = plan_meetings.paragraph_for(ctx.session, held, ctx.plan.id, ctx.cfg)
+    return held, day, paragraph
+
+
+def _on_the_calendar(
+    ctx: _Ctx,
+    t: Transition,
+    held: Any,
+    paragraph: str | None,
+    result: dict[str, Any],
+    now: datetime,
+) -> None:
+    wf = ctx.cfg.workflow_def
+    body = wf.states[t.to_state].body
+    # the papers go out when the plan leaves draft: the first body needs its reading
+    # time; bodies after it already have them (presidium and beredningsgrupp often
+    # meet the same day)
+    lead = ctx.cfg.cycle.prep_days if ctx.cfg.cycle and wf.states[t.from_state].editable else 0
+    placed = plan_meetings.after_move(
+        ctx.session,
+        ctx.plan,
+        ctx.cfg,
+        action=t.action.name,
+        meeting=held,
+        paragraph=paragraph,
+        audit_seq=result["audit_seq"],
+        new_state_body=body,
+        revision=t.new_revision or t.revision,
+        state=t.to_state,
+        now=now,
+        lead_days=lead,
+    )
+    result["meeting"] = held.id if held is not None else None
+    result["paragraph"] = paragraph
+    result["placed_on"] = (
+        {"meeting": placed.id, "body": body, "starts_at": placed.starts_at.isoformat()}
+        if placed
+        else None
+    )
 
 
 def revise(
@@ -439,6 +499,7 @@ def revise(
             if isinstance(verdict, Refusal):
                 raise NotAllowed(f"plan {ctx.plan.id}: {verdict.message}")
             result = _carry_out(ctx, now, who, verdict, events, comment, None, None)
+            _on_the_calendar(ctx, verdict, None, None, result, now)
             number = verdict.new_revision
             assert number is not None
             rev = _revision(ctx.session, ctx.plan, number)
@@ -600,6 +661,7 @@ def show(app: App, plan_id: int) -> dict[str, Any]:
             if e.kind == "recommendation" and e.revision == ctx.plan.revision
         ]
         data["decisions"] = [audit.event_dict(e) for e in events if e.kind == "decision"]
+        data["adoption"] = meeting_docs.standing(s, plan_id)
         return data
 
 

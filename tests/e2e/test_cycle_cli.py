@@ -97,3 +97,38 @@ def test_a_malformed_cycle_rule_names_the_key(tmp_path: Path) -> None:
     bad.write_text(text, encoding="utf-8")
     result = finsam("workflow", "show", "--file", str(bad), code=2)
     assert "cycle.board[0].weekday: Input should be 'monday', 'tuesday'" in result.stderr
+
+
+def test_agenda_notice_minutes_justera_wheel(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chef = "annika.rasmusson@sydostraskane.example"
+    vice = "lars.berg@skane.example"
+    finsam("cycle", "generate", "--year", "2027")
+    board = next(
+        m
+        for m in json.loads(finsam("cycle", "show", "--year", "2027", "--json").stdout)
+        if m["key"] == "styrelse-2027-02"
+    )
+    mid = str(board["id"])
+    agenda = finsam("meeting", "agenda", mid).stdout
+    assert "1. Mötets öppnande" in agenda and "Uppstart av året" in agenda
+    notice = tmp_path / "kallelse.html"
+    finsam("meeting", "notice", mid, "--format", "html", "-o", str(notice))
+    assert "Kallelse till styrelsens sammanträde" in notice.read_text(encoding="utf-8")
+    assert finsam("meeting", "minutes", mid, code=2).stderr.startswith(
+        f"error: meeting {mid} has no minutes yet"
+    )
+    monkeypatch.setenv("FINSAM_NOW", "2027-02-09T17:00")
+    minutes = finsam(
+        "meeting", "minutes", mid, "--present", chef, "--present", vice, "--justerare", vice
+    ).stdout
+    assert minutes.startswith("# Protokoll – Styrelsen") and "§ 1 Mötets öppnande" in minutes
+    out = finsam("meeting", "justera", mid, "--as", vice).stdout
+    assert "approved. Notice up by 11 feb. 2027; appeals until 4 mars 2027." in out
+    assert finsam("meeting", "justera", mid, "--as", chef, code=2).stderr.startswith(
+        f"error: {chef} is not a justerare of meeting {mid}"
+    )
+    wheel = tmp_path / "hjul.svg"
+    finsam("cycle", "wheel", "--year", "2027", "-o", str(wheel))
+    assert wheel.read_text(encoding="utf-8").startswith("<svg")

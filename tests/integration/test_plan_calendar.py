@@ -1,0 +1,184 @@
+"""The plan workflow meets the calendar: agenda placement, §, kallelse, minutes, laga kraft."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import CHAIR, CHEF, EXAMPLES, advance_to, dump
+
+from notifications.render import render
+from workflow import meeting_docs, meetings, plans
+from workflow.content import read_content
+from workflow.exceptions import NotAllowed, NotFound, UsageError
+
+VICE = "lars.berg@skane.example"
+MEMBER = "eva.lind@simrishamn.example"
+
+
+def meeting(app: Any, key: str, year: int = 2026) -> dict[str, Any]:
+    return next(m for m in meetings.list_meetings(app, None, year) if m["key"] == key)
+
+
+@pytest.fixture
+def cycle(app: Any, clock: Any) -> Any:
+    advance_to(clock, "2026-09-01T09:00")
+    meetings.generate(app, None, 2026)
+    advance_to(clock, "2026-10-20T09:00")
+    pid = plans.create(
+        app,
+        forbund_key=None,
+        year=None,
+        last_year=None,
+        title=None,
+        actor_email=CHEF,
+        content=read_content(EXAMPLES / "demo" / "sydostra-skane-2028.toml"),
+    )["id"]
+    return pid
+
+
+def test_a_plan_walks_the_meetings_and_the_decision_gets_its_paragraph(
+    app: Any, clock: Any, cycle: int
+) -> None:
+    pid = cycle
+    moved = plans.move(app, pid, "submit", actor_email=CHEF)
+    presidium = meeting(app, "presidium-styrelse-2026-11")
+    assert moved["placed_on"]["meeting"] == presidium["id"]
+    agenda = meeting_docs.agenda(app, presidium["id"])["items"]
+    assert [i["title"] for i in agenda if i["kind"] == "plan"] == [
+        "Verksamhetsplan och budget 2028 (plan 1, revision 1)"
+    ]
+    # before the meeting has begun, a recommendation needs its date
+    with pytest.raises(NotAllowed, match="the date of the meeting is required"):
+        plans.move(app, pid, "recommend-adopt", actor_email=CHAIR)
+    advance_to(clock, "2026-11-09T11:30")
+    first = plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, comment="Bifall")
+    assert first["meeting"] == presidium["id"]
+    # the beredningsgrupp meets the same afternoon: the plan goes on that meeting
+    beredning = meeting(app, "beredningsgrupp-styrelse-2026-11")
+    assert first["placed_on"]["meeting"] == beredning["id"]
+    advance_to(clock, "2026-11-09T15:30")
+    second = plans.move(app, pid, "recommend-adopt", actor_email=CHEF)
+    board = meeting(app, "styrelse-2026-11")
+    assert second["placed_on"]["meeting"] == board["id"]
+    advance_to(clock, "2026-11-24T16:00")
+    decision = plans.move(app, pid, "adopt", actor_email=CHEF)
+    assert decision["meeting"] == board["id"]
+    # per-year numbering: five earlier board meetings of nine items, then item 6 here
+    assert decision["paragraph"] == "51"
+    last = plans.history(app, pid)[-1]
+    assert (last["meeting"], last["paragraph"]) == ("2026-11-24", "51")
+    assert plans.show(app, pid)["adoption"]["state"] == "not_approved"
+
+
+def test_minutes_justering_and_laga_kraft(app: Any, clock: Any, cycle: int) -> None:
+    pid = cycle
+    plans.move(app, pid, "submit", actor_email=CHEF)
+    plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=date(2026, 10, 20))
+    plans.move(app, pid, "recommend-adopt", actor_email=CHEF, meeting=date(2026, 10, 20))
+    board = meeting(app, "styrelse-2026-11")
+    with pytest.raises(UsageError, match="has not taken place yet"):
+        meeting_docs.record_minutes(app, board["id"], [CHEF], [VICE])
+    advance_to(clock, "2026-11-24T16:00")
+    plans.move(app, pid, "adopt", actor_email=CHEF)
+    before = dump(app.url)
+    with pytest.raises(NotFound, match=r"nobody@x\.example is not called to meeting"):
+        meeting_docs.record_minutes(app, board["id"], ["nobody@x.example"], [])
+    with pytest.raises(UsageError, match="a justerare must be among those present"):
+        meeting_docs.record_minutes(app, board["id"], [CHEF], [VICE])
+    assert dump(app.url) == before
+    recorded = meeting_docs.record_minutes(
+        app, board["id"], [CHEF, CHAIR, VICE, MEMBER], [VICE, MEMBER]
+    )
+    decided = [i for i in recorded["items"] if i.get("decision")]
+    assert [(i["paragraph"], i["decision"]["outcome"]) for i in decided] == [("51", "adopt")]
+    text = render("minutes.md.j2", recorded)
+    assert "## § 51 Verksamhetsplan och budget 2028" in text
+    assert "Styrelsen beslutar att anta planen (revision 1)." in text
+    with pytest.raises(NotAllowed, match="is not a justerare"):
+        meeting_docs.justera(app, board["id"], CHAIR)
+    advance_to(clock, "2026-11-26T10:00")
+    half = meeting_docs.justera(app, board["id"], VICE)
+    assert not half["approved"]
+    with pytest.raises(UsageError, match="has approved these minutes already"):
+        meeting_docs.justera(app, board["id"], VICE)
+    advance_to(clock, "2026-11-27T09:00")  # a Friday: two days later is a Sunday
+    done = meeting_docs.justera(app, board["id"], MEMBER)
+    assert (done["approved"], done["posted_on"], done["appeal_ends"]) == (
+        True,
+        date(2026, 11, 27),
+        date(2026, 12, 18),
+    )
+    standing = plans.show(app, pid)["adoption"]
+    assert standing["stands_on"] == "2026-12-19"
+    assert standing["note"] == "vinner laga kraft 2026-12-19 om beslutet inte överklagas"
+    with pytest.raises(NotAllowed, match="being approved already"):
+        meeting_docs.record_minutes(app, board["id"], [CHEF], [CHEF])
+
+
+def test_notice_lists_who_is_called_and_the_papers(app: Any, cycle: int) -> None:
+    plans.move(app, cycle, "submit", actor_email=CHEF)
+    presidium = meeting(app, "presidium-styrelse-2026-11")
+    context = meeting_docs.notice(app, presidium["id"])
+    assert [p["name"] for p in context["called"]] == ["Karin Holm", "Lars Berg", "Annika Rasmusson"]
+    md = render("notice.md.j2", context)
+    assert md.startswith("# Kallelse till presidiets sammanträde\n")
+    assert "- **Tid:** 9 november 2026, klockan 10:00–11:30" in md
+    assert "- Verksamhetsplan och budget 2028 (plan 1, revision 1) (plan 1) bifogas." in md
+    html = render("notice.html.j2", context)
+    assert "<h1>Kallelse till presidiets sammanträde</h1>" in html
+    board = meeting(app, "styrelse-2026-10")  # the joint October half day
+    called = meeting_docs.notice(app, board["id"])["called"]
+    assert any(p["body"] == "Beredningsgruppen" for p in called)
+
+
+def test_moving_a_board_meeting_keeps_the_plan_on_it(app: Any, cycle: int) -> None:
+    pid = cycle
+    plans.move(app, pid, "submit", actor_email=CHEF)
+    plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=date(2026, 10, 20))
+    moved = plans.move(app, pid, "recommend-adopt", actor_email=CHEF, meeting=date(2026, 10, 20))
+    board_id = moved["placed_on"]["meeting"]
+    meetings.move(app, board_id, date(2026, 12, 1))
+    items = meeting_docs.agenda(app, board_id)["items"]
+    assert any(i.get("plan") == pid for i in items)
+
+
+def test_wheel_svg_renders_to_a_picture(app: Any, cycle: int, tmp_path: Path) -> None:
+    import resvg_py
+
+    from workflow import wheel_export
+
+    path = tmp_path / "arshjul.svg"
+    result = wheel_export.write(app, None, 2026, path)
+    assert result["bodies"] == ["styrelse", "presidium", "beredningsgrupp", "medlemssamrad"]
+    svg = path.read_text(encoding="utf-8")
+    assert "Årshjul 2026 – Samordningsförbundet Sydöstra Skåne" in svg
+    assert "24 nov: Beslut om nästa års" in svg
+    png = bytes(resvg_py.svg_to_bytes(svg_string=svg))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (1300, 1060)
+    # not empty: the drawing has more than a white page's worth of colours
+
+    raw = _png_pixels(png)
+    assert len(set(raw)) > 20
+    with pytest.raises(UsageError, match=r"give a path ending in \.svg"):
+        wheel_export.write(app, None, 2026, tmp_path / "arshjul.png")
+
+
+def _png_pixels(png: bytes) -> bytes:
+    """The decompressed image data (enough to count the colours in it)."""
+    import struct
+    import zlib
+
+    pos, data = 8, b""
+    while pos < len(png):
+        length = struct.unpack(">I", png[pos : pos + 4])[0]
+        kind = png[pos + 4 : pos + 8]
+        if kind == b"IDAT":
+            data += png[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    raw = zlib.decompress(data)
+    return raw[::97]
