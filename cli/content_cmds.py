@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import AsOpt, JsonOpt, app_for_command, handled
-from cli.output import console, emit, emit_json, table
+from cli.output import console, emit, emit_json, table, write_or_print
 from cli.plan_cmds import FromOpt, IfVersionOpt, PlanId, _read, app
 
 Target = Annotated[str, typer.Argument(help="A plan id, or the path of a plan file (.toml).")]
@@ -159,12 +159,4 @@ def render(
     if fmt not in ("md", "html"):
         raise UsageError(f"--format {fmt!r} is not known", "use md or html")
     loaded = plan_docs.load(target, app_for_command, forbund_file, revision)
-    text = render_template(f"plan.{fmt}.j2", plan_docs.document(loaded))
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
-    console(stderr=True).print(f"Wrote {output} ({len(text.encode())} bytes)")
+    write_or_print(render_template(f"plan.{fmt}.j2", plan_docs.document(loaded)), output)

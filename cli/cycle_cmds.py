@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import ForbundOpt, JsonOpt, app_for_command, handled, parse_date
-from cli.output import console, emit, sv_date, table
+from cli.output import console, emit, sv_date, table, write_or_print
 
 cycle_app = typer.Typer(help="The yearly cycle of meetings (årshjul).", no_args_is_help=True)
 meeting_app = typer.Typer(help="Single meetings: move, cancel.", no_args_is_help=True)
@@ -174,15 +174,7 @@ def _write(template: str, fmt: str, context: dict[str, Any], output: Path | None
 
     if fmt not in ("md", "html"):
         raise UsageError(f"--format {fmt!r} is not known", "use md or html")
-    text = render(f"{template}.{fmt}.j2", context)
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
-    console(stderr=True).print(f"Wrote {output}")
+    write_or_print(render(f"{template}.{fmt}.j2", context), output)
 
 
 @meeting_app.command("agenda")

@@ -68,3 +68,19 @@ def sv_datetime(value: str | datetime | None) -> str:
 
 def error(message: str) -> None:
     sys.stderr.write(f"error: {message}\n")
+
+
+def write_or_print(text: str, output: Any) -> None:
+    """A rendered document to a file (saying so on stderr) or to standard output."""
+    import typer
+
+    from workflow.exceptions import UsageError
+
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    console(stderr=True).print(f"Wrote {output} ({len(text.encode())} bytes)")

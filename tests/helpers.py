@@ -90,3 +90,14 @@ def advance_to(clock: Any, iso: str) -> None:
     from workflow.clock import parse_instant
 
     clock.set(parse_instant(iso))
+
+
+def run_cli(*args: str, code: int = 0) -> Any:
+    """`finsam ARGS` through Typer's runner, asserting the exit code."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
+    return result

@@ -141,7 +141,7 @@ def minutes(app: App, meeting_id: int) -> dict[str, Any]:
                 f"record them: finsam meeting minutes {m.id} --present EMAIL ... --justerare EMAIL",
             )
         items = plan_meetings.agenda_of(s, m, cfg)
-        offset = _paragraph_offset(s, m, cfg)
+        offset = plan_meetings.paragraph_offset(s, m, cfg)
         decisions = _decisions(s, m)
         names = {p["email"].lower(): p for p in _called(cfg, m)}
         for item in items:
@@ -160,21 +160,6 @@ def minutes(app: App, meeting_id: int) -> dict[str, Any]:
             "appeal_ends": date.fromisoformat(row.appeal_ends) if row.appeal_ends else None,
             "items": items,
         }
-
-
-def _paragraph_offset(s: Session, m: Meeting, cfg: ForbundFile) -> int:
-    if cfg.cycle is None or cfg.cycle.paragraphs == "per_meeting":
-        return 0
-    earlier = s.scalars(
-        sa.select(Meeting).where(
-            Meeting.forbund_id == m.forbund_id,
-            Meeting.year == m.year,
-            Meeting.body == m.body,
-            Meeting.status == "planned",
-            Meeting.starts_at < m.starts_at,
-        )
-    )
-    return sum(len(plan_meetings.agenda_of(s, e)) for e in earlier)
 
 
 def _decisions(s: Session, m: Meeting) -> dict[int, dict[str, Any]]:

@@ -92,26 +92,28 @@ def agenda_of(s: Session, meeting: Meeting, cfg: ForbundFile | None = None) -> l
     return agenda.items(meeting_dict(meeting, cfg), plans)
 
 
+def paragraph_offset(s: Session, meeting: Meeting, cfg: ForbundFile) -> int:
+    """How many §§ the body's earlier meetings of the year used (0 when numbered per meeting)."""
+    if cfg.cycle is None or cfg.cycle.paragraphs == "per_meeting":
+        return 0
+    earlier = s.scalars(
+        sa.select(Meeting).where(
+            Meeting.forbund_id == meeting.forbund_id,
+            Meeting.year == meeting.year,
+            Meeting.body == meeting.body,
+            Meeting.status == "planned",
+            Meeting.starts_at < meeting.starts_at,
+        )
+    )
+    return sum(len(agenda_of(s, m)) for m in earlier)
+
+
 def paragraph_for(s: Session, meeting: Meeting, plan_id: int, cfg: ForbundFile) -> str | None:
     """The § of this plan's item: its number on the agenda, counted per meeting or per year."""
     number = next((a["number"] for a in agenda_of(s, meeting) if a.get("plan") == plan_id), None)
     if number is None:
         return None
-    if cfg.cycle is None or cfg.cycle.paragraphs == "per_meeting":
-        return str(number)
-    earlier = [
-        m
-        for m in s.scalars(
-            sa.select(Meeting).where(
-                Meeting.forbund_id == meeting.forbund_id,
-                Meeting.year == meeting.year,
-                Meeting.body == meeting.body,
-                Meeting.status == "planned",
-                Meeting.starts_at < meeting.starts_at,
-            )
-        )
-    ]
-    return str(sum(len(agenda_of(s, m)) for m in earlier) + number)
+    return str(paragraph_offset(s, meeting, cfg) + number)
 
 
 def after_move(

@@ -5,22 +5,14 @@ from __future__ import annotations
 import json
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import pytest
-from helpers import CHEF, EXAMPLES, SOS_FILE, dump
-from typer.testing import CliRunner
+from helpers import CHEF, EXAMPLES, SOS_FILE, dump, run_cli
 
-from cli.main import app as cli_app
-
-runner = CliRunner()
 PLANS = EXAMPLES / "plans"
 
 
-def finsam(*args: str, code: int = 0) -> Any:
-    result = runner.invoke(cli_app, list(args))
-    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
-    return result
+finsam = run_cli
 
 
 @pytest.fixture

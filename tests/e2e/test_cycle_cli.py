@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from helpers import EXAMPLES, SOS_FILE, dump
-from typer.testing import CliRunner
+from helpers import EXAMPLES, SOS_FILE, dump, run_cli
 
-from cli.main import app as cli_app
-
-runner = CliRunner()
-
-
-def finsam(*args: str, code: int = 0) -> Any:
-    result = runner.invoke(cli_app, list(args))
-    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
-    return result
+finsam = run_cli
 
 
 @pytest.fixture
