@@ -122,6 +122,8 @@ def move(
                 f"  moved with it: meeting {p['id']} ({p['body_name']}) to "
                 f"{sv_date(p['date'])} {p['time']}"
             )
+        for p in d["plans"]:
+            console().print(f"  plan {p['plan']} stays on the agenda of meeting {p['meeting']}")
 
     emit(data, as_json, human)
 
@@ -138,6 +140,9 @@ def cancel(meeting_id: MeetingId, as_json: JsonOpt = False) -> None:
         console().print(f"Meeting {d['meeting']['id']} cancelled")
         for p in d["cancelled"]:
             console().print(f"  cancelled with it: meeting {p['id']} ({p['body_name']})")
+        for p in d["plans"]:
+            where = f"meeting {p['to']}" if p["to"] else "no later meeting of that body"
+            console().print(f"  plan {p['plan']} moves from meeting {p['from']} to {where}")
 
     emit(data, as_json, human)
 

@@ -256,10 +256,12 @@ def move(
             _record(s, prep, now, "move", prep_old, f"follows meeting {m.id}")
             moved.append(prep)
         s.flush()
+        on_agenda = _waiting_plans(s, [m, *moved])
         uow.commit()
         return {
             "meeting": meeting_dict(m, cfg),
             "moved": [meeting_dict(p, cfg) for p in moved],
+            "plans": on_agenda,
             "forced": bool(reason),
         }
 
@@ -287,8 +289,59 @@ def cancel(app: App, meeting_id: int) -> dict[str, Any]:
             c.updated_at = now
             _record(s, c, now, "cancel", c.starts_at, "" if c is m else f"follows meeting {m.id}")
         s.flush()
+        replaced = _replace_waiting(s, cancelled, now)
         uow.commit()
         return {
             "meeting": meeting_dict(m, cfg),
             "cancelled": [meeting_dict(c, cfg) for c in cancelled[1:]],
+            "plans": replaced,
         }
+
+
+def _waiting_plans(s: Session, moved: list[Meeting]) -> list[dict[str, Any]]:
+    """The plans that wait on these meetings: they move with them."""
+    from workflow.models import AgendaItem
+
+    ids = [m.id for m in moved]
+    return [
+        {"plan": i.plan_id, "meeting": i.meeting_id}
+        for i in s.scalars(
+            sa.select(AgendaItem).where(
+                AgendaItem.meeting_id.in_(ids), AgendaItem.status == "waiting"
+            )
+        )
+    ]
+
+
+def _replace_waiting(s: Session, cancelled: list[Meeting], now: datetime) -> list[dict[str, Any]]:
+    """Plans waiting on cancelled meetings go to their body's next meeting (or none is left)."""
+    from workflow.models import AgendaItem
+    from workflow.plan_meetings import next_meeting
+
+    out = []
+    for c in cancelled:
+        for item in s.scalars(
+            sa.select(AgendaItem).where(
+                AgendaItem.meeting_id == c.id, AgendaItem.status == "waiting"
+            )
+        ):
+            item.status = "removed"
+            s.add(item)
+            after = max(now, c.starts_at)
+            nxt = next_meeting(s, c.forbund_id, c.body, after, 0)
+            if nxt is not None:
+                s.add(
+                    AgendaItem(
+                        meeting_id=nxt.id,
+                        plan_id=item.plan_id,
+                        revision=item.revision,
+                        state=item.state,
+                        status="waiting",
+                        added_at=now,
+                    )
+                )
+            out.append(
+                {"plan": item.plan_id, "from": c.id, "to": nxt.id if nxt is not None else None}
+            )
+    s.flush()
+    return out

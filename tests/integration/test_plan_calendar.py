@@ -182,3 +182,16 @@ def _png_pixels(png: bytes) -> bytes:
         pos += 12 + length
     raw = zlib.decompress(data)
     return raw[::97]
+
+
+def test_cancelling_a_meeting_puts_its_plans_on_the_next_one(app: Any, cycle: int) -> None:
+    pid = cycle
+    presidium = plans.move(app, pid, "submit", actor_email=CHEF)["placed_on"]["meeting"]
+    board = meeting(app, "styrelse-2026-11")
+    moved = meetings.move(app, board["id"], date(2026, 11, 25))
+    assert moved["plans"] == [{"plan": pid, "meeting": presidium}]  # its prep meeting moved
+    result = meetings.cancel(app, board["id"])
+    # the presidium meeting preparing it is cancelled with it; the plan waited there
+    assert [c["id"] for c in result["cancelled"]][:1] == [presidium]
+    assert result["plans"] == [{"plan": pid, "from": presidium, "to": None}]
+    assert not any(i.get("plan") == pid for i in meeting_docs.agenda(app, presidium)["items"])
