@@ -124,6 +124,11 @@ def move(
             )
         for p in d["plans"]:
             console().print(f"  plan {p['plan']} stays on the agenda of meeting {p['meeting']}")
+        for o in d.get("due_moved", []):
+            console().print(
+                f"  report {o['obligation']} now due {sv_date(o['new_due'])} "
+                f"(was {sv_date(o['old_due'])})"
+            )
 
     emit(data, as_json, human)
 
@@ -197,6 +202,19 @@ def agenda(meeting_id: MeetingId, as_json: JsonOpt = False) -> None:
         )
         for item in d["items"]:
             console().print(f"{item['number']:>3}. {item['title']}")
+        reports = d.get("reports", {})
+        if reports.get("received") or reports.get("missing"):
+            console().print("Rapporter som behandlas:")
+            for r in reports["received"]:
+                console().print(
+                    f"  inkommen: {r['name']} {r['year']}, {r['insats_name']} "
+                    f"({sv_date(r['submitted'])})"
+                )
+            for r in reports["missing"]:
+                console().print(
+                    f"  saknas: {r['name']} {r['year']}, {r['insats_name']} "
+                    f"(senast {sv_date(r['due'])})"
+                )
 
     emit(data, as_json, human)
 

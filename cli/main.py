@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import admin_cmds, audit_cmds, content_cmds, cycle_cmds, plan_cmds
+from cli import admin_cmds, audit_cmds, content_cmds, cycle_cmds, insats_cmds, plan_cmds
 
 app = typer.Typer(
     name="finsam",
@@ -21,6 +21,8 @@ app.add_typer(admin_cmds.workflow_app, name="workflow")
 app.add_typer(cycle_cmds.cycle_app, name="cycle")
 app.add_typer(cycle_cmds.meeting_app, name="meeting")
 app.add_typer(cycle_cmds.calendar_app, name="calendar")
+app.add_typer(insats_cmds.insats_app, name="insats")
+app.add_typer(insats_cmds.reports_app, name="reports")
 app.add_typer(admin_cmds.db_app, name="db")
 
 

@@ -42,6 +42,29 @@ at 2027-01-11T09:05 cycle generate --year 2027
 at 2027-01-11T09:10 calendar export --year 2027 --ics demo-out/calendar-2027.ics
 at 2027-01-11T09:10 cycle wheel --year 2027 -o demo-out/arshjul-2027.svg
 
+step "January: the insatser the förbund funds, and the reports they owe in 2027"
+at 2027-01-12T09:00 insats add --name Mariamottagningen --owner region-skane --start 2019-05-01 \
+  --end 2027-12-31 --leader-name "Sofia Ek" --leader-email sofia.ek@skane.example \
+  --contact-name "Per Ohlsson" --contact-email per.ohlsson@skane.example --budget 2027=3000 --sus
+at 2027-01-12T09:01 insats add --name "ESF IRIS Sydöstra Skåne" --owner simrishamn \
+  --start 2020-09-01 --end 2027-12-31 --leader-name "Jonna Lund" \
+  --leader-email jonna.lund@simrishamn.example --budget 2027=1500 --sus
+at 2027-01-12T09:02 insats add --name "Möjligheternas hus" --owner tomelilla --start 2018-08-01 \
+  --leader-name "Kim Ros" --leader-email kim.ros@tomelilla.example --budget 2027=500
+at 2027-01-12T09:05 reports generate --year 2027
+
+step "April: tertial 1 comes in; one report is approved, one returned, one never arrives"
+printf 'Tertialrapport 1 2027, Mariamottagningen\n' > demo-out/mariamottagningen-t1.txt
+printf 'Tertialrapport 1 2027, ESF IRIS\n' > demo-out/iris-t1.txt
+at 2027-02-18T10:00 reports submit 1 --file demo-out/mariamottagningen-t1.txt --as sofia.ek@skane.example
+at 2027-04-15T10:00 reports submit 4 --file demo-out/mariamottagningen-t1.txt --as sofia.ek@skane.example
+at 2027-04-16T09:00 reports approve 4 --as $CHEF
+at 2027-04-16T10:00 reports submit 5 --file demo-out/iris-t1.txt --as jonna.lund@simrishamn.example
+at 2027-04-20T09:00 reports return 5 --as $CHEF --comment "Komplettera med deltagarsiffror ur SUS"
+at 2027-05-03T09:00 reports status --year 2027
+at 2027-05-03T09:00 reports status --year 2027 --late
+at 2027-05-03T09:00 meeting agenda "$(meeting styrelse-2027-05)"
+
 step "16 August: the förbundschef drafts the plan for 2028 and checks its budget"
 at 2027-08-16T09:00 plan new --from examples/demo/sydostra-skane-2028.toml --as $CHEF
 at 2027-08-16T09:05 plan check 1

@@ -23,11 +23,17 @@ STANDING_CLOSING = (
 PREP_ITEMS = ("Mötets öppnande", "Ärenden inför styrelsens möte", "Övriga frågor")
 
 
-def items(meeting: dict[str, Any], plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def items(
+    meeting: dict[str, Any],
+    plans: list[dict[str, Any]],
+    reports: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """Numbered items; a board meeting has the standing items round its matters."""
     matters: list[dict[str, Any]] = []
     if meeting.get("theme") and meeting["kind"] != "prep":
         matters.append({"title": meeting["theme"], "kind": "theme"})
+    for r in reports or []:
+        matters.append({"title": r["title"], "kind": "report", "obligation": r["id"]})
     for p in plans:
         matters.append(
             {
@@ -39,7 +45,8 @@ def items(meeting: dict[str, Any], plans: list[dict[str, Any]]) -> list[dict[str
         )
     if meeting["kind"] == "prep":
         head, tail = PREP_ITEMS[:1], PREP_ITEMS[2:]
-        matters = [*matters, {"title": PREP_ITEMS[1], "kind": "standing"}] if not plans else matters
+        if not plans and not reports:
+            matters = [*matters, {"title": PREP_ITEMS[1], "kind": "standing"}]
     else:
         head, tail = STANDING_OPENING, STANDING_CLOSING
     out = (

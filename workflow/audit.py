@@ -30,8 +30,16 @@ HASHED_FIELDS = (
 )  # fmt: skip
 
 
+# fields added later are hashed only when set, so rows written before them keep
+# their hashes
+OPTIONAL_FIELDS = ("subject",)
+
+
 def canonical(values: dict[str, Any]) -> bytes:
     data = {}
+    for name in OPTIONAL_FIELDS:
+        if values.get(name) is not None:
+            data[name] = values[name]
     for name in HASHED_FIELDS:
         value = values.get(name)
         if isinstance(value, datetime):
@@ -45,7 +53,7 @@ def row_hash(values: dict[str, Any]) -> str:
 
 
 def _values(row: AuditEvent) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in HASHED_FIELDS}
+    return {name: getattr(row, name) for name in (*HASHED_FIELDS, *OPTIONAL_FIELDS)}
 
 
 def head(session: Session) -> AuditEvent | None:
@@ -120,6 +128,7 @@ def event_dict(e: AuditEvent) -> dict[str, Any]:
         "at": e.at.isoformat(),
         "forbund": e.forbund_key,
         "plan": e.plan_id,
+        "subject": e.subject,
         "year": e.plan_year,
         "revision": e.revision,
         "new_revision": e.new_revision,

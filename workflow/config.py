@@ -20,6 +20,7 @@ from states.definition import WorkflowDef, WorkflowError
 from states.roles import ROLES, Actor
 from workflow.cycle_config import CycleRules
 from workflow.exceptions import ConfigError
+from workflow.report_config import ReportRules
 
 MemberKind = Literal["försäkringskassan", "arbetsförmedlingen", "region", "kommun"]
 BodyKind = Literal["styrelse", "presidium", "beredningsgrupp", "llg", "medlemssamråd", "kansli"]
@@ -76,6 +77,7 @@ class ForbundFile(_Strict):
     workflow: dict[str, Any] | None = None
     economy: Economy = Field(default_factory=Economy)
     cycle: CycleRules | None = None
+    reports: ReportRules = Field(default_factory=ReportRules)
     editors: list[str] = Field(
         default_factory=lambda: ["förbundschef"],
         description="role specs that may create plans and edit drafts",

@@ -42,7 +42,13 @@ def agenda(app: App, meeting_id: int) -> dict[str, Any]:
         s = uow.session
         assert s is not None
         m, cfg = _load(s, meeting_id)
-        return {"meeting": meeting_dict(m, cfg), "items": plan_meetings.agenda_of(s, m, cfg)}
+        from workflow.reports import for_meeting
+
+        return {
+            "meeting": meeting_dict(m, cfg),
+            "items": plan_meetings.agenda_of(s, m, cfg),
+            "reports": for_meeting(s, m.id, app.clock),
+        }
 
 
 def _called(cfg: ForbundFile, m: Meeting) -> list[dict[str, str]]:
@@ -81,7 +87,7 @@ def notice(app: App, meeting_id: int) -> dict[str, Any]:
             "date": start.date(),
             "called": _called(cfg, m),
             "items": items,
-            "documents": [i for i in items if i["kind"] == "plan"],
+            "documents": [i for i in items if i["kind"] in ("plan", "report")],
             "sender": chef,
         }
 

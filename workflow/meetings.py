@@ -257,11 +257,15 @@ def move(
             moved.append(prep)
         s.flush()
         on_agenda = _waiting_plans(s, [m, *moved])
+        from workflow.reports import follow_meetings
+
+        due_moved = follow_meetings(s, [m.id, *(p.id for p in moved)], now)
         uow.commit()
         return {
             "meeting": meeting_dict(m, cfg),
             "moved": [meeting_dict(p, cfg) for p in moved],
             "plans": on_agenda,
+            "due_moved": due_moved,
             "forced": bool(reason),
         }
 

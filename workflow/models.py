@@ -88,8 +88,9 @@ class AuditEvent(SQLModel, table=True):
     seq: int = Field(unique=True)
     at: datetime = _utc()
     forbund_key: str = Field(max_length=64)
-    plan_id: int = Field(index=True)
-    plan_year: int
+    plan_id: int | None = Field(default=None, index=True)
+    plan_year: int | None = None
+    subject: str | None = Field(default=None, max_length=64)
     revision: int
     action: str = Field(max_length=64)
     kind: str = Field(max_length=32)
@@ -179,3 +180,56 @@ class Minutes(SQLModel, table=True):
     approved_at: datetime | None = _utc(default=None, nullable=True)
     posted_on: str | None = Field(default=None, max_length=10)
     appeal_ends: str | None = Field(default=None, max_length=10)
+
+
+class Insats(SQLModel, table=True):
+    """A funded intervention, run by a member (projektägare) with a project leader."""
+
+    __tablename__ = "insats"
+    __table_args__ = (sa.UniqueConstraint("forbund_id", "name", name="uq_insats_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    forbund_id: int = Field(foreign_key="forbund.id", index=True)
+    name: str
+    owner: str = Field(max_length=64)
+    leader_name: str = ""
+    leader_email: str = ""
+    contact_name: str = ""
+    contact_email: str = ""
+    start: str = Field(max_length=10)
+    end: str | None = Field(default=None, max_length=10)
+    budget: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    status: str = Field(default="active", max_length=16)
+    sus: bool = False
+    source: str = ""
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class Obligation(SQLModel, table=True):
+    """A report an insats owes: its period, the board meeting that handles it, its due date."""
+
+    __tablename__ = "obligation"
+    __table_args__ = (
+        sa.UniqueConstraint("insats_id", "kind", "year", name="uq_obligation_kind_year"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    insats_id: int = Field(foreign_key="insats.id", index=True)
+    kind: str = Field(max_length=32)
+    name: str
+    year: int
+    period_start: str = Field(max_length=10)
+    period_end: str = Field(max_length=10)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
+    due: str = Field(max_length=10)
+    state: str = Field(default="pending", max_length=16)
+    version: int = 1
+    submitted_at: datetime | None = _utc(default=None, nullable=True)
+    submitted_by: str | None = None
+    file_name: str | None = None
+    file_size: int | None = None
+    file_sha256: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = _utc(default=None, nullable=True)
+    decided_by: str | None = None
+    comment: str | None = None
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()

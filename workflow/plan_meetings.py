@@ -89,7 +89,21 @@ def agenda_of(s: Session, meeting: Meeting, cfg: ForbundFile | None = None) -> l
                 "paragraph": item.paragraph,
             }
         )
-    return agenda.items(meeting_dict(meeting, cfg), plans)
+    return agenda.items(meeting_dict(meeting, cfg), plans, _received_reports(s, meeting))
+
+
+def _received_reports(s: Session, meeting: Meeting) -> list[dict[str, Any]]:
+    from workflow.models import Insats, Obligation
+
+    rows = s.execute(
+        sa.select(Obligation, Insats)
+        .join(Insats, Insats.id == Obligation.insats_id)
+        .where(Obligation.meeting_id == meeting.id, Obligation.state.in_(("submitted", "approved")))
+        .order_by(Obligation.kind, Insats.name)
+    ).all()
+    return [
+        {"id": o.id, "title": f"{o.name} {o.year}: {i.name}", "state": o.state} for o, i in rows
+    ]
 
 
 def paragraph_offset(s: Session, meeting: Meeting, cfg: ForbundFile) -> int:

@@ -95,7 +95,8 @@ def test_demo_runs_twice_from_a_copy(tmp_path: Path) -> None:
             timeout=300,
         )
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "audit chain intact: 10 rows" in result.stdout
+        # 10 rows for the plan, 11 obligations created, 5 report steps
+        assert "audit chain intact: 26 rows" in result.stdout
         assert "revision 2 opened" in result.stdout
     listed = run("plan", "list", "--json", env=environment(), cwd=tmp_path / "examples").stdout
     assert '"state": "adopted"' in listed

@@ -1,0 +1,318 @@
+"""`finsam insats ...` and `finsam reports ...`: the insatser and the reports they owe."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.common import AsOpt, ForbundOpt, JsonOpt, app_for_command, handled, parse_date
+from cli.output import console, emit, emit_json, sv_date, table
+
+insats_app = typer.Typer(help="The insatser the förbund funds.", no_args_is_help=True)
+reports_app = typer.Typer(
+    help="The reports the insatser owe: due dates, submissions, the late list.",
+    no_args_is_help=True,
+)
+
+InsatsId = Annotated[int, typer.Argument(help="The insats's id (see 'finsam insats list').")]
+ReportId = Annotated[int, typer.Argument(help="The obligation's id (see 'finsam reports status').")]
+STATE_SV = {
+    "pending": "väntar",
+    "submitted": "inlämnad",
+    "approved": "godkänd",
+    "returned": "åter för komplettering",
+    "cancelled": "utgår",
+}
+
+
+def _budget(values: list[str] | None) -> dict[int, int]:
+    from workflow.exceptions import UsageError
+
+    out = {}
+    for v in values or []:
+        year, _, amount = v.partition("=")
+        try:
+            out[int(year)] = int(amount)
+        except ValueError:
+            raise UsageError(
+                f"--budget {v!r} is not YEAR=TKR", "give e.g. --budget 2027=3000 (whole tkr)"
+            ) from None
+    return out
+
+
+@insats_app.command("add")
+@handled
+def add(
+    name: Annotated[str | None, typer.Option(help="The insats's name.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Projektägare: a member key.")] = None,
+    start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD.")] = None,
+    leader_name: Annotated[str, typer.Option(help="Project leader's name.")] = "",
+    leader_email: Annotated[str, typer.Option(help="Project leader's e-mail.")] = "",
+    contact_name: Annotated[str, typer.Option(help="The owner's contact person.")] = "",
+    contact_email: Annotated[str, typer.Option(help="The owner's contact's e-mail.")] = "",
+    budget: Annotated[
+        list[str] | None, typer.Option(help="YEAR=TKR, repeat for several years.")
+    ] = None,
+    sus: Annotated[bool, typer.Option(help="Participants are registered in SUS.")] = False,
+    from_plan: Annotated[
+        int | None,
+        typer.Option("--from-plan", help="Add the decided insatser of this plan instead."),
+    ] = None,
+    forbund: ForbundOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add an insats (or all the decided insatser of a plan with --from-plan)."""
+    from workflow import insatser
+    from workflow.exceptions import UsageError
+
+    app = app_for_command()
+    if from_plan is not None:
+        data: Any = insatser.from_plan(app, from_plan)
+    else:
+        if not (name and owner and start):
+            raise UsageError(
+                "an insats needs --name, --owner and --start",
+                "or take the plan's decided insatser with --from-plan ID",
+            )
+        data = insatser.add(
+            app,
+            forbund,
+            name=name,
+            owner=owner,
+            start=parse_date(start, "--start"),
+            end=parse_date(end, "--end"),
+            leader_name=leader_name,
+            leader_email=leader_email,
+            contact_name=contact_name,
+            contact_email=contact_email,
+            budget=_budget(budget),
+            sus=sus,
+        )
+    rows = data if isinstance(data, list) else [data]
+    emit(
+        data,
+        as_json,
+        lambda _: [
+            console().print(f"Added insats {r['id']}: {r['name']} ({r['owner_name']})")
+            for r in rows
+        ],
+    )
+
+
+@insats_app.command("list")
+@handled
+def list_(forbund: ForbundOpt = None, as_json: JsonOpt = False) -> None:
+    """The insatser, with owner, period and status."""
+    from workflow import insatser
+
+    data = insatser.list_insatser(app_for_command(), forbund)
+    emit(
+        data,
+        as_json,
+        lambda rows: table(
+            "Insatser",
+            ["id", "namn", "projektägare", "projektledare", "period", "status", "SUS"],
+            [
+                [
+                    r["id"],
+                    r["name"],
+                    r["owner_name"],
+                    r["leader_name"],
+                    f"{r['start']} – {r['end'] or ''}",
+                    r["status"],
+                    "ja" if r["sus"] else "nej",
+                ]
+                for r in rows
+            ],
+        ),
+    )
+
+
+@insats_app.command("show")
+@handled
+def show(insats_id: InsatsId, as_json: JsonOpt = False) -> None:
+    """One insats, its contacts, budget and report obligations."""
+    from workflow import insatser
+
+    data = insatser.show(app_for_command(), insats_id)
+
+    def human(d: dict[str, Any]) -> None:
+        out = console()
+        out.print(
+            f"[bold]{d['name']}[/] ({d['owner_name']}), {d['start']} – {d['end'] or ''}, "
+            f"{d['status']}, SUS: {'ja' if d['sus'] else 'nej'}"
+        )
+        out.print(
+            f"Projektledare: {d['leader_name']} {d['leader_email']}; kontakt: "
+            f"{d['contact_name']} {d['contact_email']}"
+        )
+        if d["budget"]:
+            out.print("Budget: " + ", ".join(f"{y}: {v} tkr" for y, v in d["budget"].items()))
+        _status_table(d["obligations"])
+
+    emit(data, as_json, human)
+
+
+@insats_app.command("end")
+@handled
+def end(
+    insats_id: InsatsId,
+    on: Annotated[str, typer.Option("--date", help="The last day, YYYY-MM-DD.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """End an insats: later tertial reports fall away, a final report is owed."""
+    from workflow import reports
+
+    day = parse_date(on, "--date")
+    assert day is not None
+    data = reports.end_insats(app_for_command(), insats_id, day)
+
+    def human(d: dict[str, Any]) -> None:
+        console().print(f"Insats {d['insats']} ended {d['end']}")
+        for o in d["cancelled"]:
+            console().print(f"  no longer owed: {o['name']} {o['year']}")
+        if d["final"]:
+            console().print(f"  owed: {d['final']['name']}, due {d['final']['due']}")
+
+    emit(data, as_json, human)
+
+
+@reports_app.command("generate")
+@handled
+def generate(
+    year: Annotated[int, typer.Option("--year", help="The year.")],
+    forbund: ForbundOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create the year's report obligations of every active insats from the rules."""
+    from workflow import reports
+
+    data = reports.generate(app_for_command(), forbund, year)
+    emit(
+        data,
+        as_json,
+        lambda rows: (
+            console().print(f"{len(rows)} obligation(s) created for {year}")
+            if not rows
+            else _status_table(rows)
+        ),
+    )
+
+
+def _status_table(rows: list[dict[str, Any]]) -> None:
+    table(
+        "Rapporter",
+        ["id", "insats", "rapport", "period", "senast", "tillstånd", "inlämnad", "dagar sen"],
+        [
+            [
+                r["id"],
+                r["insats_name"],
+                f"{r['name']} {r['year']}",
+                r["period"],
+                sv_date(r["due"]),
+                STATE_SV[r["state"]],
+                sv_date(r["submitted"]),
+                r["days_late"] or "",
+            ]
+            for r in rows
+        ],
+    )
+
+
+@reports_app.command("status")
+@handled
+def status(
+    year: Annotated[int, typer.Option("--year", help="The year.")],
+    late: Annotated[bool, typer.Option("--late", help="Only the late ones.")] = False,
+    insats: Annotated[int | None, typer.Option("--insats", help="Only this insats.")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV for Excel (UTF-8 with BOM).")] = False,
+    forbund: ForbundOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One row per report obligation: insats, report and period, due date, state, days late."""
+    from workflow import reports
+
+    rows = reports.status(app_for_command(), forbund, year, late_only=late, insats_id=insats)
+    if as_json:
+        emit_json(rows)
+    elif as_csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+        writer.writerow(
+            ["id", "insats", "rapport", "period", "senast", "tillstånd", "inlämnad", "dagar sen"]
+        )
+        for r in rows:
+            writer.writerow(
+                [
+                    r["id"],
+                    r["insats_name"],
+                    f"{r['name']} {r['year']}",
+                    r["period"],
+                    r["due"],
+                    STATE_SV[r["state"]],
+                    r["submitted"] or "",
+                    r["days_late"],
+                ]
+            )
+        sys.stdout.buffer.write(buffer.getvalue().encode("utf-8-sig"))
+    elif not rows:
+        console().print("No report obligations" + (" are late." if late else f" for {year}."))
+    else:
+        _status_table(rows)
+
+
+@reports_app.command("submit")
+@handled
+def submit(
+    report_id: ReportId,
+    file: Annotated[Path, typer.Option("--file", help="The report document.")],
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hand in a report: a copy is kept by content hash, with its name, size and sha256."""
+    from workflow import reports
+
+    data = reports.submit(app_for_command(), report_id, file, actor)
+    emit(
+        data,
+        as_json,
+        lambda d: console().print(
+            f"Report {d['id']} ({d['name']} {d['year']}, {d['insats_name']}) submitted: "
+            f"{d['file_name']}, {d['file_size']} bytes, sha256 {d['file_sha256'][:12]}"
+        ),
+    )
+
+
+@reports_app.command("approve")
+@handled
+def approve(report_id: ReportId, actor: AsOpt = None, as_json: JsonOpt = False) -> None:
+    """The förbundschef approves a submitted report."""
+    from workflow import reports
+
+    data = reports.decide(app_for_command(), report_id, "approve", actor)
+    emit(data, as_json, lambda d: console().print(f"Report {d['id']} approved"))
+
+
+@reports_app.command("return")
+@handled
+def return_(
+    report_id: ReportId,
+    comment: Annotated[str | None, typer.Option(help="What to complete.")] = None,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The förbundschef returns a submitted report for komplettering."""
+    from workflow import reports
+
+    data = reports.decide(app_for_command(), report_id, "return", actor, comment)
+    emit(
+        data,
+        as_json,
+        lambda d: console().print(f"Report {d['id']} returned for komplettering: {d['comment']}"),
+    )
