@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import typer
 
-from cli import admin_cmds, audit_cmds, content_cmds, cycle_cmds, insats_cmds, plan_cmds
+from cli import (
+    admin_cmds,
+    audit_cmds,
+    content_cmds,
+    cycle_cmds,
+    insats_cmds,
+    outbox_cmds,
+    plan_cmds,
+)
 
 app = typer.Typer(
     name="finsam",
@@ -23,6 +31,7 @@ app.add_typer(cycle_cmds.meeting_app, name="meeting")
 app.add_typer(cycle_cmds.calendar_app, name="calendar")
 app.add_typer(insats_cmds.insats_app, name="insats")
 app.add_typer(insats_cmds.reports_app, name="reports")
+app.add_typer(outbox_cmds.outbox_app, name="outbox")
 app.add_typer(admin_cmds.db_app, name="db")
 
 

@@ -81,3 +81,54 @@ def _minutes(n: int) -> Any:
     from datetime import timedelta
 
     return timedelta(minutes=n)
+
+
+def invitation(
+    method: str,
+    meeting: dict[str, Any],
+    summary: str,
+    description: str,
+    organizer: str,
+    attendees: list[tuple[str, str]],
+    stamp: datetime,
+) -> bytes:
+    """A meeting as an invitation (METHOD:REQUEST or CANCEL) with the export's UID and SEQUENCE."""
+    from email.utils import parseaddr
+    from zoneinfo import ZoneInfo
+
+    from icalendar import Calendar, Event, vCalAddress, vText
+
+    tz = ZoneInfo("Europe/Stockholm")
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("method", method)
+    cal.add_component(stockholm_vtimezone())
+    start = datetime.fromisoformat(meeting["starts_at"]).astimezone(tz)
+    event = Event()
+    event.add("uid", meeting["uid"])
+    event.add("dtstamp", stamp)
+    event.add(
+        "sequence",
+        meeting["sequence"] + (1 if method == "CANCEL" and meeting["status"] != "cancelled" else 0),
+    )
+    event.add("summary", summary)
+    event.add("dtstart", start)
+    event.add("dtend", start + _minutes(meeting["duration_minutes"]))
+    if meeting.get("location"):
+        event.add("location", meeting["location"])
+    event.add("description", description)
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    name, email = parseaddr(organizer)
+    org = vCalAddress(f"mailto:{email}")
+    org.params["cn"] = vText(name or email)
+    event.add("organizer", org)
+    for attendee_name, attendee_email in attendees:
+        att = vCalAddress(f"mailto:{attendee_email}")
+        att.params["cn"] = vText(attendee_name)
+        att.params["role"] = vText("REQ-PARTICIPANT")
+        att.params["partstat"] = vText("NEEDS-ACTION")
+        att.params["rsvp"] = vText("FALSE")
+        event.add("attendee", att, encode=0)
+    cal.add_component(event)
+    return cal.to_ical()

@@ -70,6 +70,34 @@ class Economy(_Strict):
     equity_recommendation_max_allocation: int = Field(default=7000, ge=0)
 
 
+class MailRules(_Strict):
+    """Who mail is from, and when reminders and kallelser go out."""
+
+    sender: str | None = Field(
+        default=None, description="'Name <address>'; default: the förbundschef"
+    )
+    reply_to: EmailStr | None = None
+    reminder_offsets: list[int] = Field(
+        default_factory=lambda: [14, 3, 0, -7],
+        description="days before a report's due date (0: the day, negative: after)",
+    )
+    reminder_hour: int = Field(default=8, ge=0, le=23)
+    notice_days_before: int = Field(default=7, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _sender(self) -> MailRules:
+        if self.sender is not None:
+            from email.utils import parseaddr
+
+            from email_validator import EmailNotValidError, validate_email
+
+            try:
+                validate_email(parseaddr(self.sender)[1], check_deliverability=False)
+            except EmailNotValidError as exc:
+                raise ValueError(f"mail.sender {self.sender!r}: {exc}") from None
+        return self
+
+
 class ForbundFile(_Strict):
     forbund: ForbundInfo
     members: list[Member] = Field(min_length=1)
@@ -78,6 +106,7 @@ class ForbundFile(_Strict):
     economy: Economy = Field(default_factory=Economy)
     cycle: CycleRules | None = None
     reports: ReportRules = Field(default_factory=ReportRules)
+    mail: MailRules = Field(default_factory=MailRules)
     editors: list[str] = Field(
         default_factory=lambda: ["förbundschef"],
         description="role specs that may create plans and edit drafts",
@@ -152,6 +181,20 @@ class ForbundFile(_Strict):
             return None
         name = next(p.name for b in self.bodies for p in b.people if p.email.lower() == email)
         return Actor(email=email, name=name, memberships=memberships)
+
+    def chef(self) -> tuple[str, str]:
+        """(name, e-mail) of the förbundschef."""
+        return next(
+            (p.name, p.email) for b in self.bodies for p in b.people if p.role == "förbundschef"
+        )
+
+    def sender(self) -> str:
+        from notifications.messages import address
+
+        if self.mail.sender:
+            return self.mail.sender
+        name, email = self.chef()
+        return address(f"{self.forbund.name}", email) if name else email
 
     def people(self) -> list[tuple[str, str]]:
         """(e-mail, name) of everyone, once each, in file order."""

@@ -51,7 +51,7 @@ def agenda(app: App, meeting_id: int) -> dict[str, Any]:
         }
 
 
-def _called(cfg: ForbundFile, m: Meeting) -> list[dict[str, str]]:
+def called(cfg: ForbundFile, m: Meeting) -> list[dict[str, str]]:
     members = {x.key: x.name for x in cfg.members}
     out: dict[str, dict[str, str]] = {}
     for body in cfg.bodies:
@@ -85,7 +85,7 @@ def notice(app: App, meeting_id: int) -> dict[str, Any]:
             "forbund": cfg.forbund.name,
             "meeting": meeting_dict(m, cfg),
             "date": start.date(),
-            "called": _called(cfg, m),
+            "called": called(cfg, m),
             "items": items,
             "documents": [i for i in items if i["kind"] in ("plan", "report")],
             "sender": chef,
@@ -108,7 +108,7 @@ def record_minutes(
             raise UsageError(
                 f"meeting {m.id} has not taken place yet", "minutes are recorded after the meeting"
             )
-        people = {p["email"].lower() for p in _called(cfg, m)}
+        people = {p["email"].lower() for p in called(cfg, m)}
         for email in [*present, *justerare]:
             if email.lower() not in people:
                 raise NotFound(
@@ -149,7 +149,7 @@ def minutes(app: App, meeting_id: int) -> dict[str, Any]:
         items = plan_meetings.agenda_of(s, m, cfg)
         offset = plan_meetings.paragraph_offset(s, m, cfg)
         decisions = _decisions(s, m)
-        names = {p["email"].lower(): p for p in _called(cfg, m)}
+        names = {p["email"].lower(): p for p in called(cfg, m)}
         for item in items:
             item["decision"] = decisions.get(item.get("plan")) if item["kind"] == "plan" else None
             given = item["decision"]["paragraph"] if item["decision"] else None
@@ -218,6 +218,14 @@ def justera(app: App, meeting_id: int, email: str | None) -> dict[str, Any]:
             posted = posting_day(approved)
             row.posted_on = posted.isoformat()
             row.appeal_ends = (posted + timedelta(days=APPEAL_DAYS)).isoformat()
+            s.add(row)
+            s.flush()
+            # the members hear of the board's decisions once the minutes stand
+            from workflow import notify
+
+            notify.decisions_approved(
+                s, app, m, _cfg, approved, posted + timedelta(days=APPEAL_DAYS), now
+            )
         s.add(row)
         uow.commit()
     return minutes(app, meeting_id)

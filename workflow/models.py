@@ -233,3 +233,41 @@ class Obligation(SQLModel, table=True):
     comment: str | None = None
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to send, written in the transaction of the change that caused it."""
+
+    __tablename__ = "outbox_message"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    forbund_key: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    subject: str
+    sender: str
+    recipients: list = Field(default_factory=list, sa_type=sa.JSON)
+    message_id: str = Field(unique=True, max_length=255)
+    raw: bytes = Field(sa_type=sa.LargeBinary)
+    ref: str | None = Field(default=None, max_length=64)
+    state: str = Field(default="queued", max_length=16, index=True)
+    not_before: datetime = _utc()
+    next_attempt_at: datetime | None = _utc(default=None, nullable=True)
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = _utc(default=None, nullable=True)
+    sent_at: datetime | None = _utc(default=None, nullable=True)
+    last_error: str | None = None
+    created_at: datetime = _utc()
+
+
+class OutboxAttempt(SQLModel, table=True):
+    """One try to deliver one message to one recipient, and how it went."""
+
+    __tablename__ = "outbox_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    message: int = Field(foreign_key="outbox_message.id", index=True)
+    at: datetime = _utc()
+    worker: str = Field(max_length=128)
+    recipient: str
+    outcome: str = Field(max_length=16)
+    detail: str = ""

@@ -79,54 +79,60 @@ def _forbund_for(
         )
 
 
-def load_stored(app: Any, plan_id: int, number: int | None = None) -> Loaded:
+def load_stored(app: Any, plan_id: int, number: int | None = None, session: Any = None) -> Loaded:
+    """A stored revision (the current one by default); inside a caller's session if given."""
+    if session is not None:
+        return _load_stored(session, plan_id, number)
+    with UnitOfWork(app.engine) as uow:
+        assert uow.session is not None
+        return _load_stored(uow.session, plan_id, number)
+
+
+def _load_stored(s: Any, plan_id: int, number: int | None) -> Loaded:
     from workflow.plans import revision_plan
 
-    with UnitOfWork(app.engine) as uow:
-        s = uow.session
-        assert s is not None
-        plan = s.get(Plan, plan_id)
-        if plan is None:
-            raise NotFound(f"unknown plan {plan_id}", "see 'finsam plan list'")
-        row = s.get(Forbund, plan.forbund_id)
-        assert row is not None
-        cfg = forbunds.config_of(row)
-        rev = _revision(s, plan, plan.revision if number is None else number)
-        adoptions = list(
-            s.scalars(
-                sa.select(AuditEvent)
-                .where(
-                    AuditEvent.plan_id == plan_id,
-                    AuditEvent.kind == "decision",
-                    AuditEvent.outcome == "adopt",
-                )
-                .order_by(AuditEvent.seq)
+    plan = s.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound(f"unknown plan {plan_id}", "see 'finsam plan list'")
+    row = s.get(Forbund, plan.forbund_id)
+    assert row is not None
+    cfg = forbunds.config_of(row)
+    rev = _revision(s, plan, plan.revision if number is None else number)
+    adoptions = list(
+        s.scalars(
+            sa.select(AuditEvent)
+            .where(
+                AuditEvent.plan_id == plan_id,
+                AuditEvent.kind == "decision",
+                AuditEvent.outcome == "adopt",
             )
+            .order_by(AuditEvent.seq)
         )
-        first = adoptions[0] if adoptions else None
-        adopted = None
-        edited = None
-        if first is not None and first.revision <= rev.number:
-            adopted = (
-                date.fromisoformat(first.meeting_date or first.at.date().isoformat()),
-                first.paragraph,
+    )
+    first = adoptions[0] if adoptions else None
+    adopted = None
+    edited = None
+    if first is not None and first.revision <= rev.number:
+        adopted = (
+            date.fromisoformat(first.meeting_date or first.at.date().isoformat()),
+            first.paragraph,
+        )
+        if rev.number > first.revision:
+            mine = [a for a in adoptions if a.revision == rev.number]
+            edited = (
+                date.fromisoformat(mine[0].meeting_date)
+                if mine and mine[0].meeting_date
+                else rev.created_at.date()
             )
-            if rev.number > first.revision:
-                mine = [a for a in adoptions if a.revision == rev.number]
-                edited = (
-                    date.fromisoformat(mine[0].meeting_date)
-                    if mine and mine[0].meeting_date
-                    else rev.created_at.date()
-                )
-        return Loaded(
-            revision_plan(plan, rev, cfg),
-            cfg,
-            f"plan {plan_id} revision {rev.number}",
-            plan_id,
-            rev.number,
-            adopted,
-            edited,
-        )
+    return Loaded(
+        revision_plan(plan, rev, cfg),
+        cfg,
+        f"plan {plan_id} revision {rev.number}",
+        plan_id,
+        rev.number,
+        adopted,
+        edited,
+    )
 
 
 def _revision(session: Any, plan: Plan, number: int) -> Revision:

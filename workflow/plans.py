@@ -22,7 +22,7 @@ from states.definition import WorkflowDef
 from states.machine import Move, PlanFacts, Refusal, Transition, decide, describe_open
 from states.machine import follows_recommendations as follows
 from states.roles import Actor, RoleSpec, describe_specs
-from workflow import audit, forbunds, meeting_docs, plan_meetings
+from workflow import audit, forbunds, meeting_docs, notify, plan_meetings
 from workflow.bootstrap import App
 from workflow.budget import Report, check
 from workflow.clock import LOCAL_TZ, local_today
@@ -440,6 +440,19 @@ def _on_the_calendar(
     )
     result["meeting"] = held.id if held is not None else None
     result["paragraph"] = paragraph
+    if placed is not None and body is not None:
+        notify.plan_arrived(
+            ctx.session,
+            ctx.forbund,
+            ctx.cfg,
+            audit_seq=result["audit_seq"],
+            plan_title=ctx.revision.title,
+            revision=t.new_revision or t.revision,
+            meeting=placed,
+            body=body,
+            comment=None,
+            now=now,
+        )
     result["placed_on"] = (
         {"meeting": placed.id, "body": body, "starts_at": placed.starts_at.isoformat()}
         if placed

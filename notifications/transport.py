@@ -1,0 +1,211 @@
+"""How messages leave: SMTP (aiosmtplib), .eml files, or the console, chosen by FINSAM_MAIL_URL.
+
+One interface for all (after Django's e-mail backends): a transport opens
+connections, a connection sends one message at a time and says, per recipient,
+whether it went, failed for now (4xx, a dropped connection, a timeout: try again
+later) or failed for good (5xx).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qs, unquote, urlparse
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Outcome = Literal["sent", "transient", "permanent"]
+
+
+class MailSettings(BaseSettings):
+    """Mail settings from the environment (FINSAM_MAIL_URL, FINSAM_MAIL_CONCURRENCY, ...)."""
+
+    model_config = SettingsConfigDict(env_prefix="FINSAM_MAIL_", extra="ignore")
+
+    url: str = "console:"
+    concurrency: int = 4
+    timeout: float = 30.0
+    lease_seconds: int = 300
+    max_attempts: int = 8
+
+
+class TransportError(ValueError):
+    """FINSAM_MAIL_URL cannot be used; the message says what would be right."""
+
+
+@dataclass
+class Result:
+    """What happened to one message: per recipient, an outcome and the server's words."""
+
+    per_recipient: dict[str, tuple[Outcome, str]] = field(default_factory=dict)
+
+    @property
+    def outcome(self) -> Outcome:
+        outcomes = {o for o, _ in self.per_recipient.values()}
+        if outcomes == {"sent"}:
+            return "sent"
+        return "transient" if "transient" in outcomes else "permanent"
+
+    def detail(self) -> str:
+        return "; ".join(f"{r}: {d}" for r, (o, d) in self.per_recipient.items() if o != "sent")
+
+
+def parse(url: str, settings: MailSettings | None = None) -> Any:
+    settings = settings or MailSettings(url=url)
+    parsed = urlparse(url)
+    hint = (
+        "use smtp://[user:password@]host[:port][?starttls=true], smtps://..., "
+        "file:///folder or console:"
+    )
+    if parsed.scheme == "console":
+        return ConsoleTransport()
+    if parsed.scheme == "file":
+        if not parsed.path:
+            raise TransportError(f"FINSAM_MAIL_URL {url!r} names no folder; {hint}")
+        return FileTransport(Path(unquote(parsed.path)))
+    if parsed.scheme in ("smtp", "smtps"):
+        if not parsed.hostname:
+            raise TransportError(f"FINSAM_MAIL_URL {url!r} names no host; {hint}")
+        try:
+            port = parsed.port
+        except ValueError:
+            raise TransportError(f"FINSAM_MAIL_URL {url!r} has a bad port; {hint}") from None
+        query = {k: v[-1].lower() for k, v in parse_qs(parsed.query).items()}
+        starttls = query.get("starttls")
+        if starttls not in (None, "true", "false"):
+            raise TransportError(f"FINSAM_MAIL_URL: starttls={starttls!r}; use true or false")
+        tls = parsed.scheme == "smtps"
+        return SmtpTransport(
+            host=parsed.hostname,
+            port=port or (465 if tls else 25),
+            use_tls=tls,
+            start_tls=(starttls == "true") if starttls else None,
+            username=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            timeout=settings.timeout,
+            verify=query.get("verify", "true") != "false",
+        )
+    raise TransportError(f"FINSAM_MAIL_URL {url!r} is not a mail address finsam knows; {hint}")
+
+
+class ConsoleTransport:
+    name = "console"
+
+    async def open(self) -> ConsoleTransport:
+        return self
+
+    async def send(self, sender: str, recipients: list[str], raw: bytes, message_id: str) -> Result:
+        sys.stdout.write(raw.decode("utf-8", "replace") + "\n" + "-" * 72 + "\n")
+        return Result({r: ("sent", "printed") for r in recipients})
+
+    async def close(self) -> None:
+        return None
+
+
+class FileTransport:
+    """One .eml file per message, named by its Message-ID (so a repeat overwrites)."""
+
+    name = "file"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    async def open(self) -> FileTransport:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    async def send(self, sender: str, recipients: list[str], raw: bytes, message_id: str) -> Result:
+        safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in message_id.strip("<>"))
+        (self.folder / f"{safe}.eml").write_bytes(raw)
+        return Result({r: ("sent", "written") for r in recipients})
+
+    async def close(self) -> None:
+        return None
+
+
+class SmtpTransport:
+    """aiosmtplib, one connection per concurrent sender, reconnecting when dropped."""
+
+    name = "smtp"
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        use_tls: bool,
+        start_tls: bool | None,
+        username: str | None,
+        password: str | None,
+        timeout: float,
+        verify: bool = True,
+    ) -> None:
+        self.options = {
+            "hostname": host,
+            "port": port,
+            "use_tls": use_tls,
+            "start_tls": start_tls,
+            "username": username,
+            "password": password,
+            "timeout": timeout,
+            "validate_certs": verify,
+        }
+
+    async def open(self) -> SmtpConnection:
+        conn = SmtpConnection(self.options)
+        await conn.connect()
+        return conn
+
+
+class SmtpConnection:
+    def __init__(self, options: dict[str, Any]) -> None:
+        import aiosmtplib
+
+        self.client = aiosmtplib.SMTP(**options)
+
+    async def connect(self) -> None:
+        await self.client.connect()
+
+    async def send(self, sender: str, recipients: list[str], raw: bytes, message_id: str) -> Result:
+        import aiosmtplib
+
+        if not self.client.is_connected:
+            await self.client.connect()
+        try:
+            errors, _ = await self.client.sendmail(sender, recipients, raw)
+        except aiosmtplib.SMTPServerDisconnected:
+            # the server dropped an idle connection: one reconnect, then the real answer
+            self.client.close()
+            await self.client.connect()
+            errors, _ = await self.client.sendmail(sender, recipients, raw)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            return Result(
+                {e.recipient: (_outcome(e.code), f"{e.code} {e.message}") for e in exc.recipients}
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            return Result(
+                {r: (_outcome(exc.code), f"{exc.code} {exc.message}") for r in recipients}
+            )
+        result = Result()
+        for r in recipients:
+            if r in errors:
+                response = errors[r]
+                result.per_recipient[r] = (
+                    _outcome(response.code),
+                    f"{response.code} {response.message}",
+                )
+            else:
+                result.per_recipient[r] = ("sent", "250")
+        return result
+
+    async def close(self) -> None:
+        try:
+            await self.client.quit()
+        except Exception:
+            self.client.close()
+
+
+def _outcome(code: int) -> Outcome:
+    return "permanent" if 500 <= code < 600 else "transient"

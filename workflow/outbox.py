@@ -1,0 +1,309 @@
+"""Delivering the outbox: claim a few rows, send them, mark each one as it goes.
+
+Claims are short transactions with a lease (who, until when): on PostgreSQL
+`FOR UPDATE SKIP LOCKED`, so several deliverers never take the same row; on
+SQLite one writer at a time. Each message is marked on its own the moment its
+server answers, never a batch at once, so a crash between sending and marking
+repeats at most the messages that were in flight (one per connection). A
+transient failure (4xx, refused or dropped connection, timeout) waits with
+exponential backoff and jitter; a permanent one (5xx) fails the row with the
+server's words; an unexpected error fails only that message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from workflow.bootstrap import App
+from workflow.db import UnitOfWork
+from workflow.exceptions import ConfigError, NotFound, UsageError
+from workflow.models import Insats, Meeting, Obligation, OutboxAttempt, OutboxMessage
+
+BACKOFF_BASE = 60  # seconds; doubles per attempt
+BACKOFF_MAX = 6 * 3600
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def settings() -> Any:
+    from notifications.transport import MailSettings
+
+    return MailSettings()
+
+
+def transport(mail: Any) -> Any:
+    from notifications.transport import TransportError, parse
+
+    try:
+        return parse(mail.url, mail)
+    except TransportError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def backoff(attempts: int) -> timedelta:
+    delay = min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+    return timedelta(seconds=delay * random.uniform(0.8, 1.2))
+
+
+def claim(app: App, limit: int, worker: str, lease: timedelta) -> list[int]:
+    """Take up to `limit` due rows for this worker, in one short transaction."""
+    now = app.clock.now()
+    with UnitOfWork(app.engine, immediate=True) as uow:
+        s = uow.session
+        assert s is not None
+        due = sa.and_(
+            OutboxMessage.not_before <= now,
+            sa.or_(
+                sa.and_(
+                    OutboxMessage.state == "queued",
+                    sa.or_(
+                        OutboxMessage.next_attempt_at.is_(None),
+                        OutboxMessage.next_attempt_at <= now,
+                    ),
+                ),
+                sa.and_(OutboxMessage.state == "sending", OutboxMessage.lease_until < now),
+            ),
+        )
+        query = sa.select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(limit)
+        if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+            query = query.with_for_update(skip_locked=True)
+        rows = list(s.scalars(query))
+        for row in rows:
+            row.state, row.claimed_by, row.lease_until = "sending", worker, now + lease
+            s.add(row)
+        uow.commit()
+        return [r.id for r in rows if r.id is not None]
+
+
+def _stale(s: Any, row: OutboxMessage) -> str | None:
+    """Why a message should no longer go (a report submitted meanwhile), or None."""
+    if row.kind == "reminder" and row.ref and row.ref.startswith("obligation:"):
+        o = s.get(Obligation, int(row.ref.split(":")[1]))
+        if o is None or o.state not in ("pending", "returned"):
+            return f"report is {o.state if o else 'gone'}"
+        insats = s.get(Insats, o.insats_id)
+        if insats is None:
+            return "insats gone"
+    if row.kind == "notice" and row.ref and row.ref.startswith("meeting:"):
+        m = s.get(Meeting, int(row.ref.split(":")[1]))
+        if m is None:
+            return "meeting gone"
+    return None
+
+
+def _mark(
+    app: App,
+    message_id: int,
+    worker: str,
+    outcome: str,
+    detail: str,
+    per_recipient: dict[str, tuple[str, str]],
+    max_attempts: int,
+) -> None:
+    now = app.clock.now()
+    with UnitOfWork(app.engine, immediate=True) as uow:
+        s = uow.session
+        assert s is not None
+        row = s.get(OutboxMessage, message_id)
+        assert row is not None
+        row.attempts += 1
+        row.claimed_by, row.lease_until = None, None
+        if outcome == "sent":
+            row.state, row.sent_at, row.last_error = "sent", now, None
+        elif outcome == "skipped":
+            row.state, row.last_error = "skipped", detail
+        elif outcome == "transient" and row.attempts < max_attempts:
+            row.state, row.last_error = "queued", detail
+            row.next_attempt_at = now + backoff(row.attempts)
+        else:
+            row.state, row.last_error = "failed", detail
+        s.add(row)
+        for recipient, (result, words) in (per_recipient or {"*": (outcome, detail)}).items():
+            s.add(
+                OutboxAttempt(
+                    message=message_id,
+                    at=now,
+                    worker=worker,
+                    recipient=recipient,
+                    outcome=result,
+                    detail=words,
+                )
+            )
+        uow.commit()
+
+
+def send(app: App, limit: int | None = None) -> dict[str, int]:
+    """Deliver what is due now, and exit; the counts say how it went."""
+    mail = settings()
+    chosen = transport(mail)
+    worker = worker_name()
+    counts = {"sent": 0, "transient": 0, "failed": 0, "skipped": 0}
+    batch = max(1, mail.concurrency * 8)
+    remaining = limit
+    while remaining is None or remaining > 0:
+        ids = claim(
+            app,
+            batch if remaining is None else min(batch, remaining),
+            worker,
+            timedelta(seconds=mail.lease_seconds),
+        )
+        if not ids:
+            break
+        asyncio.run(_deliver(app, chosen, ids, worker, mail, counts))
+        if remaining is not None:
+            remaining -= len(ids)
+    return counts
+
+
+async def _deliver(
+    app: App, chosen: Any, ids: list[int], worker: str, mail: Any, counts: dict[str, int]
+) -> None:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in ids:
+        queue.put_nowait(i)
+
+    async def one_connection() -> None:
+        conn = None
+        try:
+            while not queue.empty():
+                message_id = queue.get_nowait()
+                with UnitOfWork(app.engine) as uow:
+                    s = uow.session
+                    row = s.get(OutboxMessage, message_id)  # type: ignore[union-attr]
+                    assert row is not None
+                    why = _stale(s, row)
+                    sender, recipients, raw, mid = (
+                        row.sender,
+                        list(row.recipients),
+                        row.raw,
+                        row.message_id,
+                    )
+                if why:
+                    _mark(app, message_id, worker, "skipped", why, {}, mail.max_attempts)
+                    counts["skipped"] += 1
+                    continue
+                try:
+                    if conn is None:
+                        conn = await chosen.open()
+                    result = await conn.send(sender, recipients, raw, mid)
+                    outcome, detail, per = result.outcome, result.detail(), result.per_recipient
+                except (TimeoutError, OSError) as exc:
+                    outcome, detail, per = "transient", f"{type(exc).__name__}: {exc}", {}
+                    conn = None
+                except Exception as exc:
+                    import aiosmtplib
+
+                    transient = isinstance(exc, aiosmtplib.SMTPException)
+                    outcome = "transient" if transient else "permanent"
+                    detail, per = f"{type(exc).__name__}: {exc}", {}
+                    conn = None
+                _mark(app, message_id, worker, outcome, detail, per, mail.max_attempts)
+                key = {"sent": "sent", "transient": "transient"}.get(outcome, "failed")
+                counts[key] += 1
+        finally:
+            if conn is not None:
+                await conn.close()
+
+    workers = min(mail.concurrency, len(ids))
+    await asyncio.gather(*(one_connection() for _ in range(workers)))
+
+
+# ---------------------------------------------------------------- reading
+
+
+def message_dict(m: OutboxMessage, full: bool = False) -> dict[str, Any]:
+    data = {
+        "id": m.id,
+        "key": m.key,
+        "kind": m.kind,
+        "subject": m.subject,
+        "recipients": list(m.recipients),
+        "state": m.state,
+        "attempts": m.attempts,
+        "not_before": m.not_before.isoformat(),
+        "next_attempt_at": m.next_attempt_at.isoformat() if m.next_attempt_at else None,
+        "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+        "message_id": m.message_id,
+        "last_error": m.last_error,
+    }
+    if full:
+        data["raw"] = m.raw.decode("utf-8", "replace")
+    return data
+
+
+def list_messages(app: App, state: str | None = None) -> list[dict[str, Any]]:
+    states = ("queued", "sending", "sent", "failed", "skipped")
+    if state is not None and state not in states:
+        raise UsageError(f"--state {state!r} is not known", f"use one of {', '.join(states)}")
+    with UnitOfWork(app.engine) as uow:
+        query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
+        if state:
+            query = query.where(OutboxMessage.state == state)
+        return [message_dict(m) for m in uow.session.scalars(query)]  # type: ignore[union-attr]
+
+
+def show(app: App, message_id: int) -> dict[str, Any]:
+    with UnitOfWork(app.engine) as uow:
+        s = uow.session
+        assert s is not None
+        m = s.get(OutboxMessage, message_id)
+        if m is None:
+            raise NotFound(f"unknown message {message_id}", "see 'finsam outbox list'")
+        data = message_dict(m, full=True)
+        data["attempts_log"] = [
+            {
+                "at": a.at.isoformat(),
+                "worker": a.worker,
+                "recipient": a.recipient,
+                "outcome": a.outcome,
+                "detail": a.detail,
+            }
+            for a in s.scalars(
+                sa.select(OutboxAttempt)
+                .where(OutboxAttempt.message == m.id)
+                .order_by(OutboxAttempt.id)
+            )
+        ]
+        return data
+
+
+def retry(app: App, message_id: int) -> dict[str, Any]:
+    now = app.clock.now()
+    with UnitOfWork(app.engine) as uow:
+        s = uow.session
+        assert s is not None
+        m = s.get(OutboxMessage, message_id)
+        if m is None:
+            raise NotFound(f"unknown message {message_id}", "see 'finsam outbox list'")
+        if m.state not in ("failed", "queued"):
+            raise UsageError(
+                f"message {m.id} is {m.state}; only a failed or waiting message is retried"
+            )
+        m.state, m.next_attempt_at, m.last_error = "queued", now, m.last_error
+        s.add(m)
+        uow.commit()
+        return message_dict(m)
+
+
+def counts(app: App) -> dict[str, int]:
+    with UnitOfWork(app.engine) as uow:
+        rows = uow.session.execute(  # type: ignore[union-attr]
+            sa.select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state)
+        )
+        return {state: n for state, n in rows}
+
+
+def due_at(app: App) -> datetime | None:
+    with UnitOfWork(app.engine) as uow:
+        return uow.session.scalar(  # type: ignore[union-attr]
+            sa.select(sa.func.min(OutboxMessage.not_before)).where(OutboxMessage.state == "queued")
+        )
