@@ -1,0 +1,116 @@
+"""A deliverer killed with SIGKILL mid-batch, then restarted: all arrives, at most one twice.
+
+The deliverer runs as a real process against a real SMTP server on loopback;
+one connection (FINSAM_MAIL_CONCURRENCY=1), so at most the one message in
+flight when the process died can arrive twice.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from helpers import CHEF, make_app
+from smtp_sink import Handler, Sink
+
+from workflow import forbunds, notify
+from workflow.db import UnitOfWork
+from workflow.models import Meeting
+
+FINSAM = str(Path(sys.executable).with_name("finsam"))
+MESSAGES = 300
+
+
+def queue_many(app: Any) -> set[str]:
+    from workflow.models import Forbund
+
+    ids = set()
+    now = app.clock.now()
+    with UnitOfWork(app.engine) as uow:
+        s = uow.session
+        row = s.query(Forbund).one()
+        cfg = forbunds.config_of(row)
+        meeting = Meeting(
+            forbund_id=row.id,
+            year=2027,
+            key="m",
+            body="styrelse",
+            kind="board",
+            starts_at=now + timedelta(days=30),
+            duration_minutes=60,
+            uid="m@x",
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(meeting)
+        s.flush()
+        for i in range(MESSAGES):
+            m = notify.enqueue(
+                s,
+                key=f"crash:{i}",
+                forbund_key=row.key,
+                kind="arrival",
+                cfg=cfg,
+                to=[CHEF],
+                cc=None,
+                now=now,
+                not_before=now,
+                context={
+                    "plan_title": f"Plan {i}",
+                    "revision": 1,
+                    "body": "Styrelsen",
+                    "meeting_date": now.date(),
+                    "meeting_time": "14:00",
+                    "location": None,
+                    "comment": None,
+                    "forbund": cfg.forbund.name,
+                },
+            )
+            ids.add(m.message_id)
+        uow.commit()
+    return ids
+
+
+def test_sigkill_mid_batch_then_restart(tmp_path: Path, clock: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    app = make_app(url, clock)
+    expected = queue_many(app)
+    app.engine.dispose()
+    with Sink(Handler(delay=0.005)) as sink:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("FINSAM_")},
+            "FINSAM_DATABASE_URL": url,
+            "FINSAM_MAIL_URL": sink.url,
+            "FINSAM_MAIL_CONCURRENCY": "1",
+            "FINSAM_NOW": clock.now().isoformat(),
+        }
+        first = subprocess.Popen(
+            [FINSAM, "outbox", "send"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 60
+        while len(sink.received) < MESSAGES // 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+        arrived_before = len(sink.received)
+        assert 0 < arrived_before < MESSAGES
+        # later, when the dead deliverer's lease has run out, another one takes over
+        later = clock.now() + timedelta(hours=1)
+        second = subprocess.run(
+            [FINSAM, "outbox", "send"],
+            env={**env, "FINSAM_NOW": later.isoformat()},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode == 0, second.stderr
+    ids = Counter(r.message["Message-ID"] for r in sink.received)
+    assert set(ids) == expected
+    assert sum(n - 1 for n in ids.values()) <= 1
