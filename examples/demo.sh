@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FINSAM="${FINSAM:-.venv/bin/finsam}"
-PYTHON="${PYTHON:-python3}"
+PYTHON="${PYTHON:-$(dirname "$FINSAM")/python}"
 unset FINSAM_DATABASE_URL FINSAM_USER
 CHEF=annika.rasmusson@sydostraskane.example
 CHAIR=karin.holm@ystad.example
@@ -36,6 +36,15 @@ meeting() {  # the id of the meeting generated from a rule, e.g. styrelse-2027-1
 rm -rf demo-out
 mkdir -p demo-out
 
+# a real SMTP server on loopback that saves what it receives in demo-out/mail/
+PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$PYTHON" examples/mail_sink.py "$PORT" demo-out/mail > demo-out/mail-sink.log 2>&1 &
+SINK=$!
+trap 'kill $SINK 2>/dev/null || true' EXIT
+export FINSAM_MAIL_URL="smtp://127.0.0.1:$PORT"
+for _ in $(seq 50); do grep -q listening demo-out/mail-sink.log 2>/dev/null && break; sleep 0.1; done
+mail() { at "$1" outbox queue; at "$1" outbox send || true; }
+
 step "January 2027: the database, the förbund, and the year's meetings from its rules"
 at 2027-01-11T09:00 init --forbund examples/forbund/sydostra-skane.toml
 at 2027-01-11T09:05 cycle generate --year 2027
@@ -56,11 +65,15 @@ at 2027-01-12T09:05 reports generate --year 2027
 step "April: tertial 1 comes in; one report is approved, one returned, one never arrives"
 printf 'Tertialrapport 1 2027, Mariamottagningen\n' > demo-out/mariamottagningen-t1.txt
 printf 'Tertialrapport 1 2027, ESF IRIS\n' > demo-out/iris-t1.txt
+mail 2027-02-08T08:00
 at 2027-02-18T10:00 reports submit 1 --file demo-out/mariamottagningen-t1.txt --as sofia.ek@skane.example
+mail 2027-03-01T08:00
+mail 2027-04-05T08:00
 at 2027-04-15T10:00 reports submit 4 --file demo-out/mariamottagningen-t1.txt --as sofia.ek@skane.example
 at 2027-04-16T09:00 reports approve 4 --as $CHEF
 at 2027-04-16T10:00 reports submit 5 --file demo-out/iris-t1.txt --as jonna.lund@simrishamn.example
 at 2027-04-20T09:00 reports return 5 --as $CHEF --comment "Komplettera med deltagarsiffror ur SUS"
+mail 2027-04-26T08:00
 at 2027-05-03T09:00 reports status --year 2027
 at 2027-05-03T09:00 reports status --year 2027 --late
 at 2027-05-03T09:00 meeting agenda "$(meeting styrelse-2027-05)"
@@ -82,6 +95,7 @@ at 2027-09-06T11:30 plan move 1 recommend-adopt --as $CHAIR \
   --comment "Presidiet föreslår att styrelsen antar verksamhetsplan och budget 2028"
 at 2027-09-06T15:00 plan move 1 recommend-adopt --as $CHEF \
   --comment "Beredningsgruppen tillstyrker förslaget"
+mail 2027-09-06T15:05
 
 step "21 September: the board sends the plan back (återremiss); revision 2 opens"
 at 2027-09-21T16:00 plan move 1 send-back --as $CHEF \
@@ -90,12 +104,14 @@ at 2027-09-21T16:00 plan move 1 send-back --as $CHEF \
 step "27 September: revision 2 is written and submitted; it goes round again in November"
 at 2027-09-27T09:00 plan edit 1 --from examples/demo/sydostra-skane-2028-rev2.toml --as $CHEF
 at 2027-09-27T09:05 plan move 1 submit --as $CHEF
+mail 2027-09-27T09:10
 at 2027-11-08T11:30 plan move 1 recommend-adopt --as $CHAIR \
   --comment "Presidiet föreslår att styrelsen antar den reviderade planen"
 at 2027-11-08T15:00 plan move 1 recommend-adopt --as $CHEF --comment "Beredningsgruppen tillstyrker"
 
 BOARD=$(meeting styrelse-2027-11)
-step "16 November: the kallelse to the board's November meeting goes out"
+step "16 November: the kallelse to the board's November meeting goes out, by mail too"
+mail 2027-11-16T15:00
 at 2027-11-16T09:00 meeting agenda "$BOARD"
 at 2027-11-16T09:00 meeting notice "$BOARD" --format html -o demo-out/kallelse-styrelsen-2027-11.html
 
@@ -108,6 +124,8 @@ at 2027-11-24T09:00 meeting minutes "$BOARD" --present $CHEF --present $CHAIR --
   --present $MEMBER --justerare $VICE --justerare $MEMBER -o demo-out/protokoll-styrelsen-2027-11.md
 at 2027-11-25T10:00 meeting justera "$BOARD" --as $VICE
 at 2027-11-26T10:00 meeting justera "$BOARD" --as $MEMBER
+step "With the minutes approved, each member organisation's registry gets a protokollsutdrag"
+mail 2027-11-26T10:01
 
 step "The plan, what the återremiss changed, and its history"
 at 2027-11-26T10:05 plan show 1
@@ -119,10 +137,13 @@ step "The calendar again: the cycle as it stands, exported for everyone's calend
 at 2027-11-26T10:10 cycle show --year 2027 --body styrelse
 at 2027-11-26T10:10 calendar export --year 2027 --ics demo-out/calendar-2027.ics
 
+step "What was sent to whom (each one is in demo-out/mail/ as an .eml file)"
+run outbox list --state sent
+
 step "The audit trail: verified, and its head to write into the minutes"
 run audit verify
 run audit head
 echo
-echo "Written to demo-out/: finsam.db, calendar-2027.ics, arshjul-2027.svg,"
+echo "Written to demo-out/: finsam.db, calendar-2027.ics, arshjul-2027.svg, mail/*.eml,"
 echo "kallelse-styrelsen-2027-11.html, protokoll-styrelsen-2027-11.md, verksamhetsplan-2028.html."
 echo "From this folder 'finsam plan list' finds the demo's database."

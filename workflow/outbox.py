@@ -16,7 +16,7 @@ import asyncio
 import os
 import random
 import socket
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -100,95 +100,164 @@ def _stale(s: Any, row: OutboxMessage) -> str | None:
     return None
 
 
-def _mark(
-    app: App,
-    message_id: int,
-    worker: str,
-    outcome: str,
-    detail: str,
-    per_recipient: dict[str, tuple[str, str]],
-    max_attempts: int,
-) -> None:
-    now = app.clock.now()
-    with UnitOfWork(app.engine, immediate=True) as uow:
-        s = uow.session
-        assert s is not None
-        row = s.get(OutboxMessage, message_id)
-        assert row is not None
-        row.attempts += 1
-        row.claimed_by, row.lease_until = None, None
-        if outcome == "sent":
-            row.state, row.sent_at, row.last_error = "sent", now, None
-        elif outcome == "skipped":
-            row.state, row.last_error = "skipped", detail
-        elif outcome == "transient" and row.attempts < max_attempts:
-            row.state, row.last_error = "queued", detail
-            row.next_attempt_at = now + backoff(row.attempts)
-        else:
-            row.state, row.last_error = "failed", detail
-        s.add(row)
-        for recipient, (result, words) in (per_recipient or {"*": (outcome, detail)}).items():
-            s.add(
-                OutboxAttempt(
-                    message=message_id,
-                    at=now,
-                    worker=worker,
-                    recipient=recipient,
-                    outcome=result,
-                    detail=words,
-                )
+class _Marker:
+    """Marks messages one transaction each, on one raw connection held by the writer thread.
+
+    Marking runs once per message; through the ORM it costs more than the database
+    work itself, so it speaks plain SQL. SQLite stores instants the way
+    SQLAlchemy's DateTime does (naive UTC text), PostgreSQL takes aware datetimes.
+    """
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.raw = app.engine.raw_connection()
+        self.sqlite = app.engine.dialect.name == "sqlite"
+        p = "?" if self.sqlite else "%s"
+        self.update = (
+            f"UPDATE outbox_message SET attempts = {p}, claimed_by = NULL, lease_until = NULL, "
+            f"state = {p}, sent_at = {p}, last_error = {p}, next_attempt_at = {p} WHERE id = {p}"
+        )
+        self.insert = (
+            "INSERT INTO outbox_attempt (message, at, worker, recipient, outcome, detail) "
+            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})"
+        )
+        self.attempts = f"SELECT attempts FROM outbox_message WHERE id = {p}"
+
+    def _ts(self, value: datetime | None) -> Any:
+        if value is None or not self.sqlite:
+            return value
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def mark(
+        self,
+        message_id: int,
+        worker: str,
+        outcome: str,
+        detail: str,
+        per_recipient: dict[str, tuple[str, str]],
+        max_attempts: int,
+        attempts: int | None = None,
+    ) -> None:
+        now = self.app.clock.now()
+        cur = self.raw.cursor()
+        try:
+            if self.sqlite:
+                cur.execute("BEGIN IMMEDIATE")
+            if attempts is None:
+                cur.execute(self.attempts, (message_id,))
+                attempts = cur.fetchone()[0]
+            attempts += 1
+            sent_at, error, retry_at = None, detail or None, None
+            if outcome == "sent":
+                state, sent_at, error = "sent", now, None
+            elif outcome == "skipped":
+                state = "skipped"
+            elif outcome == "transient" and attempts < max_attempts:
+                state, retry_at = "queued", now + backoff(attempts)
+            else:
+                state = "failed"
+            cur.execute(
+                self.update,
+                (attempts, state, self._ts(sent_at), error, self._ts(retry_at), message_id),
             )
-        uow.commit()
+            rows = [
+                (message_id, self._ts(now), worker, recipient, result, words)
+                for recipient, (result, words) in (
+                    per_recipient or {"*": (outcome, detail)}
+                ).items()
+            ]
+            if len(rows) == 1:
+                cur.execute(self.insert, rows[0])
+            else:
+                cur.executemany(self.insert, rows)
+            self.raw.commit()
+        except BaseException:
+            self.raw.rollback()
+            raise
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def _mark(app: App, *args: Any) -> None:
+    """Mark one message on a connection of its own (tests and single calls)."""
+    marker = _Marker(app)
+    try:
+        marker.mark(*args)
+    finally:
+        marker.close()
 
 
 def send(app: App, limit: int | None = None) -> dict[str, int]:
     """Deliver what is due now, and exit; the counts say how it went."""
     mail = settings()
     chosen = transport(mail)
-    worker = worker_name()
     counts = {"sent": 0, "transient": 0, "failed": 0, "skipped": 0}
-    batch = max(1, mail.concurrency * 8)
-    remaining = limit
-    while remaining is None or remaining > 0:
-        ids = claim(
-            app,
-            batch if remaining is None else min(batch, remaining),
-            worker,
-            timedelta(seconds=mail.lease_seconds),
-        )
-        if not ids:
-            break
-        asyncio.run(_deliver(app, chosen, ids, worker, mail, counts))
-        if remaining is not None:
-            remaining -= len(ids)
+    asyncio.run(_send_all(app, chosen, worker_name(), mail, counts, limit))
     return counts
 
 
-async def _deliver(
-    app: App, chosen: Any, ids: list[int], worker: str, mail: Any, counts: dict[str, int]
+Batch = tuple[int, str, list[str], bytes, str, str | None, int]
+
+
+def _load_batch(app: App, ids: list[int]) -> list[Batch]:
+    """The claimed messages, read once: id, sender, recipients, raw, Message-ID, why not, tries."""
+    with UnitOfWork(app.engine) as uow:
+        s = uow.session
+        assert s is not None
+        rows = s.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+        )
+        return [
+            (r.id, r.sender, list(r.recipients), r.raw, r.message_id, _stale(s, r), r.attempts)
+            for r in rows
+            if r.id is not None
+        ]
+
+
+async def _send_all(
+    app: App, chosen: Any, worker: str, mail: Any, counts: dict[str, int], limit: int | None
 ) -> None:
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in ids:
-        queue.put_nowait(i)
+    """Claim batches as the connections need them; each connection is kept for the run.
+
+    The database work (a claim per batch, a mark per message) runs in the loop's own
+    thread: each is a short local write, cheaper than handing it to another thread.
+    A connection's message is marked before that connection sends the next one, so
+    a crash repeats at most the message in flight on each connection.
+    """
+    marker = _Marker(app)
+    mark = marker.mark
+
+    queue: asyncio.Queue[Batch] = asyncio.Queue()
+    lease = timedelta(seconds=mail.lease_seconds)
+    state = {"remaining": limit, "exhausted": False}
+    refill = asyncio.Lock()
+
+    async def next_message() -> Batch | None:
+        async with refill:
+            if queue.empty() and not state["exhausted"]:
+                size = max(1, mail.concurrency * 16)
+                if state["remaining"] is not None:
+                    size = min(size, state["remaining"])
+                ids = claim(app, size, worker, lease) if size > 0 else []
+                if not ids:
+                    state["exhausted"] = True
+                else:
+                    if state["remaining"] is not None:
+                        state["remaining"] -= len(ids)
+                    for item in _load_batch(app, ids):
+                        queue.put_nowait(item)
+        return None if queue.empty() else queue.get_nowait()
 
     async def one_connection() -> None:
         conn = None
         try:
-            while not queue.empty():
-                message_id = queue.get_nowait()
-                with UnitOfWork(app.engine) as uow:
-                    s = uow.session
-                    row = s.get(OutboxMessage, message_id)  # type: ignore[union-attr]
-                    assert row is not None
-                    why = _stale(s, row)
-                    sender, recipients, raw, mid = (
-                        row.sender,
-                        list(row.recipients),
-                        row.raw,
-                        row.message_id,
-                    )
+            while (item := await next_message()) is not None:
+                message_id, sender, recipients, raw, mid, why, tries = item
                 if why:
-                    _mark(app, message_id, worker, "skipped", why, {}, mail.max_attempts)
+                    mark(message_id, worker, "skipped", why, {}, mail.max_attempts, tries)
                     counts["skipped"] += 1
                     continue
                 try:
@@ -199,22 +268,26 @@ async def _deliver(
                 except (TimeoutError, OSError) as exc:
                     outcome, detail, per = "transient", f"{type(exc).__name__}: {exc}", {}
                     conn = None
-                except Exception as exc:
+                except Exception as exc:  # one message fails, never the queue
                     import aiosmtplib
 
                     transient = isinstance(exc, aiosmtplib.SMTPException)
                     outcome = "transient" if transient else "permanent"
                     detail, per = f"{type(exc).__name__}: {exc}", {}
                     conn = None
-                _mark(app, message_id, worker, outcome, detail, per, mail.max_attempts)
+                # marked before the next send on this connection, in the loop's own
+                # thread: a short local write is cheaper than handing it to a thread
+                mark(message_id, worker, outcome, detail, per, mail.max_attempts, tries)
                 key = {"sent": "sent", "transient": "transient"}.get(outcome, "failed")
                 counts[key] += 1
         finally:
             if conn is not None:
                 await conn.close()
 
-    workers = min(mail.concurrency, len(ids))
-    await asyncio.gather(*(one_connection() for _ in range(workers)))
+    try:
+        await asyncio.gather(*(one_connection() for _ in range(max(1, mail.concurrency))))
+    finally:
+        marker.close()
 
 
 # ---------------------------------------------------------------- reading

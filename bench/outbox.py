@@ -1,0 +1,169 @@
+"""The outbox against raw aiosmtplib, sending the same 2 000 messages to the same sink.
+
+The sink is an aiosmtpd server in a separate process that accepts and discards.
+Three runs in one process: (a) raw aiosmtplib with a new connection per message,
+(b) raw aiosmtplib with the outbox's connection reuse and concurrency, and
+(c) the outbox itself (claim, send, mark each message in its own transaction)
+on a SQLite file. The last line is JSON with the rates and the ratios
+vs_naive = c / a and vs_pooled = c / b. Not part of the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+MESSAGES = int(os.environ.get("BENCH_MESSAGES", "2000"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
+
+SINK = textwrap.dedent("""
+    import signal, sys, threading
+    from aiosmtpd.controller import Controller
+    class Discard:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+    c = Controller(Discard(), hostname="127.0.0.1", port=int(sys.argv[1]))
+    c.start()
+    print("ready", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    stop.wait()
+    c.stop()
+""")
+
+
+def start_sink() -> tuple[subprocess.Popen[str], int]:
+    from smtp_sink import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SINK, str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc, port
+
+
+def messages(app: object) -> list[tuple[str, list[str], bytes]]:
+    from helpers import CHEF
+
+    from workflow import forbunds, notify
+    from workflow.db import UnitOfWork
+    from workflow.models import Forbund, OutboxMessage
+
+    now = app.clock.now()  # type: ignore[attr-defined]
+    with UnitOfWork(app.engine) as uow:  # type: ignore[attr-defined]
+        s = uow.session
+        row = s.query(Forbund).one()
+        cfg = forbunds.config_of(row)
+        for i in range(MESSAGES):
+            notify.enqueue(
+                s,
+                key=f"bench:{i}",
+                forbund_key=row.key,
+                kind="arrival",
+                cfg=cfg,
+                to=[CHEF],
+                cc=None,
+                now=now,
+                not_before=now,
+                context={
+                    "plan_title": f"Plan {i}",
+                    "revision": 1,
+                    "body": "Styrelsen",
+                    "meeting_date": now.date(),
+                    "meeting_time": "14:00",
+                    "location": "Ystad",
+                    "comment": None,
+                    "forbund": cfg.forbund.name,
+                },
+            )
+        uow.commit()
+        return [(m.sender, list(m.recipients), m.raw) for m in s.query(OutboxMessage)]
+
+
+async def naive(port: int, batch: list[tuple[str, list[str], bytes]]) -> None:
+    import aiosmtplib
+
+    for sender, rcpts, raw in batch:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
+        await client.connect()
+        await client.sendmail(sender, rcpts, raw)
+        await client.quit()
+
+
+async def pooled(port: int, batch: list[tuple[str, list[str], bytes]]) -> None:
+    import aiosmtplib
+
+    queue: asyncio.Queue[tuple[str, list[str], bytes]] = asyncio.Queue()
+    for item in batch:
+        queue.put_nowait(item)
+
+    async def worker() -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
+        await client.connect()
+        while not queue.empty():
+            sender, rcpts, raw = queue.get_nowait()
+            await client.sendmail(sender, rcpts, raw)
+        await client.quit()
+
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+
+
+def main() -> None:
+    from helpers import make_app
+
+    from workflow import outbox
+    from workflow.clock import FixedClock
+
+    sink, port = start_sink()
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="finsam-bench-"))
+        app = make_app(
+            f"sqlite:///{folder / 'bench.db'}", FixedClock(datetime(2027, 1, 10, 9, tzinfo=UTC))
+        )
+        batch = messages(app)
+        start = time.perf_counter()
+        asyncio.run(naive(port, batch))
+        naive_rate = len(batch) / (time.perf_counter() - start)
+        start = time.perf_counter()
+        asyncio.run(pooled(port, batch))
+        pooled_rate = len(batch) / (time.perf_counter() - start)
+        os.environ.update(
+            FINSAM_MAIL_URL=f"smtp://127.0.0.1:{port}", FINSAM_MAIL_CONCURRENCY=str(CONCURRENCY)
+        )
+        start = time.perf_counter()
+        result = outbox.send(app)
+        outbox_rate = result["sent"] / (time.perf_counter() - start)
+        assert result["sent"] == len(batch), result
+    finally:
+        sink.terminate()
+        sink.wait(10)
+    print(f"naive aiosmtplib (a connection per message): {naive_rate:7.0f} msg/s")
+    print(f"pooled aiosmtplib ({CONCURRENCY} connections):       {pooled_rate:7.0f} msg/s")
+    print(f"finsam outbox ({CONCURRENCY} connections, SQLite):   {outbox_rate:7.0f} msg/s")
+    print(
+        json.dumps(
+            {
+                "messages": len(batch),
+                "naive": round(naive_rate),
+                "pooled": round(pooled_rate),
+                "outbox": round(outbox_rate),
+                "vs_naive": round(outbox_rate / naive_rate, 2),
+                "vs_pooled": round(outbox_rate / pooled_rate, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
