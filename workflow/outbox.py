@@ -84,17 +84,17 @@ def claim(app: App, limit: int, worker: str, lease: timedelta) -> list[int]:
         return [r.id for r in rows if r.id is not None]
 
 
-def _stale(s: Any, row: OutboxMessage) -> str | None:
+def _stale(s: Any, kind: str, ref: str | None) -> str | None:
     """Why a message should no longer go (a report submitted meanwhile), or None."""
-    if row.kind == "reminder" and row.ref and row.ref.startswith("obligation:"):
-        o = s.get(Obligation, int(row.ref.split(":")[1]))
+    if kind == "reminder" and ref and ref.startswith("obligation:"):
+        o = s.get(Obligation, int(ref.split(":")[1]))
         if o is None or o.state not in ("pending", "returned"):
             return f"report is {o.state if o else 'gone'}"
         insats = s.get(Insats, o.insats_id)
         if insats is None:
             return "insats gone"
-    if row.kind == "notice" and row.ref and row.ref.startswith("meeting:"):
-        m = s.get(Meeting, int(row.ref.split(":")[1]))
+    if kind == "notice" and ref and ref.startswith("meeting:"):
+        m = s.get(Meeting, int(ref.split(":")[1]))
         if m is None:
             return "meeting gone"
     return None
@@ -126,7 +126,11 @@ class _Marker:
     def _ts(self, value: datetime | None) -> Any:
         if value is None or not self.sqlite:
             return value
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        v = value.astimezone(UTC)
+        return (
+            f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:"
+            f"{v.second:02d}.{v.microsecond:06d}"
+        )
 
     def mark(
         self,
@@ -204,16 +208,35 @@ Batch = tuple[int, str, list[str], bytes, str, str | None, int]
 
 def _load_batch(app: App, ids: list[int]) -> list[Batch]:
     """The claimed messages, read once: id, sender, recipients, raw, Message-ID, why not, tries."""
+    t = OutboxMessage.__table__
     with UnitOfWork(app.engine) as uow:
         s = uow.session
         assert s is not None
-        rows = s.scalars(
-            sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
-        )
+        rows = s.execute(
+            sa.select(
+                t.c.id,
+                t.c.sender,
+                t.c.recipients,
+                t.c.raw,
+                t.c.message_id,
+                t.c.kind,
+                t.c.ref,
+                t.c.attempts,
+            )
+            .where(t.c.id.in_(ids))
+            .order_by(t.c.id)
+        ).all()
         return [
-            (r.id, r.sender, list(r.recipients), r.raw, r.message_id, _stale(s, r), r.attempts)
+            (
+                r.id,
+                r.sender,
+                list(r.recipients),
+                r.raw,
+                r.message_id,
+                _stale(s, r.kind, r.ref),
+                r.attempts,
+            )
             for r in rows
-            if r.id is not None
         ]
 
 
@@ -236,6 +259,8 @@ async def _send_all(
     refill = asyncio.Lock()
 
     async def next_message() -> Batch | None:
+        if not queue.empty():
+            return queue.get_nowait()
         async with refill:
             if queue.empty() and not state["exhausted"]:
                 size = max(1, mail.concurrency * 16)
