@@ -114,3 +114,34 @@ def test_sigkill_mid_batch_then_restart(tmp_path: Path, clock: Any) -> None:
     ids = Counter(r.message["Message-ID"] for r in sink.received)
     assert set(ids) == expected
     assert sum(n - 1 for n in ids.values()) <= 1
+
+
+def test_two_deliverers_share_the_queue_without_sending_twice(db_url: str, clock: Any) -> None:
+    """Two `outbox send` processes at once on one database (SQLite or PostgreSQL)."""
+    app = make_app(db_url, clock)
+    expected = queue_many(app)
+    app.engine.dispose()
+    with Sink(Handler(delay=0.002)) as sink:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("FINSAM_")},
+            "FINSAM_DATABASE_URL": db_url,
+            "FINSAM_MAIL_URL": sink.url,
+            "FINSAM_MAIL_CONCURRENCY": "2",
+            "FINSAM_NOW": clock.now().isoformat(),
+        }
+        procs = [
+            subprocess.Popen(
+                [FINSAM, "outbox", "send"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [p.communicate(timeout=120) for p in procs]
+        assert all(p.returncode == 0 for p in procs), outputs
+    ids = Counter(r.message["Message-ID"] for r in sink.received)
+    assert set(ids) == expected and max(ids.values()) == 1
+    # both took a share of the work
+    assert all("sent 0," not in out for out, _ in outputs), outputs
