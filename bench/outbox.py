@@ -55,42 +55,12 @@ def start_sink() -> tuple[subprocess.Popen[str], int]:
 
 
 def messages(app: object, round_no: int = 0) -> list[tuple[str, list[str], bytes]]:
-    from helpers import CHEF
+    from helpers import queue_arrivals
 
-    from workflow import forbunds, notify
-    from workflow.db import UnitOfWork
-    from workflow.models import Forbund, OutboxMessage
-
-    now = app.clock.now()  # type: ignore[attr-defined]
-    with UnitOfWork(app.engine) as uow:  # type: ignore[attr-defined]
-        s = uow.session
-        row = s.query(Forbund).one()
-        cfg = forbunds.config_of(row)
-        for i in range(MESSAGES):
-            notify.enqueue(
-                s,
-                key=f"bench:{round_no}:{i}",
-                forbund_key=row.key,
-                kind="arrival",
-                cfg=cfg,
-                to=[CHEF],
-                cc=None,
-                now=now,
-                not_before=now,
-                context={
-                    "plan_title": f"Plan {i}",
-                    "revision": 1,
-                    "body": "Styrelsen",
-                    "meeting_date": now.date(),
-                    "meeting_time": "14:00",
-                    "location": "Ystad",
-                    "comment": None,
-                    "forbund": cfg.forbund.name,
-                },
-            )
-        uow.commit()
-        rows = s.query(OutboxMessage).filter(OutboxMessage.key.like(f"bench:{round_no}:%"))
-        return [(m.sender, list(m.recipients), m.raw) for m in rows]
+    return [
+        (m.sender, list(m.recipients), m.raw)
+        for m in queue_arrivals(app, MESSAGES, f"bench:{round_no}")
+    ]
 
 
 async def naive(port: int, batch: list[tuple[str, list[str], bytes]]) -> None:

@@ -101,3 +101,44 @@ def run_cli(*args: str, code: int = 0) -> Any:
     result = CliRunner().invoke(app, list(args))
     assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
     return result
+
+
+def queue_arrivals(app: Any, count: int, prefix: str = "test") -> list[Any]:
+    """Queue `count` plan-arrival messages to the förbundschef; the stored rows, in order."""
+    from workflow import forbunds, notify
+    from workflow.db import UnitOfWork
+    from workflow.models import Forbund
+
+    now = app.clock.now()
+    rows = []
+    with UnitOfWork(app.engine) as uow:
+        s = uow.session
+        row = s.query(Forbund).one()
+        cfg = forbunds.config_of(row)
+        for i in range(count):
+            context = {
+                "plan_title": f"Plan {i}",
+                "revision": 1,
+                "body": "Styrelsen",
+                "meeting_date": now.date(),
+                "meeting_time": "14:00",
+                "location": "Ystad",
+                "comment": None,
+                "forbund": cfg.forbund.name,
+            }
+            rows.append(
+                notify.enqueue(
+                    s,
+                    key=f"{prefix}:{i}",
+                    forbund_key=row.key,
+                    kind="arrival",
+                    cfg=cfg,
+                    to=[CHEF],
+                    cc=None,
+                    now=now,
+                    not_before=now,
+                    context=context,
+                )
+            )
+        uow.commit()
+    return rows

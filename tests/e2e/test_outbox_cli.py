@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from helpers import SOS_FILE, dump, run_cli
+from helpers import dump, run_cli
 from smtp_sink import Sink, free_port
 
 finsam = run_cli
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'finsam.db'}"
-    monkeypatch.setenv("FINSAM_DATABASE_URL", url)
-    monkeypatch.setenv("FINSAM_NOW", "2027-01-10T09:00")
-    finsam("init", "--forbund", str(SOS_FILE))
-    finsam("cycle", "generate", "--year", "2027")
-    finsam(
-        "insats",
-        "add",
-        "--name",
-        "Mariamottagningen",
-        "--owner",
-        "region-skane",
-        "--start",
-        "2019-05-01",
-        "--leader-name",
-        "Sofia Ek",
-        "--leader-email",
-        "sofia.ek@skane.example",
-    )
-    finsam("reports", "generate", "--year", "2027")
+def db(year_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("FINSAM_NOW", "2027-02-15T08:00")
-    return url
+    return year_db
 
 
 def test_queue_send_list_show(db: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,65 +17,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from helpers import CHEF, make_app
+from helpers import make_app, queue_arrivals
 from smtp_sink import Handler, Sink
-
-from workflow import forbunds, notify
-from workflow.db import UnitOfWork
-from workflow.models import Meeting
 
 FINSAM = str(Path(sys.executable).with_name("finsam"))
 MESSAGES = 300
 
 
 def queue_many(app: Any) -> set[str]:
-    from workflow.models import Forbund
-
-    ids = set()
-    now = app.clock.now()
-    with UnitOfWork(app.engine) as uow:
-        s = uow.session
-        row = s.query(Forbund).one()
-        cfg = forbunds.config_of(row)
-        meeting = Meeting(
-            forbund_id=row.id,
-            year=2027,
-            key="m",
-            body="styrelse",
-            kind="board",
-            starts_at=now + timedelta(days=30),
-            duration_minutes=60,
-            uid="m@x",
-            created_at=now,
-            updated_at=now,
-        )
-        s.add(meeting)
-        s.flush()
-        for i in range(MESSAGES):
-            m = notify.enqueue(
-                s,
-                key=f"crash:{i}",
-                forbund_key=row.key,
-                kind="arrival",
-                cfg=cfg,
-                to=[CHEF],
-                cc=None,
-                now=now,
-                not_before=now,
-                context={
-                    "plan_title": f"Plan {i}",
-                    "revision": 1,
-                    "body": "Styrelsen",
-                    "meeting_date": now.date(),
-                    "meeting_time": "14:00",
-                    "location": None,
-                    "comment": None,
-                    "forbund": cfg.forbund.name,
-                },
-            )
-            ids.add(m.message_id)
-        uow.commit()
-    return ids
+    return {m.message_id for m in queue_arrivals(app, MESSAGES, "crash")}
 
 
 def test_sigkill_mid_batch_then_restart(tmp_path: Path, clock: Any) -> None:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import SOS_FILE, dump, run_cli
+from helpers import dump, run_cli
 
 finsam = run_cli
 CHEF = "annika.rasmusson@sydostraskane.example"
@@ -18,31 +18,8 @@ LEADER = "sofia.ek@skane.example"
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'finsam.db'}"
-    monkeypatch.setenv("FINSAM_DATABASE_URL", url)
-    monkeypatch.setenv("FINSAM_NOW", "2027-01-10T09:00")
-    finsam("init", "--forbund", str(SOS_FILE))
-    finsam("cycle", "generate", "--year", "2027")
-    finsam(
-        "insats",
-        "add",
-        "--name",
-        "Mariamottagningen",
-        "--owner",
-        "region-skane",
-        "--start",
-        "2019-05-01",
-        "--leader-name",
-        "Sofia Ek",
-        "--leader-email",
-        LEADER,
-        "--budget",
-        "2027=3000",
-        "--sus",
-    )
-    finsam("reports", "generate", "--year", "2027")
-    return url
+def db(year_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    return year_db
 
 
 def test_status_json_csv_and_the_workflow(
