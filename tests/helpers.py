@@ -142,3 +142,33 @@ def queue_arrivals(app: Any, count: int, prefix: str = "test") -> list[Any]:
             )
         uow.commit()
     return rows
+
+
+DEMO_PLAN = EXAMPLES / "demo" / "sydostra-skane-2028.toml"
+
+
+def store_plan_file(
+    app: Any, path: Path = DEMO_PLAN, forbund: str | None = None, actor: str = CHEF
+) -> int:
+    """Create a plan from a plan file (its year from the file); the plan's id."""
+    from workflow import plans
+    from workflow.content import read_content
+
+    return plans.create(
+        app,
+        forbund_key=forbund,
+        year=None,
+        last_year=None,
+        title=None,
+        actor_email=actor,
+        content=read_content(path),
+    )["id"]
+
+
+def begin_2027(app: Any, clock: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    """January 2027: a data folder for report files and the year's meetings generated."""
+    from workflow import meetings
+
+    monkeypatch.setenv("FINSAM_DATA_DIR", str(tmp_path / "files"))
+    advance_to(clock, "2027-01-10T09:00")
+    meetings.generate(app, None, 2027)

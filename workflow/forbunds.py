@@ -79,6 +79,13 @@ def config_of(row: Forbund) -> ForbundFile:
     return _parse_cached(row.key, row.config_sha256, json.dumps(row.config, sort_keys=True))
 
 
+def config_by_id(session: Session, forbund_id: int) -> ForbundFile:
+    """The förbund file of the förbund a row belongs to."""
+    row = session.get(Forbund, forbund_id)
+    assert row is not None
+    return config_of(row)
+
+
 def resolve(session: Session, key: str | None) -> Forbund:
     """The förbund named, or the only one; several without a name is a usage error."""
     rows = list(session.scalars(sa.select(Forbund).order_by(Forbund.key)))

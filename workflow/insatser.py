@@ -156,9 +156,7 @@ def _get(s: Session, insats_id: int) -> Insats:
 
 
 def cfg_of(s: Session, i: Insats) -> ForbundFile:
-    row = s.get(Forbund, i.forbund_id)
-    assert row is not None
-    return forbunds.config_of(row)
+    return forbunds.config_by_id(s, i.forbund_id)
 
 
 def list_insatser(app: App, forbund_key: str | None) -> list[dict[str, Any]]:

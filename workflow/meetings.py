@@ -22,7 +22,7 @@ from workflow.config import ForbundFile
 from workflow.cycle_dates import Proposed, blocked, nearest_allowed, propose
 from workflow.db import UnitOfWork
 from workflow.exceptions import NotFound, UsageError
-from workflow.models import Forbund, Meeting, MeetingChange
+from workflow.models import Meeting, MeetingChange
 
 
 def local_instant(day: date, hhmm: str) -> datetime:
@@ -165,14 +165,13 @@ def list_meetings(
                 f"unknown body {body!r}", f"bodies: {', '.join(b.key for b in cfg.bodies)}"
             )
         query = sa.select(Meeting).where(Meeting.forbund_id == row.id, Meeting.year == year)
-        if body is not None:
-            query = query.where(
-                sa.or_(
-                    Meeting.body == body, Meeting.joint_with.cast(sa.String).contains(f'"{body}"')
-                )
-            )
         rows = s.scalars(query.order_by(Meeting.starts_at, Meeting.id))
-        return [meeting_dict(m, cfg) for m in rows]
+        # a body's meetings include the joint ones it sits in
+        return [
+            meeting_dict(m, cfg)
+            for m in rows
+            if body is None or m.body == body or body in (m.joint_with or [])
+        ]
 
 
 def _meeting(s: Session, meeting_id: int) -> Meeting:
@@ -183,9 +182,7 @@ def _meeting(s: Session, meeting_id: int) -> Meeting:
 
 
 def _cfg(s: Session, m: Meeting) -> ForbundFile:
-    row = s.get(Forbund, m.forbund_id)
-    assert row is not None
-    return forbunds.config_of(row)
+    return forbunds.config_by_id(s, m.forbund_id)
 
 
 def _record(

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CHAIR, CHEF, advance_to
+from helpers import CHAIR, CHEF, advance_to, begin_2027, store_plan_file
 from smtp_sink import Handler, Sink
 
 from workflow import insatser, meeting_docs, meetings, notify, outbox, plans, reports
@@ -26,9 +26,7 @@ def sink(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 @pytest.fixture
 def year(app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("FINSAM_DATA_DIR", str(tmp_path / "files"))
-    advance_to(clock, "2027-01-10T09:00")
-    meetings.generate(app, None, 2027)
+    begin_2027(app, clock, tmp_path, monkeypatch)
     insatser.add(
         app,
         None,
@@ -182,20 +180,9 @@ def test_kallelse_invitation_update_and_cancel(app: Any, clock: Any, year: Any, 
 
 
 def test_arrival_and_decision_notices(app: Any, clock: Any, year: Any, sink: Sink) -> None:
-    from helpers import EXAMPLES
-
-    from workflow.content import read_content
 
     advance_to(clock, "2027-08-20T09:00")
-    pid = plans.create(
-        app,
-        forbund_key=None,
-        year=None,
-        last_year=None,
-        title=None,
-        actor_email=CHEF,
-        content=read_content(EXAMPLES / "demo" / "sydostra-skane-2028.toml"),
-    )["id"]
+    pid = store_plan_file(app)
     plans.move(app, pid, "submit", actor_email=CHEF)
     advance_to(clock, "2027-09-06T11:30")
     plans.move(app, pid, "recommend-adopt", actor_email=CHAIR)

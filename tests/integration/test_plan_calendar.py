@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CHAIR, CHEF, EXAMPLES, advance_to, dump
+from helpers import CHAIR, CHEF, advance_to, dump, store_plan_file
 
 from notifications.render import render
 from workflow import meeting_docs, meetings, plans
-from workflow.content import read_content
 from workflow.exceptions import NotAllowed, NotFound, UsageError
 
 VICE = "lars.berg@skane.example"
@@ -27,15 +26,7 @@ def cycle(app: Any, clock: Any) -> Any:
     advance_to(clock, "2026-09-01T09:00")
     meetings.generate(app, None, 2026)
     advance_to(clock, "2026-10-20T09:00")
-    pid = plans.create(
-        app,
-        forbund_key=None,
-        year=None,
-        last_year=None,
-        title=None,
-        actor_email=CHEF,
-        content=read_content(EXAMPLES / "demo" / "sydostra-skane-2028.toml"),
-    )["id"]
+    pid = store_plan_file(app)
     return pid
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CHEF, EXAMPLES, SOS_FILE, advance_to, dump, make_app, to_board
+from helpers import CHEF, EXAMPLES, SOS_FILE, advance_to, dump, make_app, store_plan_file, to_board
 
 from workflow import plan_docs, plans
 from workflow.content import Content, read_content
@@ -27,15 +27,7 @@ def app(db_url: str, clock: Any) -> Any:
 
 
 def stored(app: Any, forbund: str, path: Path, actor: str = CHEF) -> int:
-    return plans.create(
-        app,
-        forbund_key=forbund,
-        year=None,
-        last_year=None,
-        title=None,
-        actor_email=actor,
-        content=read_content(path),
-    )["id"]
+    return store_plan_file(app, path, forbund, actor)
 
 
 def lund_to_board(app: Any, content: Content) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CHEF, MEMBER, advance_to, dump
+from helpers import CHEF, MEMBER, advance_to, begin_2027, dump, store_plan_file
 
 from workflow import audit, insatser, meeting_docs, meetings, reports
 from workflow.exceptions import NotAllowed, NotFound, UsageError
@@ -18,9 +18,7 @@ LEADER = "sofia.ek@skane.example"
 
 @pytest.fixture
 def year(app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("FINSAM_DATA_DIR", str(tmp_path / "files"))
-    advance_to(clock, "2027-01-10T09:00")
-    meetings.generate(app, None, 2027)
+    begin_2027(app, clock, tmp_path, monkeypatch)
     insatser.add(
         app,
         None,
@@ -210,20 +208,8 @@ def test_the_agenda_knows_what_came_in_and_what_is_missing(
 
 
 def test_insatser_from_the_plans_decided_list(app: Any, clock: Any) -> None:
-    from helpers import EXAMPLES
 
-    from workflow import plans
-    from workflow.content import read_content
-
-    pid = plans.create(
-        app,
-        forbund_key=None,
-        year=None,
-        last_year=None,
-        title=None,
-        actor_email=CHEF,
-        content=read_content(EXAMPLES / "demo" / "sydostra-skane-2028.toml"),
-    )["id"]
+    pid = store_plan_file(app)
     added = insatser.from_plan(app, pid)
     assert [(i["name"], i["owner"], i["end"], i["source"]) for i in added] == [
         ("Mariamottagningen", "region-skane", "2028-12-31", f"plan {pid}"),
