@@ -55,33 +55,39 @@ def backoff(attempts: int) -> timedelta:
 
 
 def claim(app: App, limit: int, worker: str, lease: timedelta) -> list[int]:
-    """Take up to `limit` due rows for this worker, in one short transaction."""
+    """Take up to `limit` due rows for this worker, in one short statement.
+
+    One UPDATE … RETURNING over a sub-select of the due ids: no rows travel
+    through the ORM, and on PostgreSQL the sub-select skips rows another
+    deliverer holds, so two never take the same row.
+    """
     now = app.clock.now()
+    t = OutboxMessage.__table__
+    due = sa.and_(
+        t.c.not_before <= now,
+        sa.or_(
+            sa.and_(
+                t.c.state == "queued",
+                sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
+            ),
+            sa.and_(t.c.state == "sending", t.c.lease_until < now),
+        ),
+    )
     with UnitOfWork(app.engine, immediate=True) as uow:
         s = uow.session
         assert s is not None
-        due = sa.and_(
-            OutboxMessage.not_before <= now,
-            sa.or_(
-                sa.and_(
-                    OutboxMessage.state == "queued",
-                    sa.or_(
-                        OutboxMessage.next_attempt_at.is_(None),
-                        OutboxMessage.next_attempt_at <= now,
-                    ),
-                ),
-                sa.and_(OutboxMessage.state == "sending", OutboxMessage.lease_until < now),
-            ),
-        )
-        query = sa.select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(limit)
+        ids = sa.select(t.c.id).where(due).order_by(t.c.id).limit(limit)
         if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-            query = query.with_for_update(skip_locked=True)
-        rows = list(s.scalars(query))
-        for row in rows:
-            row.state, row.claimed_by, row.lease_until = "sending", worker, now + lease
-            s.add(row)
+            ids = ids.with_for_update(skip_locked=True)
+        claimed = s.execute(
+            sa.update(t)
+            .where(t.c.id.in_(ids.scalar_subquery()))
+            .values(state="sending", claimed_by=worker, lease_until=now + lease)
+            .returning(t.c.id)
+        ).scalars()
+        result = sorted(claimed)
         uow.commit()
-        return [r.id for r in rows if r.id is not None]
+        return result
 
 
 def _stale(s: Any, kind: str, ref: str | None) -> str | None:
@@ -160,12 +166,13 @@ class _Marker:
                 state, retry_at = "queued", now + backoff(attempts)
             else:
                 state = "failed"
+            stamp = self._ts(now)
             cur.execute(
                 self.update,
-                (attempts, state, self._ts(sent_at), error, self._ts(retry_at), message_id),
+                (attempts, state, sent_at and stamp, error, self._ts(retry_at), message_id),
             )
             rows = [
-                (message_id, self._ts(now), worker, recipient, result, words)
+                (message_id, stamp, worker, recipient, result, words)
                 for recipient, (result, words) in (
                     per_recipient or {"*": (outcome, detail)}
                 ).items()
