@@ -59,6 +59,26 @@ def db_upgrade(as_json: JsonOpt = False) -> None:
     )
 
 
+@db_app.command("copy")
+@handled
+def db_copy(
+    to: Annotated[str, typer.Option("--to", help="The empty database to copy into (a URL).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy every row into another, empty database (e.g. SQLite to PostgreSQL)."""
+    from workflow import db_copy as copying
+    from workflow.bootstrap import bootstrap
+
+    data = copying.copy(bootstrap(), to)
+    emit(
+        data,
+        as_json,
+        lambda d: console().print(
+            f"{d['from']} → {d['to']}: {sum(d['rows'].values())} rows in {len(d['rows'])} tables"
+        ),
+    )
+
+
 @db_app.command("status")
 @handled
 def db_status(as_json: JsonOpt = False) -> None:

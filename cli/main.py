@@ -13,6 +13,7 @@ from cli import (
     insats_cmds,
     outbox_cmds,
     plan_cmds,
+    scheduler_cmds,
 )
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.add_typer(cycle_cmds.calendar_app, name="calendar")
 app.add_typer(insats_cmds.insats_app, name="insats")
 app.add_typer(insats_cmds.reports_app, name="reports")
 app.add_typer(outbox_cmds.outbox_app, name="outbox")
+app.add_typer(scheduler_cmds.scheduler_app, name="scheduler")
 app.add_typer(admin_cmds.db_app, name="db")
 
 

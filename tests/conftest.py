@@ -167,3 +167,14 @@ def app(db_url: str, clock: Any) -> Iterator[Any]:
     application = make_app(db_url, clock)
     yield application
     application.engine.dispose()
+
+
+@pytest.fixture
+def sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real SMTP server on loopback, with FINSAM_MAIL_URL pointing at it."""
+    from smtp_sink import Sink
+
+    with Sink() as server:
+        monkeypatch.setenv("FINSAM_MAIL_URL", server.url)
+        monkeypatch.setenv("FINSAM_MAIL_CONCURRENCY", "2")
+        yield server

@@ -14,6 +14,7 @@ ALE_FILE = EXAMPLES / "forbund" / "ale-kungalv.toml"
 CHEF = "annika.rasmusson@sydostraskane.example"
 CHAIR = "karin.holm@ystad.example"
 MEMBER = "eva.lind@simrishamn.example"
+LEADER = "sofia.ek@skane.example"
 
 
 def make_app(url: str, clock: Any, *files: Path) -> Any:
@@ -172,3 +173,85 @@ def begin_2027(app: Any, clock: Any, tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setenv("FINSAM_DATA_DIR", str(tmp_path / "files"))
     advance_to(clock, "2027-01-10T09:00")
     meetings.generate(app, None, 2027)
+
+
+def owe_reports(
+    app: Any,
+    count: int,
+    due: str,
+    *,
+    prefix: str = "bulk",
+    year: int = 2027,
+    state: str = "pending",
+) -> None:
+    """`count` ended insatser, each owing its final report on `due` (bulk rows, for load)."""
+    import sqlalchemy as sa
+
+    from workflow.db import UnitOfWork
+    from workflow.models import Forbund, Insats, Obligation
+
+    now = app.clock.now()
+    with UnitOfWork(app.engine) as uow:
+        s = uow.session
+        forbund_id = s.scalars(sa.select(Forbund.id)).first()
+        ids = s.scalars(
+            sa.insert(Insats).returning(Insats.id, sort_by_parameter_order=True),
+            [
+                {
+                    "forbund_id": forbund_id,
+                    "name": f"{prefix} {i}",
+                    "owner": "region-skane",
+                    "leader_name": f"Ledare {i}",
+                    "leader_email": f"ledare{i}@{prefix}.example",
+                    "contact_name": "",
+                    "contact_email": "",
+                    "start": f"{year - 1}-01-01",
+                    "end": f"{year}-01-01",
+                    "budget": {},
+                    "status": "ended",
+                    "sus": False,
+                    "source": "",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(count)
+            ],
+        ).all()
+        s.execute(
+            sa.insert(Obligation),
+            [
+                {
+                    "insats_id": insats_id,
+                    "kind": "slutrapport",
+                    "name": "Slutrapport",
+                    "year": year,
+                    "period_start": f"{year - 1}-01-01",
+                    "period_end": f"{year}-01-01",
+                    "due": due,
+                    "state": state,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for insats_id in ids
+            ],
+        )
+        uow.commit()
+
+
+def add_maria(app: Any, **extra: Any) -> None:
+    """The insats most tests follow: Mariamottagningen, Region Skåne's, led by Sofia Ek."""
+    from datetime import date
+
+    from workflow import insatser
+
+    insatser.add(
+        app,
+        None,
+        name="Mariamottagningen",
+        owner="region-skane",
+        start=date(2019, 5, 1),
+        leader_name="Sofia Ek",
+        leader_email=LEADER,
+        **extra,
+    )

@@ -39,6 +39,22 @@ class FixedClock:
         self.instant = to_utc(instant)
 
 
+class RunningClock:
+    """Starts at a given instant and runs at real speed: FINSAM_NOW for a daemon.
+
+    A clock that stands still would never let a lease expire.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        import time
+
+        self._monotonic = time.monotonic
+        self.start, self.t0 = start, time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self._monotonic() - self.t0)
+
+
 def to_utc(instant: datetime) -> datetime:
     """Aware UTC; a naive value is read as Europe/Stockholm local time."""
     if instant.tzinfo is None:

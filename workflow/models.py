@@ -115,7 +115,10 @@ class Meeting(SQLModel, table=True):
     """A meeting of one body; prep meetings point at the board meeting they prepare."""
 
     __tablename__ = "meeting"
-    __table_args__ = (sa.UniqueConstraint("forbund_id", "key", name="uq_meeting_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("forbund_id", "key", name="uq_meeting_key"),
+        sa.Index("ix_meeting_forbund_starts", "forbund_id", "starts_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     forbund_id: int = Field(foreign_key="forbund.id", index=True)
     year: int
@@ -221,7 +224,7 @@ class Obligation(SQLModel, table=True):
     period_end: str = Field(max_length=10)
     meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
     due: str = Field(max_length=10)
-    state: str = Field(default="pending", max_length=16)
+    state: str = Field(default="pending", max_length=16, index=True)
     version: int = 1
     submitted_at: datetime | None = _utc(default=None, nullable=True)
     submitted_by: str | None = None
@@ -271,3 +274,29 @@ class OutboxAttempt(SQLModel, table=True):
     recipient: str
     outcome: str = Field(max_length=16)
     detail: str = ""
+
+
+class SchedulerNode(SQLModel, table=True):
+    """A `finsam scheduler run` process: where it runs and when it last said it was alive."""
+
+    __tablename__ = "scheduler_node"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    kind: str = Field(max_length=16)  # "daemon" (scheduler run) or "tick" (one row per host)
+    host: str = Field(max_length=128)
+    pid: int
+    started_at: datetime = _utc()
+    last_beat: datetime = _utc()
+    stopped_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class SweepState(SQLModel, table=True):
+    """The last run of each sweep, by any node, and how it went."""
+
+    __tablename__ = "sweep_state"
+    name: str = Field(primary_key=True, max_length=32)
+    node: str = Field(max_length=200)
+    started_at: datetime = _utc()
+    finished_at: datetime | None = _utc(default=None, nullable=True)
+    outcome: str = Field(max_length=16)
+    detail: dict = Field(default_factory=dict, sa_type=sa.JSON)

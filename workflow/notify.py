@@ -144,6 +144,27 @@ def queue_reminders(s: Session, row: Forbund, cfg: ForbundFile, now: datetime) -
     return queued
 
 
+def cycle_missing(s: Session, row: Forbund, cfg: ForbundFile, year: int, now: datetime) -> bool:
+    """Tell the förbundschef, once a year, that the year has no board meetings in finsam."""
+    chef_name, chef_email = cfg.chef()
+    return (
+        enqueue(
+            s,
+            key=f"cycle:{row.key}:{year}",
+            forbund_key=row.key,
+            kind="cycle",
+            cfg=cfg,
+            to=[address(chef_name, chef_email)] if chef_email else [],
+            cc=None,
+            context={"chef": chef_name, "forbund": cfg.forbund.name, "year": year},
+            not_before=now,
+            now=now,
+            ref=f"year:{year}",
+        )
+        is not None
+    )
+
+
 # ---------------------------------------------------------------- kallelser
 
 
@@ -155,10 +176,10 @@ def queue_notices(s: Session, row: Forbund, cfg: ForbundFile, now: datetime) -> 
     for m in s.scalars(
         sa.select(Meeting).where(Meeting.forbund_id == row.id, Meeting.starts_at > now)
     ):
+        # exact keys, so the unique index answers (a LIKE would read every message sent)
+        keys = [f"notice:{m.id}:{seq}" for seq in range(m.sequence + 1)]
         earlier = (
-            s.scalars(
-                sa.select(OutboxMessage.id).where(OutboxMessage.key.like(f"notice:{m.id}:%"))
-            ).first()
+            s.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.key.in_(keys))).first()
             is not None
         )
         if m.status == "cancelled":
@@ -224,19 +245,24 @@ def _notice(
 
 def sweep(app: Any, now: datetime | None = None) -> dict[str, int]:
     """Queue every reminder and kallelse that has fallen due, for every förbund (idempotent)."""
-    from workflow import forbunds
     from workflow.db import UnitOfWork
 
-    now = now or app.clock.now()
-    counts = {"reminders": 0, "notices": 0}
     with UnitOfWork(app.engine) as uow:
-        s = uow.session
-        assert s is not None
-        for row in s.scalars(sa.select(Forbund).order_by(Forbund.key)):
-            cfg = forbunds.config_of(row)
-            counts["reminders"] += queue_reminders(s, row, cfg, now)
-            counts["notices"] += queue_notices(s, row, cfg, now)
+        assert uow.session is not None
+        counts = sweep_in(uow.session, now or app.clock.now())
         uow.commit()
+    return counts
+
+
+def sweep_in(s: Session, now: datetime) -> dict[str, int]:
+    """The sweep inside a caller's transaction, so a dry run can roll it back."""
+    from workflow import forbunds
+
+    counts = {"reminders": 0, "notices": 0}
+    for row in s.scalars(sa.select(Forbund).order_by(Forbund.key)):
+        cfg = forbunds.config_of(row)
+        counts["reminders"] += queue_reminders(s, row, cfg, now)
+        counts["notices"] += queue_notices(s, row, cfg, now)
     return counts
 
 

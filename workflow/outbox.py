@@ -16,6 +16,8 @@ import asyncio
 import os
 import random
 import socket
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -201,16 +203,48 @@ def _mark(app: App, *args: Any) -> None:
         marker.close()
 
 
-def send(app: App, limit: int | None = None) -> dict[str, int]:
-    """Deliver what is due now, and exit; the counts say how it went."""
+Log = Callable[..., None]
+
+
+def send(
+    app: App,
+    limit: int | None = None,
+    *,
+    stop: threading.Event | None = None,
+    log: Log | None = None,
+    worker: str | None = None,
+) -> dict[str, int]:
+    """Deliver what is due now, and exit; the counts say how it went.
+
+    `stop` (set by the scheduler on SIGTERM) ends the run after the messages in
+    hand; what was claimed but not begun goes back to the queue at once, not
+    after its lease. `log` hears one event per message.
+    """
     mail = settings()
     chosen = transport(mail)
     counts = {"sent": 0, "transient": 0, "failed": 0, "skipped": 0}
-    asyncio.run(_send_all(app, chosen, worker_name(), mail, counts, limit))
+    asyncio.run(_send_all(app, chosen, worker or worker_name(), mail, counts, limit, stop, log))
     return counts
 
 
-Batch = tuple[int, str, list[str], bytes, str, str | None, int]
+def release(app: App, ids: list[int], worker: str) -> int:
+    """Give back claimed rows this worker has not begun to send."""
+    if not ids:
+        return 0
+    t = OutboxMessage.__table__
+    with UnitOfWork(app.engine, immediate=True) as uow:
+        assert uow.session is not None
+        done = uow.session.execute(
+            sa.update(t)
+            .where(t.c.id.in_(ids), t.c.claimed_by == worker, t.c.state == "sending")
+            .values(state="queued", claimed_by=None, lease_until=None)
+        )
+        uow.commit()
+        return int(done.rowcount or 0)
+
+
+# id, sender, recipients, raw, Message-ID, why not, tries, förbund, kind
+Batch = tuple[int, str, list[str], bytes, str, str | None, int, str, str]
 
 
 def _load_batch(app: App, ids: list[int]) -> list[Batch]:
@@ -229,6 +263,7 @@ def _load_batch(app: App, ids: list[int]) -> list[Batch]:
                 t.c.kind,
                 t.c.ref,
                 t.c.attempts,
+                t.c.forbund_key,
             )
             .where(t.c.id.in_(ids))
             .order_by(t.c.id)
@@ -242,13 +277,22 @@ def _load_batch(app: App, ids: list[int]) -> list[Batch]:
                 r.message_id,
                 _stale(s, r.kind, r.ref),
                 r.attempts,
+                r.forbund_key,
+                r.kind,
             )
             for r in rows
         ]
 
 
 async def _send_all(
-    app: App, chosen: Any, worker: str, mail: Any, counts: dict[str, int], limit: int | None
+    app: App,
+    chosen: Any,
+    worker: str,
+    mail: Any,
+    counts: dict[str, int],
+    limit: int | None,
+    stop: threading.Event | None = None,
+    log: Log | None = None,
 ) -> None:
     """Claim batches as the connections need them; each connection is kept for the run.
 
@@ -266,6 +310,8 @@ async def _send_all(
     refill = asyncio.Lock()
 
     async def next_message() -> Batch | None:
+        if stop is not None and stop.is_set():
+            return None
         if not queue.empty():
             return queue.get_nowait()
         async with refill:
@@ -287,10 +333,12 @@ async def _send_all(
         conn = None
         try:
             while (item := await next_message()) is not None:
-                message_id, sender, recipients, raw, mid, why, tries = item
+                message_id, sender, recipients, raw, mid, why, tries, forbund, kind = item
                 if why:
                     mark(message_id, worker, "skipped", why, {}, mail.max_attempts, tries)
                     counts["skipped"] += 1
+                    if log is not None:
+                        log("skipped", forbund=forbund, item=f"outbox:{message_id}", why=why)
                     continue
                 try:
                     if conn is None:
@@ -312,6 +360,15 @@ async def _send_all(
                 mark(message_id, worker, outcome, detail, per, mail.max_attempts, tries)
                 key = {"sent": "sent", "transient": "transient"}.get(outcome, "failed")
                 counts[key] += 1
+                if log is not None:
+                    log(
+                        key,
+                        forbund=forbund,
+                        item=f"outbox:{message_id}",
+                        kind=kind,
+                        to=recipients,
+                        **({} if key == "sent" else {"detail": detail}),
+                    )
         finally:
             if conn is not None:
                 await conn.close()
@@ -320,6 +377,9 @@ async def _send_all(
         await asyncio.gather(*(one_connection() for _ in range(max(1, mail.concurrency))))
     finally:
         marker.close()
+        left = [queue.get_nowait()[0] for _ in range(queue.qsize())]
+        if left:
+            release(app, left, worker)
 
 
 # ---------------------------------------------------------------- reading

@@ -74,41 +74,58 @@ def _period(kind: ReportKind, year: int) -> tuple[date, date]:
 
 def generate(app: App, forbund_key: str | None, year: int) -> list[dict[str, Any]]:
     """Create the year's obligations of every active insats (those missing; safe to repeat)."""
-    now = app.clock.now()
     with UnitOfWork(app.engine) as uow:
         s = uow.session
         assert s is not None
         row = forbunds.resolve(s, forbund_key)
-        cfg = forbunds.config_of(row)
-        from workflow.meetings import board_body
-
-        board = board_body(cfg)
-        created = []
-        insatser = list(
-            s.scalars(
-                sa.select(Insats).where(Insats.forbund_id == row.id, Insats.status == "active")
-            )
-        )
-        for kind in cfg.reports.kinds:
-            meeting = _board_meeting(s, row.id, board, year, kind.board_month)
-            if meeting is None and insatser:
-                raise UsageError(
-                    f"no board meeting in month {kind.board_month} of {year} to handle {kind.name}",
-                    f"generate the cycle first: finsam cycle generate --year {year}",
-                )
-            for insats in insatser:
-                o = _obligation_for(s, insats, kind, year, meeting, cfg, now)
-                if o is not None:
-                    created.append(o)
-        for insats in insatser:
-            if insats.end and date.fromisoformat(insats.end).year == year:
-                o = _final(s, insats, cfg, now)
-                if o is not None:
-                    created.append(o)
-        s.flush()
+        created = generate_in(s, row, forbunds.config_of(row), year, app.clock.now())
         out = [obligation_dict(o, s.get(Insats, o.insats_id), app.clock) for o in created]
         uow.commit()
         return out
+
+
+def generate_in(
+    s: Session, row: Forbund, cfg: ForbundFile, year: int, now: datetime
+) -> list[Obligation]:
+    """The obligations missing for `year`, in the caller's transaction (the scheduler's too)."""
+    from workflow.meetings import board_body
+
+    board = board_body(cfg)
+    created = []
+    insatser = list(
+        s.scalars(sa.select(Insats).where(Insats.forbund_id == row.id, Insats.status == "active"))
+    )
+    for kind in cfg.reports.kinds:
+        meeting = _board_meeting(s, row.id, board, year, kind.board_month)
+        if meeting is None and insatser:
+            raise UsageError(
+                f"no board meeting in month {kind.board_month} of {year} to handle {kind.name}",
+                f"generate the cycle first: finsam cycle generate --year {year}",
+            )
+        for insats in insatser:
+            o = _obligation_for(s, insats, kind, year, meeting, cfg, now)
+            if o is not None:
+                created.append(o)
+    for insats in insatser:
+        if insats.end and date.fromisoformat(insats.end).year == year:
+            o = _final(s, insats, cfg, now)
+            if o is not None:
+                created.append(o)
+    s.flush()
+    return created
+
+
+def has_board_meetings(s: Session, row: Forbund, cfg: ForbundFile, year: int) -> bool:
+    from workflow.meetings import board_body
+
+    return (
+        s.scalars(
+            sa.select(Meeting.id).where(
+                Meeting.forbund_id == row.id, Meeting.key.like(f"{board_body(cfg)}-{year}-%")
+            )
+        ).first()
+        is not None
+    )
 
 
 def _exists(s: Session, insats: Insats, kind: str, year: int) -> bool:

@@ -7,37 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CHAIR, CHEF, advance_to, begin_2027, store_plan_file
+from helpers import CHAIR, CHEF, LEADER, add_maria, advance_to, begin_2027, store_plan_file
 from smtp_sink import Handler, Sink
 
-from workflow import insatser, meeting_docs, meetings, notify, outbox, plans, reports
+from workflow import meeting_docs, meetings, notify, outbox, plans, reports
 from workflow.exceptions import ConfigError
-
-LEADER = "sofia.ek@skane.example"
-
-
-@pytest.fixture
-def sink(monkeypatch: pytest.MonkeyPatch) -> Any:
-    with Sink() as server:
-        monkeypatch.setenv("FINSAM_MAIL_URL", server.url)
-        monkeypatch.setenv("FINSAM_MAIL_CONCURRENCY", "2")
-        yield server
 
 
 @pytest.fixture
 def year(app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     begin_2027(app, clock, tmp_path, monkeypatch)
-    insatser.add(
-        app,
-        None,
-        name="Mariamottagningen",
-        owner="region-skane",
-        start=date(2019, 5, 1),
-        leader_name="Sofia Ek",
-        leader_email=LEADER,
-        contact_name="Per Öhman",
-        contact_email="per.ohman@skane.example",
-    )
+    add_maria(app, contact_name="Per Öhman", contact_email="per.ohman@skane.example")
     return {r["kind"]: r for r in reports.generate(app, None, 2027)}
 
 

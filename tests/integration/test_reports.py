@@ -8,29 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CHEF, MEMBER, advance_to, begin_2027, dump, store_plan_file
+from helpers import CHEF, LEADER, MEMBER, add_maria, advance_to, begin_2027, dump, store_plan_file
 
 from workflow import audit, insatser, meeting_docs, meetings, reports
 from workflow.exceptions import NotAllowed, NotFound, UsageError
-
-LEADER = "sofia.ek@skane.example"
 
 
 @pytest.fixture
 def year(app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     begin_2027(app, clock, tmp_path, monkeypatch)
-    insatser.add(
-        app,
-        None,
-        name="Mariamottagningen",
-        owner="region-skane",
-        start=date(2019, 5, 1),
-        end=date(2027, 12, 31),
-        leader_name="Sofia Ek",
-        leader_email=LEADER,
-        budget={2027: 3000},
-        sus=True,
-    )
+    add_maria(app, end=date(2027, 12, 31), budget={2027: 3000}, sus=True)
     insatser.add(
         app,
         None,

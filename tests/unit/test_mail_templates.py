@@ -57,6 +57,7 @@ CONTEXTS = {
         "member": "Ystads kommun",
         "chef": "Annika",
     },
+    "cycle": {"chef": "Annika", "forbund": "SÖS", "year": 2028},
     "notice": {
         "forbund": "SÖS",
         "meeting": MEETING,

@@ -1,0 +1,138 @@
+"""`finsam scheduler run` as real processes: one per SQLite file, many on PostgreSQL.
+
+Three nodes share 2 000 due reminders through a real SMTP server on loopback;
+one is killed with SIGKILL in the middle and the others finish its work. Each
+node has one SMTP connection (FINSAM_MAIL_CONCURRENCY=1), so a kill can repeat
+at most the one message in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import make_app, owe_reports
+from smtp_sink import Handler, Sink
+
+from workflow import meetings
+
+FINSAM = str(Path(sys.executable).with_name("finsam"))
+REMINDERS = 2000
+
+
+def env_for(url: str, sink: Sink | None, now: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FINSAM_")}
+    env.update(
+        FINSAM_DATABASE_URL=url,
+        FINSAM_NOW=now,
+        FINSAM_MAIL_URL=sink.url if sink else "console:",
+        FINSAM_MAIL_CONCURRENCY="1",
+        FINSAM_MAIL_LEASE_SECONDS="3",
+        FINSAM_SCHEDULER_OUTBOX_SECONDS="0.5",
+        FINSAM_SCHEDULER_NOTIFY_SECONDS="1",
+        FINSAM_SCHEDULER_HEARTBEAT_SECONDS="1",
+    )
+    return env
+
+
+def start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [FINSAM, "scheduler", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def events(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def test_sqlite_allows_one_daemon_and_sigterm_stops_it_cleanly(tmp_path: Path, clock: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    make_app(url, clock).engine.dispose()
+    env = env_for(url, None, clock.now().isoformat())
+    log = tmp_path / "first.log"
+    first = start(env, log)
+    try:
+        wait_for(lambda: '"event": "sweep-done"' in log.read_text(), 30, "the first sweeps")
+        second = subprocess.run(
+            [FINSAM, "scheduler", "run"], env=env, capture_output=True, text=True, timeout=30
+        )
+        assert second.returncode == 3
+        assert "a scheduler already runs on" in second.stderr and "PostgreSQL" in second.stderr
+        status = subprocess.run(
+            [FINSAM, "scheduler", "status", "--json"], env=env, capture_output=True, text=True
+        )
+        data = json.loads(status.stdout)
+        assert [n["alive"] for n in data["nodes"]] == [True]
+    finally:
+        first.send_signal(signal.SIGTERM)
+        began = time.monotonic()
+        assert first.wait(15) == 0
+    assert time.monotonic() - began < 10
+    lines = events(log)
+    assert lines[0]["event"] == "started" and lines[-1]["event"] == "stopped"
+    assert all({"ts", "level", "node", "event"} <= set(line) for line in lines)
+    # the lock died with the daemon: another one may start now
+    again = start(env, tmp_path / "again.log")
+    wait_for(lambda: "sweep-done" in (tmp_path / "again.log").read_text(), 30, "the restart")
+    again.send_signal(signal.SIGINT)
+    assert again.wait(15) == 0
+
+
+@pytest.mark.postgres
+def test_three_nodes_share_2000_reminders_and_survive_a_kill(
+    pg_url: str, clock: Any, tmp_path: Path
+) -> None:
+    app = make_app(pg_url, clock)
+    clock_now = "2027-01-10T09:00"
+    from helpers import advance_to
+
+    advance_to(clock, clock_now)
+    meetings.generate(app, None, 2027)
+    owe_reports(app, REMINDERS, "2027-01-20")  # each one's 14-day reminder has fallen due
+    app.engine.dispose()
+    with Sink(Handler(delay=0.002)) as sink:
+        env = env_for(pg_url, sink, clock_now)
+        logs = [tmp_path / f"node{i}.log" for i in range(3)]
+        procs = [start(env, log) for log in logs]
+        try:
+            wait_for(lambda: len(sink.received) >= REMINDERS // 4, 120, "a quarter delivered")
+            procs[0].kill()  # SIGKILL: no chance to give anything back
+            procs[0].wait(10)
+            killed_at = len(sink.received)
+            assert killed_at < REMINDERS
+            wait_for(
+                lambda: len({r.message["Message-ID"] for r in sink.received}) >= REMINDERS,
+                180,
+                "every reminder",
+            )
+        finally:
+            for p in procs[1:]:
+                p.send_signal(signal.SIGTERM)
+            codes = [p.wait(15) for p in procs[1:]]
+        assert codes == [0, 0]
+    ids = Counter(r.message["Message-ID"] for r in sink.received)
+    assert len(ids) == REMINDERS
+    assert sum(n - 1 for n in ids.values()) <= 1  # one kill, at most one twice
+    reminders = [r for r in sink.received if "Slutrapport" in str(r.message["Subject"])]
+    assert len({r.message["Message-ID"] for r in reminders}) == REMINDERS
+    # every surviving node sent a share
+    for log in logs[1:]:
+        assert any(e["event"] == "sent" for e in events(log))
