@@ -235,8 +235,10 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
 
     readme = (SOS_FILE.parents[2] / "README.md").read_text(encoding="utf-8")
     group = typer.main.get_command(cli_app)
+    ctx = group.make_context("finsam", ["--help"], resilient_parsing=True)
     missing = []
-    for name, command in group.commands.items():  # type: ignore[attr-defined]
+    for name in group.list_commands(ctx):  # type: ignore[attr-defined]
+        command = group.get_command(ctx, name)  # type: ignore[attr-defined]
         subs = getattr(command, "commands", None) or {"": command}
         for sub, leaf in subs.items():
             full = f"finsam {name} {sub}".strip()
@@ -244,6 +246,16 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
             if f"`{full}" not in readme:
                 missing.append(full)
     assert not missing, f"not in README.md: {missing}"
+
+
+def test_the_top_level_help_lists_each_group_with_its_own_help() -> None:
+    """`finsam --help` prints the groups' help from a table without loading them."""
+    from cli.main import GROUPS, load_group
+
+    for name, (_, _, shown) in GROUPS.items():
+        assert load_group(name).info.help == shown, name
+    out = run_cli("--help").stdout
+    assert all(name in out for name in GROUPS)
 
 
 def test_unreachable_postgresql_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
