@@ -4,8 +4,11 @@
 # presidium and beredningsgrupp in September, the board sends it back at its
 # September meeting (återremiss), the reworked revision goes round again and
 # the board adopts it at its November meeting; the minutes are approved and
-# the decision's appeal time is computed. Time is moved with FINSAM_NOW (the
-# program's one clock); nobody sleeps. Run from the repository root (make
+# the decision's appeal time is computed. Between the steps the scheduler ticks
+# every day at 08:00 (examples/run_year.py), sending reminders, kallelser and
+# decision notices through a real SMTP server on loopback, and runs the rest
+# of the year to December. Time is moved with FINSAM_NOW (the program's one
+# clock); nobody sleeps. Run from the repository root (make
 # demo): finsam.toml there points the CLI at demo-out/finsam.db.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +46,10 @@ SINK=$!
 trap 'kill $SINK 2>/dev/null || true' EXIT
 export FINSAM_MAIL_URL="smtp://127.0.0.1:$PORT"
 for _ in $(seq 50); do grep -q listening demo-out/mail-sink.log 2>/dev/null && break; sleep 0.1; done
-mail() { at "$1" outbox queue; at "$1" outbox send || true; }
+tick() {  # the scheduler's ticks on a moving clock: every day at 08:00 up to $1, then at $1
+  printf '$ finsam scheduler tick   # every day at 08:00 until %s\n' "$1"
+  "$PYTHON" examples/run_year.py "$1"
+}
 
 step "January 2027: the database, the förbund, and the year's meetings from its rules"
 at 2027-01-11T09:00 init --forbund examples/forbund/sydostra-skane.toml
@@ -61,28 +67,34 @@ at 2027-01-12T09:01 insats add --name "ESF IRIS Sydöstra Skåne" --owner simris
 at 2027-01-12T09:02 insats add --name "Möjligheternas hus" --owner tomelilla --start 2018-08-01 \
   --leader-name "Kim Ros" --leader-email kim.ros@tomelilla.example --budget 2027=500
 at 2027-01-12T09:05 reports generate --year 2027
+tick 2027-01-12T09:10
 
 step "April: tertial 1 comes in; one report is approved, one returned, one never arrives"
 printf 'Tertialrapport 1 2027, Mariamottagningen\n' > demo-out/mariamottagningen-t1.txt
 printf 'Tertialrapport 1 2027, ESF IRIS\n' > demo-out/iris-t1.txt
-mail 2027-02-08T08:00
+tick 2027-02-08T08:00
+tick 2027-02-18T09:00
 at 2027-02-18T10:00 reports submit 1 --file demo-out/mariamottagningen-t1.txt --as sofia.ek@skane.example
-mail 2027-03-01T08:00
-mail 2027-04-05T08:00
+tick 2027-03-01T08:00
+tick 2027-04-05T08:00
+tick 2027-04-15T09:00
 at 2027-04-15T10:00 reports submit 4 --file demo-out/mariamottagningen-t1.txt --as sofia.ek@skane.example
 at 2027-04-16T09:00 reports approve 4 --as $CHEF
 at 2027-04-16T10:00 reports submit 5 --file demo-out/iris-t1.txt --as jonna.lund@simrishamn.example
 at 2027-04-20T09:00 reports return 5 --as $CHEF --comment "Komplettera med deltagarsiffror ur SUS"
-mail 2027-04-26T08:00
+tick 2027-04-26T08:00
+tick 2027-05-03T08:30
 at 2027-05-03T09:00 reports status --year 2027
 at 2027-05-03T09:00 reports status --year 2027 --late
 at 2027-05-03T09:00 meeting agenda "$(meeting styrelse-2027-05)"
 
 step "16 August: the förbundschef drafts the plan for 2028 and checks its budget"
+tick 2027-08-16T08:30
 at 2027-08-16T09:00 plan new --from examples/demo/sydostra-skane-2028.toml --as $CHEF
 at 2027-08-16T09:05 plan check 1
 
 step "23 August: the draft goes to the presidium and lands on its next meeting"
+tick 2027-08-23T09:00
 at 2027-08-23T10:00 plan move 1 submit --as $CHEF
 
 step "A submitted revision is frozen: editing it is refused (exit 2) and nothing changes"
@@ -91,31 +103,35 @@ if FINSAM_NOW=2027-08-24 "$FINSAM" plan edit 1 --from examples/demo/sydostra-ska
 fi
 
 step "6 September: presidium and beredningsgrupp recommend, each at its own meeting"
+tick 2027-09-06T11:00
 at 2027-09-06T11:30 plan move 1 recommend-adopt --as $CHAIR \
   --comment "Presidiet föreslår att styrelsen antar verksamhetsplan och budget 2028"
 at 2027-09-06T15:00 plan move 1 recommend-adopt --as $CHEF \
   --comment "Beredningsgruppen tillstyrker förslaget"
-mail 2027-09-06T15:05
+tick 2027-09-06T15:05
 
 step "21 September: the board sends the plan back (återremiss); revision 2 opens"
+tick 2027-09-21T15:00
 at 2027-09-21T16:00 plan move 1 send-back --as $CHEF \
   --comment "Återremiss: den nya insatsen ska minskas så att eget kapital räcker"
 
 step "27 September: revision 2 is written and submitted; it goes round again in November"
 at 2027-09-27T09:00 plan edit 1 --from examples/demo/sydostra-skane-2028-rev2.toml --as $CHEF
 at 2027-09-27T09:05 plan move 1 submit --as $CHEF
-mail 2027-09-27T09:10
+tick 2027-09-27T09:10
+tick 2027-11-08T11:00
 at 2027-11-08T11:30 plan move 1 recommend-adopt --as $CHAIR \
   --comment "Presidiet föreslår att styrelsen antar den reviderade planen"
 at 2027-11-08T15:00 plan move 1 recommend-adopt --as $CHEF --comment "Beredningsgruppen tillstyrker"
 
 BOARD=$(meeting styrelse-2027-11)
 step "16 November: the kallelse to the board's November meeting goes out, by mail too"
-mail 2027-11-16T15:00
+tick 2027-11-16T15:00
 at 2027-11-16T09:00 meeting agenda "$BOARD"
 at 2027-11-16T09:00 meeting notice "$BOARD" --format html -o demo-out/kallelse-styrelsen-2027-11.html
 
 step "23 November: the board adopts the plan at its meeting; the § follows from the agenda"
+tick 2027-11-23T15:00
 at 2027-11-23T16:00 plan move 1 adopt --as $CHEF \
   --comment "Styrelsen godkänner verksamhetsplanen och fastställer budgeten för 2028"
 
@@ -125,7 +141,7 @@ at 2027-11-24T09:00 meeting minutes "$BOARD" --present $CHEF --present $CHAIR --
 at 2027-11-25T10:00 meeting justera "$BOARD" --as $VICE
 at 2027-11-26T10:00 meeting justera "$BOARD" --as $MEMBER
 step "With the minutes approved, each member organisation's registry gets a protokollsutdrag"
-mail 2027-11-26T10:01
+tick 2027-11-26T10:01
 
 step "The plan, what the återremiss changed, and its history"
 at 2027-11-26T10:05 plan show 1
@@ -136,6 +152,13 @@ run plan render 1 --format html -o demo-out/verksamhetsplan-2028.html
 step "The calendar again: the cycle as it stands, exported for everyone's calendar"
 at 2027-11-26T10:10 cycle show --year 2027 --body styrelse
 at 2027-11-26T10:10 calendar export --year 2027 --ics demo-out/calendar-2027.ics
+
+step "December: the scheduler runs the rest of the year; its status at New Year's Eve"
+tick 2027-12-31T12:00
+at 2027-12-31T12:00 scheduler status
+
+step "The year 2027 month by month: what the scheduler queued and sent"
+"$PYTHON" examples/run_year.py --summary
 
 step "What was sent to whom (each one is in demo-out/mail/ as an .eml file)"
 run outbox list --state sent

@@ -245,7 +245,7 @@ def next_due(s: Any, now: datetime) -> dict[str, str] | None:
         .limit(1)
     ).first()
     if waiting:
-        found.append((waiting[2], f"outbox:{waiting[0]} {waiting[1]}"))
+        found.append((waiting[2], f"utskick {waiting[0]}: {waiting[1]}"))
     for row in s.scalars(sa.select(Forbund)):
         cfg = forbunds.config_of(row)
         for o, insats in s.execute(
@@ -260,7 +260,7 @@ def next_due(s: Any, now: datetime) -> dict[str, str] | None:
             ]
             later = [w for w in times if w > now]
             if later:
-                found.append((min(later), f"reminder: {o.name} {o.year}, {insats.name}"))
+                found.append((min(later), f"påminnelse: {o.name} {o.year}, {insats.name}"))
         lead = timedelta(days=cfg.mail.notice_days_before)
         m = s.scalars(
             sa.select(Meeting)

@@ -98,6 +98,8 @@ def test_demo_runs_twice_from_a_copy(tmp_path: Path) -> None:
         # 10 rows for the plan, 11 obligations created, 5 report steps
         assert "audit chain intact: 26 rows" in result.stdout
         assert "revision 2 opened" in result.stdout
+        # the scheduler's year, month by month, ends with the board's decision notices
+        assert "november 2027" in result.stdout and "7 protokollsutdrag" in result.stdout
     listed = run("plan", "list", "--json", env=environment(), cwd=tmp_path / "examples").stdout
     assert '"state": "adopted"' in listed
     assert (tmp_path / "demo-out" / "finsam.db").exists()
