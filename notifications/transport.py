@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlparse
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Outcome = Literal["sent", "transient", "permanent"]
@@ -25,10 +26,10 @@ class MailSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FINSAM_MAIL_", extra="ignore")
 
     url: str = "console:"
-    concurrency: int = 4
-    timeout: float = 30.0
-    lease_seconds: int = 300
-    max_attempts: int = 8
+    concurrency: int = Field(4, ge=1)
+    timeout: float = Field(30.0, gt=0)
+    lease_seconds: int = Field(300, ge=1)
+    max_attempts: int = Field(8, ge=1)
 
 
 class TransportError(ValueError):
@@ -97,6 +98,7 @@ class ConsoleTransport:
         return self
 
     async def send(self, sender: str, recipients: list[str], raw: bytes, message_id: str) -> Result:
+        # on stdout, apart from the scheduler's log on stderr (so not for --json output)
         sys.stdout.write(raw.decode("utf-8", "replace") + "\n" + "-" * 72 + "\n")
         return Result({r: ("sent", "printed") for r in recipients})
 

@@ -88,21 +88,25 @@ def reminder_time(due: date, offset: int, hour: int) -> datetime:
 def queue_reminders(s: Session, row: Forbund, cfg: ForbundFile, now: datetime) -> int:
     queued = 0
     chef_name, chef_email = cfg.chef()
-    obligations = s.execute(
+    due_now = []  # (obligation, insats, the latest applicable offset, its key)
+    for o, insats in s.execute(
         sa.select(Obligation, Insats)
         .join(Insats, Insats.id == Obligation.insats_id)
         .where(Insats.forbund_id == row.id, Obligation.state.in_(("pending", "returned")))
-    )
-    for o, insats in obligations:
+    ):
         due = date.fromisoformat(o.due)
         applicable = [
             (reminder_time(due, off, cfg.mail.reminder_hour), off)
             for off in cfg.mail.reminder_offsets
             if reminder_time(due, off, cfg.mail.reminder_hour) <= now
         ]
-        if not applicable:
+        if applicable:
+            _, offset = max(applicable)  # after downtime only the latest one goes out
+            due_now.append((o, insats, offset, f"reminder:{o.id}:{o.due}:{offset}"))
+    done = _queued_keys(s, [key for *_, key in due_now])
+    for o, insats, offset, key in due_now:
+        if key in done:
             continue
-        _, offset = max(applicable)  # after downtime only the latest one goes out
         to = [
             address(n, e)
             for n, e in (
@@ -112,24 +116,10 @@ def queue_reminders(s: Session, row: Forbund, cfg: ForbundFile, now: datetime) -
             if e
         ]
         cc = [address(chef_name, chef_email)] if offset < 0 else None
-        meeting = s.get(Meeting, o.meeting_id) if o.meeting_id else None
-        today = now.astimezone(LOCAL_TZ).date()
-        context = {
-            "greeting": insats.leader_name or insats.contact_name or insats.name,
-            "report": f"{o.name} {o.year}",
-            "insats": insats.name,
-            "period": f"{o.period_start} – {o.period_end}",
-            "due": due,
-            "days_left": max((due - today).days, 0),
-            "days_late": max((today - due).days, 0),
-            "meeting": meeting.starts_at.astimezone(LOCAL_TZ).date() if meeting else None,
-            "comment": o.comment if o.state == "returned" else None,
-            "chef": chef_name,
-            "forbund": cfg.forbund.name,
-        }
+        context = _reminder_context(s, cfg, o, insats, now)
         if enqueue(
             s,
-            key=f"reminder:{o.id}:{o.due}:{offset}",
+            key=key,
             forbund_key=row.key,
             kind="reminder",
             cfg=cfg,
@@ -163,6 +153,36 @@ def cycle_missing(s: Session, row: Forbund, cfg: ForbundFile, year: int, now: da
         )
         is not None
     )
+
+
+def _reminder_context(
+    s: Session, cfg: ForbundFile, o: Obligation, insats: Insats, now: datetime
+) -> dict[str, Any]:
+    due = date.fromisoformat(o.due)
+    meeting = s.get(Meeting, o.meeting_id) if o.meeting_id else None
+    today = now.astimezone(LOCAL_TZ).date()
+    return {
+        "greeting": insats.leader_name or insats.contact_name or insats.name,
+        "report": f"{o.name} {o.year}",
+        "insats": insats.name,
+        "period": f"{o.period_start} – {o.period_end}",
+        "due": due,
+        "days_left": max((due - today).days, 0),
+        "days_late": max((today - due).days, 0),
+        "meeting": meeting.starts_at.astimezone(LOCAL_TZ).date() if meeting else None,
+        "comment": o.comment if o.state == "returned" else None,
+        "chef": cfg.chef()[0],
+        "forbund": cfg.forbund.name,
+    }
+
+
+def _queued_keys(s: Session, keys: list[str]) -> set[str]:
+    """Which of these keys are queued already: one query per few hundred, not one each."""
+    found: set[str] = set()
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        found.update(s.scalars(sa.select(OutboxMessage.key).where(OutboxMessage.key.in_(chunk))))
+    return found
 
 
 # ---------------------------------------------------------------- kallelser

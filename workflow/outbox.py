@@ -38,8 +38,9 @@ def worker_name() -> str:
 
 def settings() -> Any:
     from notifications.transport import MailSettings
+    from workflow.settings import from_env
 
-    return MailSettings()
+    return from_env(MailSettings, "FINSAM_MAIL_")
 
 
 def transport(mail: Any) -> Any:

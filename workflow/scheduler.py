@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflow import nodes
@@ -30,27 +31,27 @@ class SchedulerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FINSAM_SCHEDULER_", extra="ignore")
 
-    year_seconds: float = 3600
-    notify_seconds: float = 300
-    outbox_seconds: float = 60
-    heartbeat_seconds: float = 15
-    stale_seconds: float = 300
+    year_seconds: float = Field(3600, gt=0)
+    notify_seconds: float = Field(300, gt=0)
+    outbox_seconds: float = Field(60, gt=0)
+    heartbeat_seconds: float = Field(15, gt=0)
+    stale_seconds: float = Field(300, gt=0)
 
     def every(self, sweep: Sweep) -> float:
         return float(getattr(self, f"{sweep.name}_seconds"))
 
 
 def settings() -> SchedulerSettings:
-    from pydantic import ValidationError
+    from workflow.settings import from_env
 
-    from workflow.exceptions import ConfigError
+    return from_env(SchedulerSettings, "FINSAM_SCHEDULER_")  # type: ignore[no-any-return]
 
-    try:
-        return SchedulerSettings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "FINSAM_SCHEDULER_" + str(first["loc"][0]).upper()
-        raise ConfigError(f"{name}: {first['msg']}", "give a number of seconds, e.g. 60") from None
+
+def check_mail() -> None:
+    """Refuse to start on mail settings that cannot work, rather than fail every sweep."""
+    from workflow import outbox
+
+    outbox.transport(outbox.settings())
 
 
 def run_sweep(app: App, sweep: Sweep, ctx: Context) -> dict[str, Any]:
@@ -86,6 +87,7 @@ def tick(app: App, log: EventLog | None = None) -> list[dict[str, Any]]:
     """Every sweep once, in order (obligations, then what falls due, then delivery)."""
     import socket
 
+    check_mail()
     name = f"tick@{socket.gethostname()}"
     log = log or EventLog(app.clock, name)
     with nodes.single_daemon(app, name):
@@ -105,6 +107,7 @@ class Daemon:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        check_mail()
         app = self.app
         if isinstance(app.clock, FixedClock):  # FINSAM_NOW: start there, then let time run
             app.clock = RunningClock(app.clock.instant)

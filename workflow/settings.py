@@ -12,6 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from workflow.exceptions import ConfigError
 
@@ -76,3 +77,18 @@ def sqlite_path(url: str) -> Path | None:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         return Path(url.removeprefix("sqlite:///"))
     return None
+
+
+def from_env(cls: type[Any], prefix: str) -> Any:
+    """Settings read from the environment; a bad value is named, with what would do."""
+    from pydantic import ValidationError
+
+    try:
+        return cls()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = prefix + str(first["loc"][0]).upper()
+        raise ConfigError(
+            f"{name}={os.environ.get(name, '')!r}: {first['msg'].lower()}",
+            "see docs/operations.md (The environment) for what each setting takes",
+        ) from None

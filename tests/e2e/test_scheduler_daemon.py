@@ -74,26 +74,56 @@ def test_sqlite_allows_one_daemon_and_sigterm_stops_it_cleanly(tmp_path: Path, c
         second = subprocess.run(
             [FINSAM, "scheduler", "run"], env=env, capture_output=True, text=True, timeout=30
         )
-        assert second.returncode == 3
+        assert second.returncode == 3, (second.stdout, second.stderr)
         assert "a scheduler already runs on" in second.stderr and "PostgreSQL" in second.stderr
         status = subprocess.run(
             [FINSAM, "scheduler", "status", "--json"], env=env, capture_output=True, text=True
         )
+        assert status.returncode == 0, status.stderr
         data = json.loads(status.stdout)
-        assert [n["alive"] for n in data["nodes"]] == [True]
+        assert [n["alive"] for n in data["nodes"]] == [True], data
     finally:
         first.send_signal(signal.SIGTERM)
         began = time.monotonic()
-        assert first.wait(15) == 0
+        assert first.wait(15) == 0, log.read_text()
     assert time.monotonic() - began < 10
     lines = events(log)
-    assert lines[0]["event"] == "started" and lines[-1]["event"] == "stopped"
+    assert lines[0]["event"] == "started" and lines[-1]["event"] == "stopped", lines
     assert all({"ts", "level", "node", "event"} <= set(line) for line in lines)
     # the lock died with the daemon: another one may start now
     again = start(env, tmp_path / "again.log")
     wait_for(lambda: "sweep-done" in (tmp_path / "again.log").read_text(), 30, "the restart")
     again.send_signal(signal.SIGINT)
-    assert again.wait(15) == 0
+    assert again.wait(15) == 0, (tmp_path / "again.log").read_text()
+
+
+def test_sigterm_mid_delivery_finishes_the_message_in_hand_and_gives_the_rest_back(
+    tmp_path: Path, clock: Any
+) -> None:
+    from helpers import queue_arrivals
+
+    from workflow import outbox
+
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    app = make_app(url, clock)
+    queue_arrivals(app, 300, "term")
+    app.engine.dispose()
+    with Sink(Handler(delay=0.02)) as sink:  # slow: some 6 s for all of them
+        log = tmp_path / "node.log"
+        node = start(env_for(url, sink, clock.now().isoformat()), log)
+        wait_for(lambda: len(sink.received) >= 30, 60, "the first messages")
+        node.send_signal(signal.SIGTERM)
+        began = time.monotonic()
+        assert node.wait(15) == 0
+        assert time.monotonic() - began < 10
+        arrived = len(sink.received)
+    app = make_app(url, clock)
+    counts = outbox.counts(app)
+    app.engine.dispose()
+    # what arrived is marked sent; nothing is left claimed: the rest went back to the queue
+    # (300 arrivals, and the catch-up's reminders that 2026 and 2027 have no meetings)
+    assert counts == {"sent": arrived, "queued": 302 - arrived}
+    assert 0 < arrived < 300
 
 
 @pytest.mark.postgres
