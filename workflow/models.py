@@ -251,7 +251,7 @@ class OutboxMessage(SQLModel, table=True):
     recipients: list = Field(default_factory=list, sa_type=sa.JSON)
     message_id: str = Field(unique=True, max_length=255)
     raw: bytes = Field(sa_type=sa.LargeBinary)
-    ref: str | None = Field(default=None, max_length=64)
+    ref: str | None = Field(default=None, max_length=64, index=True)
     state: str = Field(default="queued", max_length=16, index=True)
     not_before: datetime = _utc()
     next_attempt_at: datetime | None = _utc(default=None, nullable=True)

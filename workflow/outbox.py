@@ -93,20 +93,38 @@ def claim(app: App, limit: int, worker: str, lease: timedelta) -> list[int]:
         return result
 
 
-def _stale(s: Any, kind: str, ref: str | None) -> str | None:
-    """Why a message should no longer go (a report submitted meanwhile), or None."""
+def _stale(
+    s: Any, message_id: int, kind: str, key: str, ref: str | None, now: datetime
+) -> str | None:
+    """Why a message should no longer go, or None.
+
+    A report submitted meanwhile is not reminded; of two reminders for one report
+    still waiting (the outbox was down) only the later goes; a kallelse goes
+    neither after its meeting has begun nor when a later one replaces it.
+    """
     if kind == "reminder" and ref and ref.startswith("obligation:"):
         o = s.get(Obligation, int(ref.split(":")[1]))
         if o is None or o.state not in ("pending", "returned"):
             return f"report is {o.state if o else 'gone'}"
-        insats = s.get(Insats, o.insats_id)
-        if insats is None:
+        if s.get(Insats, o.insats_id) is None:
             return "insats gone"
+        if _later(s, message_id, kind, ref):
+            return "a later reminder for the same report replaces it"
     if kind == "notice" and ref and ref.startswith("meeting:"):
         m = s.get(Meeting, int(ref.split(":")[1]))
         if m is None:
             return "meeting gone"
+        if m.starts_at <= now:
+            return "the meeting has begun"
+        if key.startswith("notice:") and _later(s, message_id, kind, ref):
+            return "a later kallelse for the same meeting replaces it"
     return None
+
+
+def _later(s: Any, message_id: int, kind: str, ref: str) -> bool:
+    t = OutboxMessage.__table__
+    later = sa.select(t.c.id).where(t.c.ref == ref, t.c.kind == kind, t.c.id > message_id)
+    return s.execute(later.limit(1)).first() is not None
 
 
 class _Marker:
@@ -251,6 +269,7 @@ Batch = tuple[int, str, list[str], bytes, str, str | None, int, str, str]
 def _load_batch(app: App, ids: list[int]) -> list[Batch]:
     """The claimed messages, read once: id, sender, recipients, raw, Message-ID, why not, tries."""
     t = OutboxMessage.__table__
+    now = app.clock.now()
     with UnitOfWork(app.engine) as uow:
         s = uow.session
         assert s is not None
@@ -265,6 +284,7 @@ def _load_batch(app: App, ids: list[int]) -> list[Batch]:
                 t.c.ref,
                 t.c.attempts,
                 t.c.forbund_key,
+                t.c.key,
             )
             .where(t.c.id.in_(ids))
             .order_by(t.c.id)
@@ -276,7 +296,7 @@ def _load_batch(app: App, ids: list[int]) -> list[Batch]:
                 list(r.recipients),
                 r.raw,
                 r.message_id,
-                _stale(s, r.kind, r.ref),
+                _stale(s, r.id, r.kind, r.key, r.ref, now),
                 r.attempts,
                 r.forbund_key,
                 r.kind,

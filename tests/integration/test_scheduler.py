@@ -145,3 +145,43 @@ def test_status_is_unhealthy_without_a_recent_node_or_with_failed_mail(
     assert data["next_due"] is not None
     clock.advance(timedelta(minutes=6))
     assert "no node has beaten" in nodes.status(year, stale)["problems"][0]
+
+
+def test_while_the_outbox_was_down_only_the_latest_reminder_and_no_past_kallelse_go(
+    year: Any, clock: Any, sink: Sink
+) -> None:
+    from workflow import notify, outbox
+
+    tick(year)  # January: the year's obligations; what was due then is sent
+    before = len(sink.received)
+    # the sweeps ran but nothing was delivered: two reminders for tertial 1 wait
+    # (14 days before and on the day), and the kallelser of the late April meetings
+    advance_to(clock, "2027-04-05T09:00")
+    notify.sweep(year)
+    advance_to(clock, "2027-04-20T09:00")
+    notify.sweep(year)
+    with UnitOfWork(year.engine) as uow:
+        s = uow.session
+        from workflow.models import Meeting
+
+        waiting = s.scalars(sa.select(OutboxMessage).where(OutboxMessage.state == "queued")).all()
+        tertial = [(m.id, m.subject) for m in waiting if "Tertialrapport 1" in m.subject]
+        notices = [(m.id, m.subject) for m in waiting if m.kind == "notice"]
+        assert len(tertial) == 2 and notices
+        last_start = max(
+            s.get(Meeting, int(m.ref.split(":")[1])).starts_at
+            for m in waiting
+            if m.kind == "notice"
+        )
+    clock.set(last_start)  # every waiting kallelse's meeting has begun by now
+    counts = outbox.send(year)
+    new = [str(r.message["Subject"]) for r in sink.received[before:]]
+    assert [s for s in new if "Tertialrapport 1" in s] == [tertial[1][1]]
+    assert not {subject for _, subject in notices} & set(new)
+    assert counts["skipped"] >= 1 + len(notices)
+    reasons = {outbox.show(year, i)["last_error"] for i, _ in [tertial[0], *notices]}
+    assert reasons <= {
+        "a later reminder for the same report replaces it",
+        "the meeting has begun",
+        "a later kallelse for the same meeting replaces it",
+    }

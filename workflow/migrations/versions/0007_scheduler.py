@@ -39,9 +39,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_obligation_state", "obligation", ["state"])
     op.create_index("ix_meeting_forbund_starts", "meeting", ["forbund_id", "starts_at"])
+    op.create_index("ix_outbox_message_ref", "outbox_message", ["ref"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_message_ref", "outbox_message")
     op.drop_index("ix_meeting_forbund_starts", "meeting")
     op.drop_index("ix_obligation_state", "obligation")
     op.drop_table("sweep_state")
