@@ -10,6 +10,7 @@ fallen due, and of several missed reminders only the latest applicable one.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from threading import Event
 from typing import Any
 
 import sqlalchemy as sa
@@ -85,7 +86,11 @@ def reminder_time(due: date, offset: int, hour: int) -> datetime:
     return datetime.combine(due - timedelta(days=offset), time(hour), tzinfo=LOCAL_TZ)
 
 
-def queue_reminders(s: Session, row: Forbund, cfg: ForbundFile, now: datetime) -> int:
+def queue_reminders(
+    s: Session, row: Forbund, cfg: ForbundFile, now: datetime, stop: Event | None = None
+) -> int:
+    """Queue the latest applicable reminder of each open report; `stop` ends it early
+    (what was queued so far stands: the rest comes with the next sweep)."""
     queued = 0
     chef_name, chef_email = cfg.chef()
     due_now = []  # (obligation, insats, the latest applicable offset, its key)
@@ -105,6 +110,8 @@ def queue_reminders(s: Session, row: Forbund, cfg: ForbundFile, now: datetime) -
             due_now.append((o, insats, offset, f"reminder:{o.id}:{o.due}:{offset}"))
     done = _queued_keys(s, [key for *_, key in due_now])
     for o, insats, offset, key in due_now:
+        if stop is not None and stop.is_set():
+            break
         if key in done:
             continue
         to = [
@@ -274,14 +281,14 @@ def sweep(app: Any, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def sweep_in(s: Session, now: datetime) -> dict[str, int]:
+def sweep_in(s: Session, now: datetime, stop: Event | None = None) -> dict[str, int]:
     """The sweep inside a caller's transaction, so a dry run can roll it back."""
     from workflow import forbunds
 
     counts = {"reminders": 0, "notices": 0}
     for row in s.scalars(sa.select(Forbund).order_by(Forbund.key)):
         cfg = forbunds.config_of(row)
-        counts["reminders"] += queue_reminders(s, row, cfg, now)
+        counts["reminders"] += queue_reminders(s, row, cfg, now, stop)
         counts["notices"] += queue_notices(s, row, cfg, now)
     return counts
 

@@ -43,8 +43,17 @@ class Context:
 # ---------------------------------------------------------------- year
 
 
-def year_in(s: Session, now: datetime, log: Callable[..., None] = _quiet) -> dict[str, int]:
-    """This year's (and from October the coming year's) obligations, or a cycle reminder."""
+def year_in(
+    s: Session,
+    now: datetime,
+    log: Callable[..., None] = _quiet,
+    stop: threading.Event | None = None,
+) -> dict[str, int]:
+    """This year's (and from October the coming year's) obligations, or a cycle reminder.
+
+    A few rows per förbund: short enough not to need `stop`, which it takes
+    only to have the same shape as the other sweeps.
+    """
     from workflow import forbunds, notify, reports
     from workflow.exceptions import UsageError
     from workflow.models import Forbund
@@ -80,7 +89,7 @@ def year_in(s: Session, now: datetime, log: Callable[..., None] = _quiet) -> dic
     return counts
 
 
-def _committed(work: Callable[[Session, datetime, Callable[..., None]], dict[str, int]]) -> Any:
+def _committed(work: Callable[..., dict[str, int]]) -> Any:
     """A sweep that does `work` in one transaction of its own and commits it."""
 
     def run(app: App, ctx: Context) -> dict[str, int]:
@@ -88,7 +97,7 @@ def _committed(work: Callable[[Session, datetime, Callable[..., None]], dict[str
 
         with UnitOfWork(app.engine) as uow:
             assert uow.session is not None
-            counts = work(uow.session, app.clock.now(), ctx.log)
+            counts = work(uow.session, app.clock.now(), ctx.log, ctx.stop)
             uow.commit()
         return counts
 
@@ -98,12 +107,17 @@ def _committed(work: Callable[[Session, datetime, Callable[..., None]], dict[str
 # ---------------------------------------------------------------- notify
 
 
-def notify_in(s: Session, now: datetime, log: Callable[..., None] = _quiet) -> dict[str, int]:
+def notify_in(
+    s: Session,
+    now: datetime,
+    log: Callable[..., None] = _quiet,
+    stop: threading.Event | None = None,
+) -> dict[str, int]:
     from workflow import notify
     from workflow.models import OutboxMessage
 
     before = s.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
-    counts = notify.sweep_in(s, now)
+    counts = notify.sweep_in(s, now, stop)
     s.flush()
     for m in s.scalars(
         sa.select(OutboxMessage).where(OutboxMessage.id > before).order_by(OutboxMessage.id)

@@ -185,3 +185,21 @@ def test_while_the_outbox_was_down_only_the_latest_reminder_and_no_past_kallelse
         "the meeting has begun",
         "a later kallelse for the same meeting replaces it",
     }
+
+
+def test_a_stopping_node_leaves_the_rest_of_the_reminders_to_the_next_sweep(
+    year: Any, clock: Any
+) -> None:
+    import threading
+
+    from helpers import owe_reports
+
+    from workflow import notify
+
+    owe_reports(year, 20, "2027-01-20")  # the 14-day reminders are due on 10 January
+    stop = threading.Event()
+    stop.set()  # SIGTERM came: the sweep queues nothing more and ends at once
+    with UnitOfWork(year.engine) as uow:
+        assert notify.sweep_in(uow.session, clock.now(), stop)["reminders"] == 0
+        uow.commit()
+    assert notify.sweep(year)["reminders"] == 20  # the next sweep does them
