@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflow import nodes
@@ -36,6 +36,16 @@ class SchedulerSettings(BaseSettings):
     outbox_seconds: float = Field(60, gt=0)
     heartbeat_seconds: float = Field(15, gt=0)
     stale_seconds: float = Field(300, gt=0)
+
+    @model_validator(mode="after")
+    def _beats_before_stale(self) -> SchedulerSettings:
+        if self.stale_seconds < 2 * self.heartbeat_seconds:
+            raise ValueError(
+                f"FINSAM_SCHEDULER_STALE_SECONDS ({self.stale_seconds:g}) must be at least twice "
+                f"FINSAM_SCHEDULER_HEARTBEAT_SECONDS ({self.heartbeat_seconds:g}), "
+                "or a live node would be reported gone"
+            )
+        return self
 
     def every(self, sweep: Sweep) -> float:
         return float(getattr(self, f"{sweep.name}_seconds"))

@@ -87,6 +87,11 @@ def from_env(cls: type[Any], prefix: str) -> Any:
         return cls()
     except ValidationError as exc:
         first = exc.errors()[0]
+        if not first["loc"]:  # a rule between settings, not one value
+            raise ConfigError(
+                str(first["msg"]).removeprefix("Value error, "),
+                "see docs/operations.md (The environment) for what each setting takes",
+            ) from None
         name = prefix + str(first["loc"][0]).upper()
         raise ConfigError(
             f"{name}={os.environ.get(name, '')!r}: {first['msg'].lower()}",

@@ -46,6 +46,11 @@ def test_bad_input_is_refused_with_exit_2_and_changes_nothing(
     monkeypatch.delenv("FINSAM_SCHEDULER_OUTBOX_SECONDS")
     monkeypatch.setenv("FINSAM_SCHEDULER_HEARTBEAT_SECONDS", "0")
     assert "greater than 0" in run_cli("scheduler", "status", code=2).stderr
+    monkeypatch.setenv("FINSAM_SCHEDULER_HEARTBEAT_SECONDS", "200")
+    assert (
+        "STALE_SECONDS (300) must be at least twice"
+        in run_cli("scheduler", "status", code=2).stderr
+    )
     monkeypatch.delenv("FINSAM_SCHEDULER_HEARTBEAT_SECONDS")
     monkeypatch.setenv("FINSAM_MAIL_URL", "smtp//nowhere")  # refused before any sweep runs
     assert "FINSAM_MAIL_URL 'smtp//nowhere'" in run_cli("scheduler", "tick", code=2).stderr
