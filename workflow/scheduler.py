@@ -114,9 +114,6 @@ class Daemon:
     config: SchedulerSettings
 
     def run(self) -> int:
-        from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.background import BackgroundScheduler
-
         check_mail()
         app = self.app
         if isinstance(app.clock, FixedClock):  # FINSAM_NOW: start there, then let time run
@@ -140,33 +137,22 @@ class Daemon:
                 database=app.engine.dialect.name,
                 **{f"{s.name}_seconds": self.config.every(s) for s in SWEEPS},
             )
-            scheduler = BackgroundScheduler(
-                executors={"default": ThreadPoolExecutor(len(SWEEPS) + 1)},
-                job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
-                timezone="UTC",
-            )
-            scheduler.add_job(
-                self._beat,
-                "interval",
-                seconds=self.config.heartbeat_seconds,
-                args=(name, log),
-                id="heartbeat",
-            )
+            scheduler = self._scheduler(name, log)
             scheduler.start()  # beating from now on, through a long catch-up too
-            for sweep in SWEEPS:  # catch up on what fell due while no node ran
-                if stop.is_set():
-                    break
-                run_sweep(app, sweep, ctx)
-            for sweep in SWEEPS:
-                scheduler.add_job(
-                    run_sweep,
-                    "interval",
-                    seconds=self.config.every(sweep),
-                    args=(app, sweep, ctx),
-                    id=sweep.name,
-                    name=sweep.doc,
-                )
             try:
+                for sweep in SWEEPS:  # catch up on what fell due while no node ran
+                    if stop.is_set():
+                        break
+                    run_sweep(app, sweep, ctx)
+                for sweep in SWEEPS:
+                    scheduler.add_job(
+                        run_sweep,
+                        "interval",
+                        seconds=self.config.every(sweep),
+                        args=(app, sweep, ctx),
+                        id=sweep.name,
+                        name=sweep.doc,
+                    )
                 while not stop.wait(1.0):
                     pass
             finally:
@@ -174,6 +160,25 @@ class Daemon:
                 nodes.stopped(app, name)
                 log("stopped")
         return 0
+
+    def _scheduler(self, name: str, log: EventLog) -> Any:
+        """APScheduler with this node's jobs in memory; the heartbeat is the first job."""
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(len(SWEEPS) + 1)},
+            job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
+            timezone="UTC",
+        )
+        scheduler.add_job(
+            self._beat,
+            "interval",
+            seconds=self.config.heartbeat_seconds,
+            args=(name, log),
+            id="heartbeat",
+        )
+        return scheduler
 
     def _beat(self, name: str, log: EventLog) -> None:
         try:
