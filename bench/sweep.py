@@ -118,7 +118,7 @@ def time_tick(db: Path, folder: Path, mail: Path) -> float:
     shutil.rmtree(mail, ignore_errors=True)
     app = make_app(f"sqlite:///{copy}", FixedClock(NOW))
     start = time.perf_counter()
-    results = scheduler.tick(app, log=sweeps._quiet)  # type: ignore[arg-type]
+    results = scheduler.tick(app, log=sweeps.quiet)
     elapsed = time.perf_counter() - start
     sent = next(r for r in results if r["sweep"] == "outbox")["counts"]["sent"]
     assert sent >= DUE_NOW, results  # and a kallelse or so, alike in both

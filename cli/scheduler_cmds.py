@@ -41,9 +41,15 @@ def tick(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be queued and sent; change nothing.")
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing on stdout (the log stays).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run every sweep once and exit (for cron); exit 1 when a sweep or a message failed."""
+    """Run every sweep once and exit (for cron); exit 1 when a sweep or a message failed.
+
+    Logs one JSON line per event on stderr, like the daemon.
+    """
     from workflow import scheduler, sweeps
 
     app = app_for_command()
@@ -53,8 +59,9 @@ def tick(
         data = sweeps.dry_run(app)
         emit(data, as_json, _print_dry_run)
         return
-    results = scheduler.tick(app, log=None if not as_json else _silent(app))
-    emit(results, as_json, _print_tick)
+    results = scheduler.tick(app)
+    if not quiet:
+        emit(results, as_json, _print_tick)
     if any(_failed(r) for r in results):
         raise typer.Exit(1)
 
@@ -90,14 +97,6 @@ def _clock_at(text: str) -> Any:
             f"--now {text!r} is not a date or instant",
             "use e.g. 2027-03-29, 2027-03-29T08:00 (Europe/Stockholm) or an ISO instant",
         ) from None
-
-
-def _silent(app: Any) -> Any:
-    import io
-
-    from workflow.logs import EventLog
-
-    return EventLog(app.clock, "tick", io.StringIO())
 
 
 def _failed(result: dict[str, Any]) -> bool:

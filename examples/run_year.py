@@ -58,7 +58,7 @@ def run_until(text: str) -> None:
     app = bootstrap(clock=clock)
     for at in ticks(start, until) if start < until else [until]:
         clock.set(at)
-        results = {r["sweep"]: r for r in scheduler.tick(app, log=sweeps._quiet)}  # type: ignore[arg-type]
+        results = {r["sweep"]: r for r in scheduler.tick(app, log=sweeps.quiet)}
         failed = [r for r in results.values() if r["outcome"] != "ok"]
         if failed:
             raise SystemExit(f"tick at {at.isoformat()} failed: {failed}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -93,7 +94,7 @@ def _record(
         ctx.log("record-failed", "error", sweep=sweep.name, error=f"{type(exc).__name__}: {exc}")
 
 
-def tick(app: App, log: EventLog | None = None) -> list[dict[str, Any]]:
+def tick(app: App, log: Callable[..., None] | None = None) -> list[dict[str, Any]]:
     """Every sweep once, in order (obligations, then what falls due, then delivery)."""
     import socket
 

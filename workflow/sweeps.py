@@ -27,7 +27,8 @@ from workflow.clock import LOCAL_TZ
 NEXT_YEAR_FROM = (10, 1)
 
 
-def _quiet(event: str, **fields: Any) -> None:
+def quiet(event: str, *args: Any, **fields: Any) -> None:
+    """A log that keeps nothing: for sweeps run from tests, benchmarks and the demo."""
     return None
 
 
@@ -36,7 +37,7 @@ class Context:
     """What a sweep gets besides the app: who runs it, how to log, when to stop."""
 
     worker: str
-    log: Callable[..., None] = _quiet
+    log: Callable[..., None] = quiet
     stop: threading.Event = field(default_factory=threading.Event)
 
 
@@ -46,7 +47,7 @@ class Context:
 def year_in(
     s: Session,
     now: datetime,
-    log: Callable[..., None] = _quiet,
+    log: Callable[..., None] = quiet,
     stop: threading.Event | None = None,
 ) -> dict[str, int]:
     """This year's (and from October the coming year's) obligations, or a cycle reminder.
@@ -110,7 +111,7 @@ def _committed(work: Callable[..., dict[str, int]]) -> Any:
 def notify_in(
     s: Session,
     now: datetime,
-    log: Callable[..., None] = _quiet,
+    log: Callable[..., None] = quiet,
     stop: threading.Event | None = None,
 ) -> dict[str, int]:
     from workflow import notify

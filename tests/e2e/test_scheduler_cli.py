@@ -27,6 +27,10 @@ def test_tick_then_status(year_db: str, monkeypatch: pytest.MonkeyPatch, tmp_pat
     ticked = json.loads(run_cli("scheduler", "tick", "--now", "2027-04-05T08:00", "--json").stdout)
     assert [r["sweep"] for r in ticked] == ["year", "notify", "outbox"]
     assert ticked[2]["counts"]["sent"] >= 1
+    quiet = run_cli("scheduler", "tick", "--now", "2027-04-05T08:01", "--quiet")
+    assert quiet.stdout == ""
+    events = [json.loads(line) for line in quiet.stderr.splitlines()]
+    assert {e["event"] for e in events} >= {"sweep-start", "sweep-done"}
     monkeypatch.setenv("FINSAM_NOW", "2027-04-05T08:02")
     data = json.loads(run_cli("scheduler", "status", "--json").stdout)
     assert data["healthy"] and data["outbox"]["sent"] >= 1

@@ -26,7 +26,7 @@ def year(app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def tick(app: Any) -> dict[str, dict[str, int]]:
-    results = scheduler.tick(app, log=sweeps._quiet)  # type: ignore[arg-type]
+    results = scheduler.tick(app, log=sweeps.quiet)
     assert all(r["outcome"] == "ok" for r in results), results
     return {r["sweep"]: r["counts"] for r in results}
 
