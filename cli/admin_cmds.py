@@ -9,6 +9,7 @@ import typer
 
 from cli.common import ForbundOpt, JsonOpt, handled
 from cli.output import console, emit, table
+from workflow.settings import shown_url
 
 db_app = typer.Typer(help="The database: its location, schema and upgrades.", no_args_is_help=True)
 workflow_app = typer.Typer(help="The förbund's adoption workflow.", no_args_is_help=True)
@@ -173,13 +174,6 @@ def workflow_show(
         )
 
     emit(data, as_json, human)
-
-
-def shown_url(url: str) -> str:
-    """The URL without its password, fit for a terminal or a log."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _config(forbund: str | None, file: Path | None) -> Any:

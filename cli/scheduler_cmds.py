@@ -54,7 +54,9 @@ def tick(
 
     app = app_for_command()
     if now is not None:
-        app.clock = _clock_at(now)
+        from workflow.bootstrap import clock_at
+
+        app.clock = clock_at(now, "--now ")
     if dry_run:
         data = sweeps.dry_run(app)
         emit(data, as_json, _print_dry_run)
@@ -84,19 +86,6 @@ def status(as_json: JsonOpt = False) -> None:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _clock_at(text: str) -> Any:
-    from workflow.clock import FixedClock, parse_instant
-    from workflow.exceptions import UsageError
-
-    try:
-        return FixedClock(parse_instant(text))
-    except ValueError:
-        raise UsageError(
-            f"--now {text!r} is not a date or instant",
-            "use e.g. 2027-03-29, 2027-03-29T08:00 (Europe/Stockholm) or an ISO instant",
-        ) from None
 
 
 def _failed(result: dict[str, Any]) -> bool:

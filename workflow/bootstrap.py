@@ -22,13 +22,16 @@ class App:
 def clock_from_env() -> Clock:
     """FINSAM_NOW pins "now" for the demo and for replaying a day; unset means real time."""
     text = os.environ.get("FINSAM_NOW")
-    if not text:
-        return SystemClock()
+    return clock_at(text, "FINSAM_NOW=") if text else SystemClock()
+
+
+def clock_at(text: str, source: str) -> FixedClock:
+    """A clock standing at `text`; `source` names where the text came from in the error."""
     try:
         return FixedClock(parse_instant(text))
     except ValueError:
         raise UsageError(
-            f"FINSAM_NOW={text!r} is not a date or instant",
+            f"{source}{text!r} is not a date or instant",
             "use e.g. 2026-11-24 or 2026-11-24T15:00 (Europe/Stockholm) or an ISO instant",
         ) from None
 

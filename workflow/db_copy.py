@@ -23,6 +23,7 @@ def copy(app: App, target_url: str) -> dict[str, Any]:
 
     import workflow.models  # noqa: F401  (registers the tables)
     from workflow.db import make_engine, upgrade
+    from workflow.settings import shown_url
 
     if target_url == app.url:
         raise UsageError("--to is the database finsam already uses", "give another database's URL")
@@ -54,10 +55,6 @@ def copy(app: App, target_url: str) -> dict[str, Any]:
     finally:
         target.dispose()
     return {"from": shown_url(app.url), "to": shown_url(target_url), "rows": counts}
-
-
-def shown_url(url: str) -> str:
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
 def _copy_table(src: sa.Connection, dst: sa.Connection, table: sa.Table) -> int:

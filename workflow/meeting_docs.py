@@ -96,6 +96,17 @@ def _minutes(s: Session, m: Meeting) -> Minutes | None:
     return s.scalars(sa.select(Minutes).where(Minutes.meeting_id == m.id)).first()
 
 
+def _recorded_minutes(s: Session, m: Meeting) -> Minutes:
+    row = _minutes(s, m)
+    if row is None:
+        raise NotFound(
+            f"meeting {m.id} has no minutes yet",
+            f"record them first: finsam meeting minutes {m.id} --present EMAIL ... "
+            "--justerare EMAIL",
+        )
+    return row
+
+
 def record_minutes(
     app: App, meeting_id: int, present: list[str], justerare: list[str]
 ) -> dict[str, Any]:
@@ -140,12 +151,7 @@ def minutes(app: App, meeting_id: int) -> dict[str, Any]:
         s = uow.session
         assert s is not None
         m, cfg = _load(s, meeting_id)
-        row = _minutes(s, m)
-        if row is None:
-            raise NotFound(
-                f"meeting {m.id} has no minutes yet",
-                f"record them: finsam meeting minutes {m.id} --present EMAIL ... --justerare EMAIL",
-            )
+        row = _recorded_minutes(s, m)
         items = plan_meetings.agenda_of(s, m, cfg)
         offset = plan_meetings.paragraph_offset(s, m, cfg)
         decisions = _decisions(s, m)
@@ -197,12 +203,7 @@ def justera(app: App, meeting_id: int, email: str | None) -> dict[str, Any]:
         s = uow.session
         assert s is not None
         m, _cfg = _load(s, meeting_id)
-        row = _minutes(s, m)
-        if row is None:
-            raise NotFound(
-                f"meeting {m.id} has no minutes yet",
-                f"record them first: finsam meeting minutes {m.id} --present ... --justerare ...",
-            )
+        row = _recorded_minutes(s, m)
         email = email.lower()
         if email not in row.justerare:
             raise NotAllowed(

@@ -15,7 +15,7 @@ import socket
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 import sqlalchemy as sa
@@ -234,7 +234,7 @@ def _alive(n: SchedulerNode, now: datetime, stale_after: timedelta) -> bool:
 def next_due(s: Any, now: datetime) -> dict[str, str] | None:
     """The earliest thing still to happen: a message to send, a reminder, or a kallelse."""
     from workflow import forbunds, notify
-    from workflow.models import Forbund, Insats, Meeting, Obligation, OutboxMessage
+    from workflow.models import Forbund, Meeting, OutboxMessage
 
     found: list[tuple[datetime, str]] = []
     t = OutboxMessage
@@ -248,17 +248,8 @@ def next_due(s: Any, now: datetime) -> dict[str, str] | None:
         found.append((waiting[2], f"utskick {waiting[0]}: {waiting[1]}"))
     for row in s.scalars(sa.select(Forbund)):
         cfg = forbunds.config_of(row)
-        for o, insats in s.execute(
-            sa.select(Obligation, Insats)
-            .join(Insats, Insats.id == Obligation.insats_id)
-            .where(Insats.forbund_id == row.id, Obligation.state.in_(("pending", "returned")))
-        ):
-            due = date.fromisoformat(o.due)
-            times = [
-                notify.reminder_time(due, off, cfg.mail.reminder_hour)
-                for off in cfg.mail.reminder_offsets
-            ]
-            later = [w for w in times if w > now]
+        for o, insats in notify.open_obligations(s, row):
+            later = [at for at, _ in notify.reminder_times(o, cfg) if at > now]
             if later:
                 found.append((min(later), f"påminnelse: {o.name} {o.year}, {insats.name}"))
         lead = timedelta(days=cfg.mail.notice_days_before)

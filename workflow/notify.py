@@ -86,6 +86,22 @@ def reminder_time(due: date, offset: int, hour: int) -> datetime:
     return datetime.combine(due - timedelta(days=offset), time(hour), tzinfo=LOCAL_TZ)
 
 
+def reminder_times(o: Obligation, cfg: ForbundFile) -> list[tuple[datetime, int]]:
+    """When each of the förbund's reminders for this report falls due, with its offset."""
+    due = date.fromisoformat(o.due)
+    hour = cfg.mail.reminder_hour
+    return [(reminder_time(due, off, hour), off) for off in cfg.mail.reminder_offsets]
+
+
+def open_obligations(s: Session, row: Forbund) -> Any:
+    """The förbund's reports still owed (pending or returned), each with its insats."""
+    return s.execute(
+        sa.select(Obligation, Insats)
+        .join(Insats, Insats.id == Obligation.insats_id)
+        .where(Insats.forbund_id == row.id, Obligation.state.in_(("pending", "returned")))
+    )
+
+
 def queue_reminders(
     s: Session, row: Forbund, cfg: ForbundFile, now: datetime, stop: Event | None = None
 ) -> int:
@@ -94,17 +110,8 @@ def queue_reminders(
     queued = 0
     chef_name, chef_email = cfg.chef()
     due_now = []  # (obligation, insats, the latest applicable offset, its key)
-    for o, insats in s.execute(
-        sa.select(Obligation, Insats)
-        .join(Insats, Insats.id == Obligation.insats_id)
-        .where(Insats.forbund_id == row.id, Obligation.state.in_(("pending", "returned")))
-    ):
-        due = date.fromisoformat(o.due)
-        applicable = [
-            (reminder_time(due, off, cfg.mail.reminder_hour), off)
-            for off in cfg.mail.reminder_offsets
-            if reminder_time(due, off, cfg.mail.reminder_hour) <= now
-        ]
+    for o, insats in open_obligations(s, row):
+        applicable = [(at, off) for at, off in reminder_times(o, cfg) if at <= now]
         if applicable:
             _, offset = max(applicable)  # after downtime only the latest one goes out
             due_now.append((o, insats, offset, f"reminder:{o.id}:{o.due}:{offset}"))

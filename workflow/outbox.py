@@ -437,13 +437,18 @@ def list_messages(app: App, state: str | None = None) -> list[dict[str, Any]]:
         return [message_dict(m) for m in uow.session.scalars(query)]  # type: ignore[union-attr]
 
 
+def _message(s: Any, message_id: int) -> OutboxMessage:
+    m = s.get(OutboxMessage, message_id)
+    if m is None:
+        raise NotFound(f"unknown message {message_id}", "see 'finsam outbox list'")
+    return m  # type: ignore[no-any-return]
+
+
 def show(app: App, message_id: int) -> dict[str, Any]:
     with UnitOfWork(app.engine) as uow:
         s = uow.session
         assert s is not None
-        m = s.get(OutboxMessage, message_id)
-        if m is None:
-            raise NotFound(f"unknown message {message_id}", "see 'finsam outbox list'")
+        m = _message(s, message_id)
         data = message_dict(m, full=True)
         data["attempts_log"] = [
             {
@@ -467,14 +472,12 @@ def retry(app: App, message_id: int) -> dict[str, Any]:
     with UnitOfWork(app.engine) as uow:
         s = uow.session
         assert s is not None
-        m = s.get(OutboxMessage, message_id)
-        if m is None:
-            raise NotFound(f"unknown message {message_id}", "see 'finsam outbox list'")
+        m = _message(s, message_id)
         if m.state not in ("failed", "queued"):
             raise UsageError(
                 f"message {m.id} is {m.state}; only a failed or waiting message is retried"
             )
-        m.state, m.next_attempt_at, m.last_error = "queued", now, m.last_error
+        m.state, m.next_attempt_at = "queued", now
         s.add(m)
         uow.commit()
         return message_dict(m)

@@ -97,3 +97,10 @@ def from_env(cls: type[Any], prefix: str) -> Any:
             f"{name}={os.environ.get(name, '')!r}: {first['msg'].lower()}",
             "see docs/operations.md (The environment) for what each setting takes",
         ) from None
+
+
+def shown_url(url: str) -> str:
+    """The URL without its password, fit for a terminal or a log."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
