@@ -96,8 +96,8 @@ def main() -> None:
 
     from helpers import make_app
 
-    from workflow import outbox
-    from workflow.clock import FixedClock
+    from workflow.core.clock import FixedClock
+    from workflow.mail import delivery as outbox
 
     sink, port = start_sink()
     rates: dict[str, list[float]] = {"naive": [], "pooled": [], "outbox": []}

@@ -35,18 +35,18 @@ def history(app: Any, clock: Any, years: int) -> None:
     import sqlalchemy as sa
     from helpers import owe_reports
 
-    from workflow import audit, meetings
-    from workflow.db import UnitOfWork
-    from workflow.models import OutboxMessage
+    from workflow.core import audit
+    from workflow.core.models import OutboxMessage
+    from workflow.core.uow import UnitOfWork
+    from workflow.cycle import meetings
 
     for year in range(2027 - years, 2027):
         clock.set(datetime(year, 1, 2, 9, tzinfo=UTC))
         meetings.generate(app, None, year)
         owe_reports(app, PER_YEAR, f"{year}-05-01", prefix=f"h{year}", year=year, state="approved")
         at = datetime(year, 6, 1, 9, tzinfo=UTC)
-        with UnitOfWork(app.engine) as uow:
+        with UnitOfWork(app) as uow:
             s = uow.session
-            assert s is not None
             s.execute(
                 sa.insert(OutboxMessage),
                 [
@@ -93,8 +93,8 @@ def history(app: Any, clock: Any, years: int) -> None:
 def build(folder: Path, years: int) -> Path:
     from helpers import make_app, owe_reports
 
-    from workflow import meetings
-    from workflow.clock import FixedClock
+    from workflow.core.clock import FixedClock
+    from workflow.cycle import meetings
 
     path = folder / f"history-{years}.db"
     clock = FixedClock(NOW)
@@ -110,8 +110,9 @@ def build(folder: Path, years: int) -> Path:
 def time_tick(db: Path, folder: Path, mail: Path) -> float:
     from helpers import make_app
 
-    from workflow import scheduler, sweeps
-    from workflow.clock import FixedClock
+    from workflow.core.clock import FixedClock
+    from workflow.scheduler import daemon as scheduler
+    from workflow.scheduler import sweeps
 
     copy = folder / f"run-{db.name}"
     shutil.copy(db, copy)

@@ -9,7 +9,7 @@ import typer
 
 from cli.common import ForbundOpt, JsonOpt, handled
 from cli.output import console, emit, table
-from workflow.settings import shown_url
+from workflow.core.settings import shown_url
 
 db_app = typer.Typer(help="The database: its location, schema and upgrades.", no_args_is_help=True)
 workflow_app = typer.Typer(help="The förbund's adoption workflow.", no_args_is_help=True)
@@ -20,10 +20,11 @@ ForbundFileOpt = Annotated[Path, typer.Option("--forbund", help="The förbund fi
 @handled
 def init(forbund: ForbundFileOpt, as_json: JsonOpt = False) -> None:
     """Create or upgrade the database and register (or update) a förbund from its file."""
-    from workflow import forbunds
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
     from workflow.bootstrap import bootstrap
-    from workflow.config import load_forbund
-    from workflow.db import upgrade
+    from workflow.core.db import upgrade
+    from workflow.forbund import registry as forbunds
+    from workflow.forbund.file import load_forbund
 
     cfg = load_forbund(forbund)
     app = bootstrap(must_exist=False, check=False)
@@ -45,8 +46,9 @@ def init(forbund: ForbundFileOpt, as_json: JsonOpt = False) -> None:
 @handled
 def db_upgrade(as_json: JsonOpt = False) -> None:
     """Create the schema or bring it to this version's newest; data is kept."""
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
     from workflow.bootstrap import bootstrap
-    from workflow.db import upgrade
+    from workflow.core.db import upgrade
 
     app = bootstrap(must_exist=False, check=False)
     before, after = upgrade(app.engine)
@@ -67,8 +69,9 @@ def db_copy(
     as_json: JsonOpt = False,
 ) -> None:
     """Copy every row into another, empty database (e.g. SQLite to PostgreSQL)."""
-    from workflow import db_copy as copying
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
     from workflow.bootstrap import bootstrap
+    from workflow.core import db_copy as copying
 
     data = copying.copy(bootstrap(), to)
     emit(
@@ -84,8 +87,9 @@ def db_copy(
 @handled
 def db_status(as_json: JsonOpt = False) -> None:
     """Where the database is, how it was found, and its schema revision."""
-    from workflow.db import current_revision, head_revision, make_engine
-    from workflow.settings import database_location
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
+    from workflow.core.db import current_revision, head_revision, make_engine
+    from workflow.core.settings import database_location
 
     loc = database_location()
     engine = make_engine(loc.url)
@@ -120,8 +124,9 @@ def workflow_show(
     as_json: JsonOpt = False,
 ) -> None:
     """The förbund's workflow, drawn from its data."""
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
     from states import diagram
-    from workflow.exceptions import UsageError
+    from workflow.core.exceptions import UsageError
 
     if fmt not in ("table", "mermaid", "dot"):
         raise UsageError(f"--format {fmt!r} is not known", "use table, mermaid or dot")
@@ -177,14 +182,16 @@ def workflow_show(
 
 
 def _config(forbund: str | None, file: Path | None) -> Any:
-    from workflow.config import load_forbund
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
+    from workflow.forbund.file import load_forbund
 
     if file is not None:
         return load_forbund(file)
-    from workflow import forbunds
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
     from workflow.bootstrap import bootstrap
-    from workflow.db import UnitOfWork
+    from workflow.core.uow import UnitOfWork
+    from workflow.forbund import registry as forbunds
 
     app = bootstrap()
-    with UnitOfWork(app.engine) as uow:
+    with UnitOfWork(app) as uow:
         return forbunds.config_of(forbunds.resolve(uow.session, forbund))

@@ -8,6 +8,9 @@ import typer
 
 from cli.common import JsonOpt, app_for_command, handled
 from cli.output import console, emit, emit_json
+from cli.plan_cmds import history_table
+from workflow.core import audit
+from workflow.core.exceptions import UsageError
 
 app = typer.Typer(help="Read and verify the audit trail.", no_args_is_help=True)
 
@@ -26,8 +29,6 @@ def verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Exit 0 when the chain is intact, 1 naming the first bad row when not."""
-    from workflow import audit
-    from workflow.exceptions import UsageError
 
     if head is not None and (
         len(head) < 12 or any(c not in "0123456789abcdef" for c in head.lower())
@@ -59,7 +60,6 @@ def verify(
 @handled
 def head(as_json: JsonOpt = False) -> None:
     """The current head hash, short enough to write into the board's minutes."""
-    from workflow import audit
 
     data = audit.head_of(app_for_command())
     emit(data, as_json, lambda d: console().print(f"{d['short']}  (row {d['seq']}, {d['hash']})"))
@@ -72,8 +72,6 @@ def log(
     as_json: JsonOpt = False,
 ) -> None:
     """Every audit row, oldest first."""
-    from cli.plan_cmds import history_table
-    from workflow import audit
 
     data = audit.log(app_for_command(), plan)
     emit(data, as_json, lambda rows: history_table("Granskningslogg", rows))

@@ -29,13 +29,15 @@ def handled(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from workflow.exceptions import FinsamError
+        # start-up: loaded when the command runs, so `finsam --help` stays quick
+        from workflow.core.exceptions import FinsamError
 
         try:
             return fn(*args, **kwargs)
         except FinsamError as exc:
             error(exc.message)
             if exc.hint:
+                # start-up: loaded when the command runs, so `finsam --help` stays quick
                 import sys
 
                 sys.stderr.write(f"hint: {exc.hint}\n")
@@ -47,7 +49,8 @@ def handled(fn: F) -> F:
 def parse_date(text: str | None, option: str) -> date | None:
     if text is None:
         return None
-    from workflow.exceptions import UsageError
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
+    from workflow.core.exceptions import UsageError
 
     try:
         return date.fromisoformat(text.strip())
@@ -58,6 +61,7 @@ def parse_date(text: str | None, option: str) -> date | None:
 
 
 def app_for_command() -> Any:
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
     from workflow.bootstrap import bootstrap
 
     return bootstrap()

@@ -10,6 +10,11 @@ import typer
 from cli.common import AsOpt, JsonOpt, app_for_command, handled
 from cli.output import console, emit, emit_json, table, write_or_print
 from cli.plan_cmds import FromOpt, IfVersionOpt, PlanId, _read, app
+from notifications.render import render as render_template
+from workflow.core.exceptions import UsageError
+from workflow.plans import documents as plan_docs
+from workflow.plans import services as plans
+from workflow.plans.budget import FIGURE_LABELS, tkr
 
 Target = Annotated[str, typer.Argument(help="A plan id, or the path of a plan file (.toml).")]
 ForbundFileOpt = Annotated[
@@ -30,8 +35,6 @@ def revise(
     as_json: JsonOpt = False,
 ) -> None:
     """Store a file as a new revision (via the workflow's 'revise' once the plan left draft)."""
-    from workflow import plans
-    from workflow.exceptions import UsageError
 
     if file is None:
         raise UsageError("no content given", "give the new revision with --from FILE")
@@ -62,7 +65,6 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """Recompute the budget and compare with the printed figures; exit 1 when there are errors."""
-    from workflow import plan_docs
 
     loaded = plan_docs.load(target, app_for_command, forbund_file, revision)
     report = plan_docs.report_of(loaded)
@@ -81,7 +83,6 @@ def check(
 
 
 def _print_report(d: dict[str, Any]) -> None:
-    from workflow.budget import FIGURE_LABELS, tkr
 
     out = console()
     out.print(f"[bold]{d['source']}[/]")
@@ -110,8 +111,6 @@ def diff(
     as_json: JsonOpt = False,
 ) -> None:
     """What changed between two revisions: section texts and budget lines."""
-    from workflow import plan_docs
-    from workflow.budget import tkr
 
     data = plan_docs.diff(app_for_command(), plan_id, from_rev, to_rev)
 
@@ -152,9 +151,6 @@ def render(
     revision: RevisionOpt = None,
 ) -> None:
     """Render the plan as a Swedish verksamhetsplan: Markdown, or one printable HTML file (A4)."""
-    from notifications.render import render as render_template
-    from workflow import plan_docs
-    from workflow.exceptions import UsageError
 
     if fmt not in ("md", "html"):
         raise UsageError(f"--format {fmt!r} is not known", "use md or html")

@@ -9,6 +9,13 @@ import typer
 
 from cli.common import ForbundOpt, JsonOpt, app_for_command, handled, parse_date
 from cli.output import console, emit, sv_date, table, write_or_print
+from notifications.render import render
+from workflow.core.exceptions import UsageError
+from workflow.cycle import calendar as calendar_export
+from workflow.cycle import meetings
+from workflow.cycle import papers as meeting_docs
+from workflow.cycle import wheel as wheel_export
+from workflow.cycle.dates import SV_WEEKDAYS
 
 cycle_app = typer.Typer(help="The yearly cycle of meetings (årshjul).", no_args_is_help=True)
 meeting_app = typer.Typer(help="Single meetings: move, cancel.", no_args_is_help=True)
@@ -42,8 +49,6 @@ def meetings_table(title: str, rows: list[dict[str, Any]]) -> None:
 def _weekday(m: dict[str, Any]) -> str:
     from datetime import date
 
-    from workflow.cycle_dates import SV_WEEKDAYS
-
     return SV_WEEKDAYS[date.fromisoformat(m["date"]).weekday()][:3]
 
 
@@ -58,7 +63,6 @@ def generate(
     as_json: JsonOpt = False,
 ) -> None:
     """Propose the year's meetings from the förbund's cycle rules and store them."""
-    from workflow import meetings
 
     data = meetings.generate(app_for_command(), forbund, year, dry_run=dry_run)
     title = f"Förslag {year} (inget sparat)" if dry_run else f"Möten {year}"
@@ -80,7 +84,6 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """The year's meetings by date, with Swedish dates."""
-    from workflow import meetings
 
     data = meetings.list_meetings(app_for_command(), forbund, year, body)
 
@@ -105,7 +108,6 @@ def move(
     as_json: JsonOpt = False,
 ) -> None:
     """Move a meeting; its prep meetings keep their distance unless pinned."""
-    from workflow import meetings
 
     day = parse_date(to, "--to")
     assert day is not None
@@ -137,7 +139,6 @@ def move(
 @handled
 def cancel(meeting_id: MeetingId, as_json: JsonOpt = False) -> None:
     """Cancel a meeting (kept, exported as cancelled); its prep meetings are cancelled too."""
-    from workflow import meetings
 
     data = meetings.cancel(app_for_command(), meeting_id)
 
@@ -162,7 +163,6 @@ def export(
     as_json: JsonOpt = False,
 ) -> None:
     """Write the year's meetings as RFC 5545 (METHOD:PUBLISH) for Outlook, Google, Apple."""
-    from workflow import calendar_export
 
     data = calendar_export.export(app_for_command(), forbund, year, ics, body)
     emit(
@@ -179,8 +179,6 @@ OutputOpt = Annotated[Path | None, typer.Option("-o", "--output", help="Write he
 
 
 def _write(template: str, fmt: str, context: dict[str, Any], output: Path | None) -> None:
-    from notifications.render import render
-    from workflow.exceptions import UsageError
 
     if fmt not in ("md", "html"):
         raise UsageError(f"--format {fmt!r} is not known", "use md or html")
@@ -191,7 +189,6 @@ def _write(template: str, fmt: str, context: dict[str, Any], output: Path | None
 @handled
 def agenda(meeting_id: MeetingId, as_json: JsonOpt = False) -> None:
     """The föredragningslista: standing items, the plans waiting for this meeting, its theme."""
-    from workflow import meeting_docs
 
     data = meeting_docs.agenda(app_for_command(), meeting_id)
 
@@ -223,7 +220,6 @@ def agenda(meeting_id: MeetingId, as_json: JsonOpt = False) -> None:
 @handled
 def notice(meeting_id: MeetingId, fmt: FormatOpt = "md", output: OutputOpt = None) -> None:
     """The kallelse in Swedish: who is called, when, where, the agenda, the documents."""
-    from workflow import meeting_docs
 
     _write("notice", fmt, meeting_docs.notice(app_for_command(), meeting_id), output)
 
@@ -245,7 +241,6 @@ def minutes(
     as_json: JsonOpt = False,
 ) -> None:
     """Record the protokoll (attendance, justerare) and render it with each § and decision."""
-    from workflow import meeting_docs
 
     app = app_for_command()
     if present or justerare:
@@ -269,7 +264,6 @@ def justera(
     as_json: JsonOpt = False,
 ) -> None:
     """A justerare approves the minutes; the last approval starts the three-week appeal time."""
-    from workflow import meeting_docs
 
     data = meeting_docs.justera(app_for_command(), meeting_id, actor)
 
@@ -299,7 +293,6 @@ def wheel(
     as_json: JsonOpt = False,
 ) -> None:
     """Draw the year's årshjul as SVG: the months round a circle, a ring per body."""
-    from workflow import wheel_export
 
     data = wheel_export.write(app_for_command(), forbund, year, output)
     emit(

@@ -12,6 +12,10 @@ import typer
 
 from cli.common import AsOpt, ForbundOpt, JsonOpt, app_for_command, handled, parse_date
 from cli.output import console, emit, emit_json, sv_date, table
+from workflow.core.exceptions import UsageError
+from workflow.plans import decided
+from workflow.reports import insatser
+from workflow.reports import obligations as reports
 
 insats_app = typer.Typer(help="The insatser the förbund funds.", no_args_is_help=True)
 reports_app = typer.Typer(
@@ -31,7 +35,6 @@ STATE_SV = {
 
 
 def _budget(values: list[str] | None) -> dict[int, int]:
-    from workflow.exceptions import UsageError
 
     out = {}
     for v in values or []:
@@ -68,12 +71,10 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add an insats (or all the decided insatser of a plan with --from-plan)."""
-    from workflow import insatser
-    from workflow.exceptions import UsageError
 
     app = app_for_command()
     if from_plan is not None:
-        data: Any = insatser.from_plan(app, from_plan)
+        data: Any = decided.insatser_from_plan(app, from_plan)
     else:
         if not (name and owner and start):
             raise UsageError(
@@ -109,7 +110,6 @@ def add(
 @handled
 def list_(forbund: ForbundOpt = None, as_json: JsonOpt = False) -> None:
     """The insatser, with owner, period and status."""
-    from workflow import insatser
 
     data = insatser.list_insatser(app_for_command(), forbund)
     emit(
@@ -138,7 +138,6 @@ def list_(forbund: ForbundOpt = None, as_json: JsonOpt = False) -> None:
 @handled
 def show(insats_id: InsatsId, as_json: JsonOpt = False) -> None:
     """One insats, its contacts, budget and report obligations."""
-    from workflow import insatser
 
     data = insatser.show(app_for_command(), insats_id)
 
@@ -167,7 +166,6 @@ def end(
     as_json: JsonOpt = False,
 ) -> None:
     """End an insats: later tertial reports fall away, a final report is owed."""
-    from workflow import reports
 
     day = parse_date(on, "--date")
     assert day is not None
@@ -191,7 +189,6 @@ def generate(
     as_json: JsonOpt = False,
 ) -> None:
     """Create the year's report obligations of every active insats from the rules."""
-    from workflow import reports
 
     data = reports.generate(app_for_command(), forbund, year)
     emit(
@@ -236,7 +233,6 @@ def status(
     as_json: JsonOpt = False,
 ) -> None:
     """One row per report obligation: insats, report and period, due date, state, days late."""
-    from workflow import reports
 
     rows = reports.status(app_for_command(), forbund, year, late_only=late, insats_id=insats)
     if as_json:
@@ -276,7 +272,6 @@ def submit(
     as_json: JsonOpt = False,
 ) -> None:
     """Hand in a report: a copy is kept by content hash, with its name, size and sha256."""
-    from workflow import reports
 
     data = reports.submit(app_for_command(), report_id, file, actor)
     emit(
@@ -293,7 +288,6 @@ def submit(
 @handled
 def approve(report_id: ReportId, actor: AsOpt = None, as_json: JsonOpt = False) -> None:
     """The förbundschef approves a submitted report."""
-    from workflow import reports
 
     data = reports.decide(app_for_command(), report_id, "approve", actor)
     emit(data, as_json, lambda d: console().print(f"Report {d['id']} approved"))
@@ -308,7 +302,6 @@ def return_(
     as_json: JsonOpt = False,
 ) -> None:
     """The förbundschef returns a submitted report for komplettering."""
-    from workflow import reports
 
     data = reports.decide(app_for_command(), report_id, "return", actor, comment)
     emit(

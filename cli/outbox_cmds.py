@@ -22,7 +22,8 @@ def list_(
     as_json: JsonOpt = False,
 ) -> None:
     """The messages, oldest first, with their state and last error."""
-    from workflow import outbox
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
+    from workflow.mail import delivery as outbox
 
     data = outbox.list_messages(app_for_command(), state)
     emit(
@@ -52,7 +53,8 @@ def list_(
 @handled
 def queue(as_json: JsonOpt = False) -> None:
     """Queue the reminders and kallelser that have fallen due (safe to repeat)."""
-    from workflow import notify
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
+    from workflow.mail import compose as notify
 
     data = notify.sweep(app_for_command())
     emit(
@@ -71,44 +73,90 @@ def send(
     as_json: JsonOpt = False,
 ) -> None:
     """Deliver what is due through FINSAM_MAIL_URL and exit (1 when anything failed)."""
-    from workflow import outbox
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
+    from workflow.mail import delivery as outbox
 
-    data = outbox.send(app_for_command(), limit)
-    emit(
-        data,
-        as_json,
-        lambda d: console().print(
-            f"sent {d['sent']}, retry later {d['transient']}, failed {d['failed']}, "
-            f"skipped {d['skipped']}"
-        ),
-    )
+    app = app_for_command()
+    worker = outbox.worker_name()
+    data: dict[str, Any] = dict(outbox.send(app, limit, worker=worker))
+    # what another deliverer holds is not sent now: say so, or a quiet run looks idle
+    data["held"] = outbox.held_elsewhere(app, worker)
+    emit(data, as_json, _print_send)
     if data["failed"] or data["transient"]:
         raise typer.Exit(1)
+
+
+def _print_send(d: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    line = (
+        f"sent {d['sent']}, retry later {d['transient']}, failed {d['failed']}, "
+        f"skipped {d['skipped']}"
+    )
+    if d["lost"]:
+        line += f", lost {d['lost']} (their lease ran out; another deliverer has them)"
+    console().print(line)
+    for h in d["held"]:
+        n = h["messages"]
+        what = "1 message is" if n == 1 else f"{n} messages are"
+        console().print(
+            f"{what} being sent by {escape(h['by'])} until {_clock_time(h['until'])}; "
+            "they are not sent again now"
+        )
+
+
+def _clock_time(instant: str) -> str:
+    """'10:42:07' in Europe/Stockholm: a lease lasts minutes, the date goes without saying."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return (
+        datetime.fromisoformat(instant)
+        .astimezone(ZoneInfo("Europe/Stockholm"))
+        .strftime("%H:%M:%S")
+    )
 
 
 @outbox_app.command("retry")
 @handled
 def retry(message_id: MessageId, as_json: JsonOpt = False) -> None:
     """Put a failed message back in the queue, to go with the next send."""
-    from workflow import outbox
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
+    from workflow.mail import delivery as outbox
 
     data = outbox.retry(app_for_command(), message_id)
-    emit(data, as_json, lambda d: console().print(f"Message {d['id']} queued again"))
+
+    def human(d: dict[str, Any]) -> None:
+        from rich.markup import escape
+
+        rest = [r for r in d["recipients"] if r not in d["accepted"]]
+        line = f"Message {d['id']} queued again"
+        if d["accepted"]:  # a partial failure: the others have it already
+            line += f", only to {escape(', '.join(rest))} (the others have accepted it)"
+        console().print(line)
+
+    emit(data, as_json, human)
 
 
 @outbox_app.command("show")
 @handled
 def show(message_id: MessageId, as_json: JsonOpt = False) -> None:
     """The whole message as it will be (or was) sent, and every attempt."""
-    from workflow import outbox
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
+    from workflow.mail import delivery as outbox
 
     data = outbox.show(app_for_command(), message_id)
 
     def human(d: dict[str, Any]) -> None:
+        from rich.markup import escape
+
         console().print(f"[bold]Message {d['id']}[/] ({d['state']}, {d['attempts']} attempts)")
+        if d["accepted"] and d["state"] != "sent":
+            console().print(f"  accepted by {escape(', '.join(d['accepted']))}")
         for a in d["attempts_log"]:
             console().print(
-                f"  {sv_datetime(a['at'])} {a['recipient']}: {a['outcome']} {a['detail']}"
+                f"  {sv_datetime(a['at'])} {escape(a['recipient'])}: {a['outcome']} "
+                f"{escape(a['detail'])}"
             )
         typer.echo(d["raw"])
 

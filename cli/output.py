@@ -24,8 +24,10 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
 
 
 def console(stderr: bool = False) -> Any:
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
     import os
 
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
     from rich.console import Console
 
     out = sys.stderr if stderr else sys.stdout
@@ -34,6 +36,7 @@ def console(stderr: bool = False) -> Any:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
     from rich.table import Table
 
     t = Table(title=title, title_justify="left", show_lines=False)
@@ -48,6 +51,7 @@ def sv_date(value: str | date | None) -> str:
     """'24 nov. 2026' for a date (ISO text or date)."""
     if value is None:
         return ""
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
     from babel.dates import format_date
 
     d = date.fromisoformat(value) if isinstance(value, str) else value
@@ -58,8 +62,10 @@ def sv_datetime(value: str | datetime | None) -> str:
     """'24 nov. 2026 15:02' in Europe/Stockholm for an instant (ISO text or datetime)."""
     if value is None:
         return ""
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
     from zoneinfo import ZoneInfo
 
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
     from babel.dates import format_datetime
 
     dt = datetime.fromisoformat(value) if isinstance(value, str) else value
@@ -72,9 +78,11 @@ def error(message: str) -> None:
 
 def write_or_print(text: str, output: Any) -> None:
     """A rendered document to a file (saying so on stderr) or to standard output."""
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
     import typer
 
-    from workflow.exceptions import UsageError
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
+    from workflow.core.exceptions import UsageError
 
     if output is None:
         typer.echo(text, nl=False)

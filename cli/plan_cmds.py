@@ -9,6 +9,8 @@ import typer
 
 from cli.common import AsOpt, ForbundOpt, JsonOpt, app_for_command, handled, parse_date
 from cli.output import console, emit, sv_date, sv_datetime, table
+from workflow.plans import services as plans
+from workflow.plans.content import read_content
 
 app = typer.Typer(
     help="Create plans, move them through the workflow, look at them.", no_args_is_help=True
@@ -28,7 +30,6 @@ IfVersionOpt = Annotated[
 def _read(path: Path | None) -> Any:
     if path is None:
         return None
-    from workflow.content import read_content
 
     return read_content(path)
 
@@ -47,7 +48,6 @@ def new(
     as_json: JsonOpt = False,
 ) -> None:
     """Create the plan for a year, in the workflow's first state (draft)."""
-    from workflow import plans
 
     data = plans.create(
         app_for_command(),
@@ -72,7 +72,6 @@ def new(
 @handled
 def list_(forbund: ForbundOpt = None, as_json: JsonOpt = False) -> None:
     """List the plans, oldest year first."""
-    from workflow import plans
 
     data = plans.list_plans(app_for_command(), forbund)
 
@@ -108,7 +107,6 @@ def _years(r: dict[str, Any]) -> str:
 @handled
 def show(plan_id: PlanId, as_json: JsonOpt = False) -> None:
     """Show a plan: revisions, recommendations, and the actions open now with who may take them."""
-    from workflow import plans
 
     data = plans.show(app_for_command(), plan_id)
 
@@ -176,7 +174,6 @@ def edit(
     as_json: JsonOpt = False,
 ) -> None:
     """Change the draft's text or title; a revision that has left draft is frozen."""
-    from workflow import plans
 
     data = plans.edit(
         app_for_command(),
@@ -215,7 +212,6 @@ def move(
     as_json: JsonOpt = False,
 ) -> None:
     """Take a workflow action on a plan (who acts: --as or FINSAM_USER)."""
-    from workflow import plans
 
     data = plans.move(
         app_for_command(),
@@ -258,7 +254,6 @@ def move(
 @handled
 def history(plan_id: PlanId, as_json: JsonOpt = False) -> None:
     """The plan's full history from the audit trail."""
-    from workflow import plans
 
     data = plans.history(app_for_command(), plan_id)
     emit(data, as_json, lambda rows: history_table(f"Historik, plan {plan_id}", rows))

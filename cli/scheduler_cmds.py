@@ -8,6 +8,9 @@ import typer
 
 from cli.common import JsonOpt, app_for_command, handled
 from cli.output import console, emit, sv_datetime, table
+from workflow.bootstrap import clock_at
+from workflow.scheduler import daemon as scheduler
+from workflow.scheduler import nodes, sweeps
 
 scheduler_app = typer.Typer(
     help="Run the year unattended: reminders, kallelser, obligations, delivery.",
@@ -23,7 +26,6 @@ def run() -> None:
     Catches up first on what fell due while no node ran. Logs one JSON line per
     event on stderr. Intervals: FINSAM_SCHEDULER_{YEAR,NOTIFY,OUTBOX}_SECONDS.
     """
-    from workflow import scheduler
 
     config = scheduler.settings()
     raise typer.Exit(scheduler.Daemon(app_for_command(), config).run())
@@ -50,12 +52,9 @@ def tick(
 
     Logs one JSON line per event on stderr, like the daemon.
     """
-    from workflow import scheduler, sweeps
 
     app = app_for_command()
     if now is not None:
-        from workflow.bootstrap import clock_at
-
         app.clock = clock_at(now, "--now ")
     if dry_run:
         data = sweeps.dry_run(app)
@@ -76,7 +75,6 @@ def status(as_json: JsonOpt = False) -> None:
     Exit 0 when healthy; 1 when the outbox has failed messages or no node has
     beaten within FINSAM_SCHEDULER_STALE_SECONDS (default 300).
     """
-    from workflow import nodes, scheduler
 
     config = scheduler.settings()
     data = nodes.status(app_for_command(), scheduler.stale_after(config))

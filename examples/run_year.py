@@ -33,7 +33,7 @@ MONTHS = "januari februari mars april maj juni juli augusti september oktober no
 
 def ticks(start: datetime, until: datetime) -> list[datetime]:
     """08:00 every day after `start` and before `until`, then `until` itself."""
-    from workflow.clock import LOCAL_TZ, to_utc
+    from workflow.core.clock import LOCAL_TZ, to_utc
 
     out = []
     day = start.astimezone(LOCAL_TZ).date()
@@ -48,9 +48,10 @@ def ticks(start: datetime, until: datetime) -> list[datetime]:
 
 
 def run_until(text: str) -> None:
-    from workflow import scheduler, sweeps
     from workflow.bootstrap import bootstrap
-    from workflow.clock import FixedClock, parse_instant
+    from workflow.core.clock import FixedClock, parse_instant
+    from workflow.scheduler import daemon as scheduler
+    from workflow.scheduler import sweeps
 
     until = parse_instant(text)
     start = parse_instant(LAST.read_text().strip()) if LAST.exists() else until
@@ -68,7 +69,7 @@ def run_until(text: str) -> None:
 
 
 def _report(at: datetime, results: dict[str, Any]) -> None:
-    from workflow.clock import LOCAL_TZ
+    from workflow.core.clock import LOCAL_TZ
 
     year, notify = results["year"]["counts"], results["notify"]["counts"]
     sent = results["outbox"]["counts"]["sent"]
@@ -91,8 +92,8 @@ def summary() -> None:
     import sqlalchemy as sa
 
     from workflow.bootstrap import bootstrap
-    from workflow.clock import LOCAL_TZ
-    from workflow.models import OutboxMessage
+    from workflow.core.clock import LOCAL_TZ
+    from workflow.core.models import OutboxMessage
 
     app = bootstrap()
     queued: dict[tuple[int, int], Counter[str]] = defaultdict(Counter)

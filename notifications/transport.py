@@ -4,6 +4,10 @@ One interface for all (after Django's e-mail backends): a transport opens
 connections, a connection sends one message at a time and says, per recipient,
 whether it went, failed for now (4xx, a dropped connection, a timeout: try again
 later) or failed for good (5xx).
+
+The recipients given to `send` are the envelope (RCPT TO), not the headers: a
+retry after a partial failure sends the same raw message, with the same To and
+Cc, to only those who have not accepted it yet.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import parse_qs, unquote, urlparse
 
 from pydantic import Field
@@ -49,11 +53,34 @@ class Result:
             return "sent"
         return "transient" if "transient" in outcomes else "permanent"
 
+    @property
+    def accepted(self) -> list[str]:
+        """The recipients whose server took the message."""
+        return [r for r, (o, _) in self.per_recipient.items() if o == "sent"]
+
     def detail(self) -> str:
         return "; ".join(f"{r}: {d}" for r, (o, d) in self.per_recipient.items() if o != "sent")
 
 
-def parse(url: str, settings: MailSettings | None = None) -> Any:
+class Connection(Protocol):
+    """One open channel to the mail system; a deliverer keeps it for many messages."""
+
+    async def send(
+        self, sender: str, recipients: list[str], raw: bytes, message_id: str
+    ) -> Result: ...
+
+    async def close(self) -> None: ...
+
+
+class Transport(Protocol):
+    """How messages leave finsam (SMTP, .eml files, the console), chosen by FINSAM_MAIL_URL."""
+
+    name: str
+
+    async def open(self) -> Connection: ...
+
+
+def parse(url: str, settings: MailSettings | None = None) -> Transport:
     settings = settings or MailSettings(url=url)
     parsed = urlparse(url)
     hint = (

@@ -7,7 +7,9 @@ why a step is refused.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from dataclasses import dataclass
+from datetime import date
 
 STATES = ("pending", "submitted", "approved", "returned", "cancelled")
 # (state, action) -> next state
@@ -60,3 +62,10 @@ def step(state: str, action: str, roles: frozenset[str]) -> ReportStep:
         )
         return ReportStep(False, reason=f"only {allowed} may {action} a report")
     return ReportStep(True, to_state=target)
+
+
+def period(year: int, from_month: int, to_month: int, previous_year: bool) -> tuple[date, date]:
+    """The first and last day a report covers: tertial 1 of 2027 is 1 January to 30
+    April 2027; an årsberättelse due in 2027 covers the whole of 2026."""
+    y = year - 1 if previous_year else year
+    return date(y, from_month, 1), date(y, to_month, monthrange(y, to_month)[1])

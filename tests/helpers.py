@@ -18,10 +18,10 @@ LEADER = "sofia.ek@skane.example"
 
 
 def make_app(url: str, clock: Any, *files: Path) -> Any:
-    from workflow import forbunds
     from workflow.bootstrap import bootstrap
-    from workflow.config import load_forbund
-    from workflow.db import upgrade
+    from workflow.core.db import upgrade
+    from workflow.forbund import registry as forbunds
+    from workflow.forbund.file import load_forbund
 
     app = bootstrap(url, clock, must_exist=False, check=False)
     upgrade(app.engine)
@@ -47,8 +47,8 @@ def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def draft_plan(app: Any, year: int = 2027, content: str = "# Plan\n\nText.") -> int:
-    from workflow import plans
-    from workflow.content import Content
+    from workflow.plans import services as plans
+    from workflow.plans.content import Content
 
     return plans.create(
         app,
@@ -65,7 +65,7 @@ def to_board(app: Any, plan_id: int, meeting: str = "2026-11-09") -> None:
     """submit and both recommendations: the plan lies before the board."""
     from datetime import date
 
-    from workflow import plans
+    from workflow.plans import services as plans
 
     day = date.fromisoformat(meeting)
     plans.move(app, plan_id, "submit", actor_email=CHEF)
@@ -88,7 +88,7 @@ def to_board(app: Any, plan_id: int, meeting: str = "2026-11-09") -> None:
 
 
 def advance_to(clock: Any, iso: str) -> None:
-    from workflow.clock import parse_instant
+    from workflow.core.clock import parse_instant
 
     clock.set(parse_instant(iso))
 
@@ -106,13 +106,14 @@ def run_cli(*args: str, code: int = 0) -> Any:
 
 def queue_arrivals(app: Any, count: int, prefix: str = "test") -> list[Any]:
     """Queue `count` plan-arrival messages to the förbundschef; the stored rows, in order."""
-    from workflow import forbunds, notify
-    from workflow.db import UnitOfWork
-    from workflow.models import Forbund
+    from workflow.core.models import Forbund
+    from workflow.core.uow import UnitOfWork
+    from workflow.forbund import registry as forbunds
+    from workflow.mail import compose as notify
 
     now = app.clock.now()
     rows = []
-    with UnitOfWork(app.engine) as uow:
+    with UnitOfWork(app) as uow:
         s = uow.session
         row = s.query(Forbund).one()
         cfg = forbunds.config_of(row)
@@ -152,8 +153,8 @@ def store_plan_file(
     app: Any, path: Path = DEMO_PLAN, forbund: str | None = None, actor: str = CHEF
 ) -> int:
     """Create a plan from a plan file (its year from the file); the plan's id."""
-    from workflow import plans
-    from workflow.content import read_content
+    from workflow.plans import services as plans
+    from workflow.plans.content import read_content
 
     return plans.create(
         app,
@@ -168,7 +169,7 @@ def store_plan_file(
 
 def begin_2027(app: Any, clock: Any, tmp_path: Path, monkeypatch: Any) -> None:
     """January 2027: a data folder for report files and the year's meetings generated."""
-    from workflow import meetings
+    from workflow.cycle import meetings
 
     monkeypatch.setenv("FINSAM_DATA_DIR", str(tmp_path / "files"))
     advance_to(clock, "2027-01-10T09:00")
@@ -187,11 +188,11 @@ def owe_reports(
     """`count` ended insatser, each owing its final report on `due` (bulk rows, for load)."""
     import sqlalchemy as sa
 
-    from workflow.db import UnitOfWork
-    from workflow.models import Forbund, Insats, Obligation
+    from workflow.core.models import Forbund, Insats, Obligation
+    from workflow.core.uow import UnitOfWork
 
     now = app.clock.now()
-    with UnitOfWork(app.engine) as uow:
+    with UnitOfWork(app) as uow:
         s = uow.session
         forbund_id = s.scalars(sa.select(Forbund.id)).first()
         ids = s.scalars(
@@ -243,7 +244,7 @@ def add_maria(app: Any, **extra: Any) -> None:
     """The insats most tests follow: Mariamottagningen, Region Skåne's, led by Sofia Ek."""
     from datetime import date
 
-    from workflow import insatser
+    from workflow.reports import insatser
 
     insatser.add(
         app,
@@ -255,3 +256,20 @@ def add_maria(app: Any, **extra: Any) -> None:
         leader_email=LEADER,
         **extra,
     )
+
+
+def adopt_in_september(app: Any, clock: Any) -> int:
+    """The 2028 plan from its file, through presidium and beredningsgrupp (6 September
+    2027) to the board's adoption on 21 September 2027; returns the plan's id."""
+    from workflow.plans import services as plans
+
+    advance_to(clock, "2027-08-20T09:00")
+    pid = store_plan_file(app)
+    plans.move(app, pid, "submit", actor_email=CHEF)
+    advance_to(clock, "2027-09-06T11:30")
+    plans.move(app, pid, "recommend-adopt", actor_email=CHAIR)
+    advance_to(clock, "2027-09-06T15:00")
+    plans.move(app, pid, "recommend-adopt", actor_email=CHEF)
+    advance_to(clock, "2027-09-21T16:00")
+    plans.move(app, pid, "adopt", actor_email=CHEF)
+    return pid

@@ -1,12 +1,16 @@
 """A real SMTP server on loopback for the tests (aiosmtpd), and what it received.
 
 The handler can answer 451 for the first N messages (a server that is busy for
-a while) or 550 for chosen recipients, so retries and failures are shown against
-a real protocol exchange, not a mocked client.
+a while), 550 or 451 for chosen recipients, take its time over each message, or
+hold messages at a gate until the test opens it (so a test can act while a
+deliverer is known to be in the middle of a send, instead of guessing with
+sleeps). Retries and failures are shown against a real protocol exchange, not a
+mocked client.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -39,15 +43,27 @@ class Received:
 class Handler:
     busy_for: int = 0  # answer 451 to this many messages first
     refuse: set[str] = field(default_factory=set)  # answer 550 to these recipients
-    delay: float = 0.0
+    defer: set[str] = field(default_factory=set)  # answer 451 to these recipients
+    delay: float = 0.0  # per message, one at a time (the server's loop sleeps)
+    slow: float = 0.0  # per message, all connections at once (each waits on its own)
+    # DATA waits while the gate is shut; `hold_after` shuts it once that many
+    # messages have arrived; `waiting` counts the messages held there now
+    gate: threading.Event = field(default_factory=threading.Event)
+    hold_after: int | None = None
+    waiting: int = 0
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.gate.set()
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         if address in self.refuse:
             return "550 5.1.1 Mailbox unavailable"
+        if address in self.defer:
+            return "451 4.2.1 Mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -56,6 +72,20 @@ class Handler:
             if self.busy_for > 0:
                 self.busy_for -= 1
                 return "451 4.3.0 Try again later"
+            if self.hold_after is not None and len(self.received) >= self.hold_after:
+                self.hold_after = None
+                self.gate.clear()
+            held = not self.gate.is_set()
+            self.waiting += held
+        if held:
+            try:
+                while not self.gate.is_set():
+                    await asyncio.sleep(0.01)
+            finally:
+                with self.lock:
+                    self.waiting -= 1
+        if self.slow:
+            await asyncio.sleep(self.slow)
         if self.delay:
             time.sleep(self.delay)
         with self.lock:

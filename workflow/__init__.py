@@ -1,5 +1,22 @@
-"""The application core of finsam: configuration, database, services and the audit trail.
+"""The application core of finsam: one subpackage per capability, over a small core.
 
-Imports here stay light on purpose: the CLI imports this package for every
-command, and heavy libraries are loaded only by the modules that need them.
+    core/       app, unit of work and the one retry rule, audit trail, clock,
+                settings, exceptions, models, migrations, database copy
+    forbund/    the förbund file (members, bodies, workflow), its cycle and report
+                rules, the registry of förbund in the database
+    cycle/      dates and holidays, meetings, agenda, placement of plans on
+                meetings, papers (kallelse, minutes, justering), calendar, årshjul
+    reports/    insatser, report obligations and submissions
+    plans/      plan services and queries, content, plan files, budget, documents,
+                decided insatser
+    mail/       composing messages into the outbox, delivering it
+    scheduler/  sweeps, nodes and heartbeats, the daemon
+    handlers.py the one table: domain event -> handlers, run before commit
+    bootstrap.py builds the app for the CLI, the daemon and the tests
+
+Arrows point down this list's layers (scheduler, mail, plans, cycle, reports,
+forbund, core; see .importlinter): a capability uses those below it through
+their public functions, and what follows from a change in one capability to
+another travels as a domain event (states/events.py) through handlers.py.
+Imports here stay light: the CLI imports this package for every command.
 """

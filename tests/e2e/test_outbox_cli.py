@@ -1,4 +1,5 @@
-"""`finsam outbox ...` through the CLI: queue, send, list, show, retry, bad input."""
+"""`finsam outbox ...` through the CLI: queue, send, list, show, retry, bad input, and
+what `send` says about messages another deliverer holds."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def test_queue_send_list_show(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     shown = json.loads(finsam("outbox", "show", str(rows[0]["id"]), "--json").stdout)
     assert "Subject: =?utf-8?q?=C3=85rsber=C3=A4ttelse" in shown["raw"]
     assert shown["attempts_log"][0]["outcome"] == "sent"
+    assert shown["accepted"] == ["sofia.ek@skane.example"]
 
 
 def test_unreachable_server_exits_non_zero_and_keeps_the_message(
@@ -55,4 +57,35 @@ def test_bad_input(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (
         "--state 'lost' is not known" in finsam("outbox", "list", "--state", "lost", code=2).stderr
     )
+    assert dump(db) == before
+
+
+def test_send_says_what_another_deliverer_holds(db: str) -> None:
+    """Rows under another deliverer's unexpired claim are left alone, and the output says so."""
+    from datetime import timedelta
+
+    from workflow.bootstrap import bootstrap
+    from workflow.core.clock import FixedClock, parse_instant
+    from workflow.mail import delivery as outbox
+
+    finsam("outbox", "queue")
+    app = bootstrap(db, FixedClock(parse_instant("2027-02-15T08:00")))
+    try:
+        assert len(outbox.claim(app, 10, "elsewhere:4242", timedelta(seconds=300))) == 1
+    finally:
+        app.engine.dispose()
+    before = dump(db)
+    assert finsam("outbox", "send").stdout == (
+        "sent 0, retry later 0, failed 0, skipped 0\n"
+        "1 message is being sent by elsewhere:4242 until 08:05:00; they are not sent again now\n"
+    )
+    data = json.loads(finsam("outbox", "send", "--json").stdout)
+    assert data == {
+        "sent": 0,
+        "transient": 0,
+        "failed": 0,
+        "skipped": 0,
+        "lost": 0,
+        "held": [{"by": "elsewhere:4242", "messages": 1, "until": "2027-02-15T07:05:00+00:00"}],
+    }
     assert dump(db) == before

@@ -24,6 +24,13 @@ FINSAM = str(Path(sys.executable).with_name("finsam"))
 MESSAGES = 300
 
 
+def wait_for(predicate: Any, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
 def queue_many(app: Any) -> set[str]:
     return {m.message_id for m in queue_arrivals(app, MESSAGES, "crash")}
 
@@ -33,7 +40,10 @@ def test_sigkill_mid_batch_then_restart(tmp_path: Path, clock: Any) -> None:
     app = make_app(url, clock)
     expected = queue_many(app)
     app.engine.dispose()
-    with Sink(Handler(delay=0.005)) as sink:
+    # the server takes the first third, then holds the next message at its gate:
+    # the deliverer is killed with that one on the wire
+    handler = Handler(delay=0.005, hold_after=MESSAGES // 3)
+    with Sink(handler) as sink:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("FINSAM_")},
             "FINSAM_DATABASE_URL": url,
@@ -44,13 +54,11 @@ def test_sigkill_mid_batch_then_restart(tmp_path: Path, clock: Any) -> None:
         first = subprocess.Popen(
             [FINSAM, "outbox", "send"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        deadline = time.monotonic() + 60
-        while len(sink.received) < MESSAGES // 3 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: handler.waiting == 1, "a message held mid-send")
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
-        arrived_before = len(sink.received)
-        assert 0 < arrived_before < MESSAGES
+        assert len(sink.received) == MESSAGES // 3
+        handler.gate.set()
         # later, when the dead deliverer's lease has run out, another one takes over
         later = clock.now() + timedelta(hours=1)
         second = subprocess.run(
@@ -71,7 +79,11 @@ def test_two_deliverers_share_the_queue_without_sending_twice(db_url: str, clock
     app = make_app(db_url, clock)
     expected = queue_many(app)
     app.engine.dispose()
-    with Sink(Handler(delay=0.002)) as sink:
+    # the server holds every message at its gate until both deliverers have one
+    # on the wire (two connections each): both have a share, however late one starts
+    handler = Handler(delay=0.002)
+    handler.gate.clear()
+    with Sink(handler) as sink:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("FINSAM_")},
             "FINSAM_DATABASE_URL": db_url,
@@ -89,6 +101,10 @@ def test_two_deliverers_share_the_queue_without_sending_twice(db_url: str, clock
             )
             for _ in range(2)
         ]
+        try:
+            wait_for(lambda: handler.waiting == 4, "both deliverers sending")
+        finally:
+            handler.gate.set()
         outputs = [p.communicate(timeout=120) for p in procs]
         assert all(p.returncode == 0 for p in procs), outputs
     ids = Counter(r.message["Message-ID"] for r in sink.received)

@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 from helpers import CHEF, draft_plan
 
-from workflow import audit, plans
+from workflow.core import audit
+from workflow.plans import services as plans
 
 
 def tamper(app: Any, *statements: str) -> None:

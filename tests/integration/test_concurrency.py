@@ -8,10 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from helpers import CHEF, draft_plan
 
-from workflow import audit, plans
 from workflow.bootstrap import bootstrap
-from workflow.exceptions import ConflictError, FinsamError
-from workflow.models import AuditEvent
+from workflow.core import audit
+from workflow.core.exceptions import ConflictError, FinsamError
+from workflow.core.models import AuditEvent
+from workflow.plans import services as plans
 
 
 def second_client(app: Any) -> Any:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from helpers import draft_plan, dump, make_app, queue_arrivals, run_cli
 
-from workflow import audit, plans
+from workflow.core import audit
+from workflow.plans import services as plans
 
 pytestmark = pytest.mark.postgres
 

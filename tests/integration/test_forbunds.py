@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from helpers import CHEF, SOS_FILE, draft_plan, dump
 
-from workflow import forbunds, plans
-from workflow.config import default_workflow_data, load_forbund, parse_forbund
-from workflow.exceptions import ConfigError
+from workflow.core.exceptions import ConfigError
+from workflow.forbund import registry as forbunds
+from workflow.forbund.file import default_workflow_data, load_forbund, parse_forbund
+from workflow.plans import services as plans
 
 
 def test_same_file_again_is_unchanged(app: Any) -> None:

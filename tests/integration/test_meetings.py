@@ -10,8 +10,9 @@ import pytest
 import vobject
 from helpers import dump
 
-from workflow import calendar_export, meetings
-from workflow.exceptions import NotFound, UsageError
+from workflow.core.exceptions import NotFound, UsageError
+from workflow.cycle import calendar as calendar_export
+from workflow.cycle import meetings
 
 
 def by_key(app: Any, year: int = 2027) -> dict[str, dict[str, Any]]:

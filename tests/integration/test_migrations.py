@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from helpers import draft_plan
 
-from workflow import plans
-from workflow.db import SCHEMA_HEAD, current_revision, head_revision, upgrade
-from workflow.models import SQLModel, UTCDateTime
+from workflow.core.db import SCHEMA_HEAD, current_revision, head_revision, upgrade
+from workflow.core.models import SQLModel, UTCDateTime
+from workflow.plans import services as plans
 
 
 def test_models_match_the_migrations(app: Any) -> None:
@@ -35,7 +35,7 @@ def test_a_database_behind_this_version_is_refused(app: Any) -> None:
     import pytest
 
     from workflow.bootstrap import bootstrap
-    from workflow.exceptions import UsageError
+    from workflow.core.exceptions import UsageError
 
     with app.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0000'")
@@ -48,9 +48,9 @@ def test_upgrading_from_the_first_schema_keeps_plans(db_url: str, clock: Any) ->
     """A database made by the first release gains revision formats without losing a row."""
     from helpers import SOS_FILE
 
-    from workflow import forbunds
     from workflow.bootstrap import bootstrap
-    from workflow.config import load_forbund
+    from workflow.forbund import registry as forbunds
+    from workflow.forbund.file import load_forbund
 
     app = bootstrap(db_url, clock, must_exist=False, check=False)
     assert upgrade(app.engine, "0001") == (None, "0001")

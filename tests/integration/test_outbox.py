@@ -1,17 +1,34 @@
-"""The outbox against a real SMTP server on loopback: reminders, retries, failures, notices."""
+"""The outbox against a real SMTP server on loopback: reminders, retries, failures, notices,
+claims that are renewed and checked, and outcomes per recipient."""
 
 from __future__ import annotations
 
-from datetime import date
+import threading
+import time
+from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CHAIR, CHEF, LEADER, add_maria, advance_to, begin_2027, store_plan_file
+import sqlalchemy as sa
+from helpers import (
+    CHEF,
+    LEADER,
+    add_maria,
+    adopt_in_september,
+    advance_to,
+    begin_2027,
+)
 from smtp_sink import Handler, Sink
 
-from workflow import meeting_docs, meetings, notify, outbox, plans, reports
-from workflow.exceptions import ConfigError
+from workflow.core.exceptions import ConfigError
+from workflow.core.models import UTCDateTime
+from workflow.cycle import meetings
+from workflow.cycle import papers as meeting_docs
+from workflow.mail import compose as notify
+from workflow.mail import delivery as outbox
+from workflow.reports import obligations as reports
 
 
 @pytest.fixture
@@ -28,7 +45,7 @@ def test_a_reminder_goes_out_once_at_eight(app: Any, clock: Any, year: Any, sink
     advance_to(clock, "2027-04-05T08:00")
     assert notify.sweep(app) == {"reminders": 1, "notices": 0}
     assert notify.sweep(app) == {"reminders": 0, "notices": 0}  # idempotent
-    assert outbox.send(app) == {"sent": 2, "transient": 0, "failed": 0, "skipped": 0}
+    assert outbox.send(app) == {"sent": 2, "transient": 0, "failed": 0, "skipped": 0, "lost": 0}
     by_subject = {r.message["Subject"]: r for r in sink.received}
     got = by_subject[
         f"{t1['name']} 2027 för Mariamottagningen ska lämnas senast 19 apr. 2027".replace(
@@ -85,7 +102,7 @@ def test_busy_server_then_accepts(
         assert first["transient"] == 1 and not server.received
         waiting = outbox.list_messages(app, "queued")[0]
         assert waiting["last_error"].startswith(f"{LEADER}: 451")
-        assert outbox.send(app) == {"sent": 0, "transient": 0, "failed": 0, "skipped": 0}
+        assert outbox.send(app) == {"sent": 0, "transient": 0, "failed": 0, "skipped": 0, "lost": 0}
         advance_to(clock, "2027-02-15T09:00")  # past the backoff
         assert outbox.send(app)["sent"] == 1 and len(server.received) == 1
         attempts = outbox.show(app, waiting["id"])["attempts_log"]
@@ -160,16 +177,7 @@ def test_kallelse_invitation_update_and_cancel(app: Any, clock: Any, year: Any, 
 
 
 def test_arrival_and_decision_notices(app: Any, clock: Any, year: Any, sink: Sink) -> None:
-
-    advance_to(clock, "2027-08-20T09:00")
-    pid = store_plan_file(app)
-    plans.move(app, pid, "submit", actor_email=CHEF)
-    advance_to(clock, "2027-09-06T11:30")
-    plans.move(app, pid, "recommend-adopt", actor_email=CHAIR)
-    advance_to(clock, "2027-09-06T15:00")
-    plans.move(app, pid, "recommend-adopt", actor_email=CHEF)
-    advance_to(clock, "2027-09-21T16:00")
-    plans.move(app, pid, "adopt", actor_email=CHEF)
+    adopt_in_september(app, clock)
     board = next(
         m for m in meetings.list_meetings(app, None, 2027) if m["key"] == "styrelse-2027-09"
     )
@@ -193,3 +201,279 @@ def test_arrival_and_decision_notices(app: Any, clock: Any, year: Any, sink: Sin
     attachment = next(msg.iter_attachments())
     assert attachment.get_filename() == "Verksamhetsplan och budget 2028 (revision 1).html"
     assert b"Antagen av styrelsen 21 september 2027" in attachment.get_content().encode()
+
+
+# ---------------------------------------------------------------- claims and leases
+
+
+def wait_for(predicate: Any, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def test_two_deliverers_and_a_server_slower_than_the_lease_send_each_message_once(
+    app: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every send outlasts the lease: the holder renews its claim, the other leaves it be.
+
+    Deliverer a sends 4 messages, two at a time, to a server that takes 1.5 s over
+    each; its lease is 1 s. Deliverer b tries again and again meanwhile, as a
+    second node would. Unrenewed, a's claims would run out during its first send
+    and b would send them all a second time.
+    """
+    from helpers import queue_arrivals
+
+    from workflow.core.clock import RunningClock
+
+    expected = {m.message_id for m in queue_arrivals(app, 4, "slow")}
+    app.clock = RunningClock(clock.now())  # leases run out in real time
+    monkeypatch.setenv("FINSAM_MAIL_LEASE_SECONDS", "1")
+    monkeypatch.setenv("FINSAM_MAIL_CONCURRENCY", "2")
+    with Sink(Handler(slow=1.5)) as server:
+        monkeypatch.setenv("FINSAM_MAIL_URL", server.url)
+        runs: list[dict[str, int]] = []
+        first = threading.Thread(target=lambda: runs.append(outbox.send(app, worker="a")))
+        first.start()
+        wait_for(lambda: outbox.held_elsewhere(app, "b"), "a's claims")
+        while first.is_alive():
+            runs.append(outbox.send(app, worker="b"))
+            time.sleep(0.05)
+        first.join()
+    ids = Counter(r.message["Message-ID"] for r in server.received)
+    assert set(ids) == expected and max(ids.values()) == 1, ids
+    assert sum(r["sent"] for r in runs) == 4
+    assert outbox.counts(app) == {"sent": 4}
+    assert len(runs) > 10  # b tried many times, long after a's first lease had run out
+
+
+def test_a_deliverer_whose_claim_was_taken_over_neither_sends_nor_marks_it(
+    app: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """a stalls in its first send past its lease, b claims the rows: a lets them go.
+
+    The message a had on the wire arrives (nothing can call it back) but a does
+    not mark it; the two it had not begun it neither sends nor marks. b holds all
+    three, untouched.
+    """
+    from helpers import queue_arrivals
+
+    from workflow.core.models import OutboxAttempt, OutboxMessage
+    from workflow.core.uow import read
+
+    rows = queue_arrivals(app, 3, "taken")
+    monkeypatch.setenv("FINSAM_MAIL_LEASE_SECONDS", "60")
+    monkeypatch.setenv("FINSAM_MAIL_CONCURRENCY", "1")
+    handler = Handler()
+    handler.gate.clear()
+    with Sink(handler) as server:
+        monkeypatch.setenv("FINSAM_MAIL_URL", server.url)
+        result: dict[str, int] = {}
+        a = threading.Thread(target=lambda: result.update(outbox.send(app, worker="a")))
+        a.start()
+        wait_for(lambda: handler.waiting == 1, "a's first message on the wire")
+        clock.advance(timedelta(seconds=61))
+        taken = outbox.claim(app, 10, "b", timedelta(seconds=60))
+        handler.gate.set()
+        a.join(30)
+        assert not a.is_alive()
+    assert taken == sorted(m.id for m in rows)
+    assert result == {"sent": 0, "transient": 0, "failed": 0, "skipped": 0, "lost": 3}
+    assert [r.message["Message-ID"] for r in server.received] == [rows[0].message_id]
+    with read(app) as uow:
+        s = uow.session
+        now = [(m.state, m.claimed_by, m.attempts) for m in s.scalars(sa.select(OutboxMessage))]
+        assert now == [("sending", "b", 0)] * 3
+        assert s.scalars(sa.select(OutboxAttempt)).all() == []
+    assert outbox.held_elsewhere(app, "a") == [
+        {"by": "b", "messages": 3, "until": (clock.now() + timedelta(seconds=60)).isoformat()}
+    ]
+
+
+def test_renewing_and_marking_are_the_holders_alone(app: Any, clock: Any) -> None:
+    """The compare-and-set itself: a renewal or a mark after the lease ran out changes nothing."""
+    from helpers import queue_arrivals
+
+    from workflow.mail.delivery import Claims
+
+    queue_arrivals(app, 2, "cas")
+    lease = timedelta(seconds=30)
+    mine = Claims(app, "a", lease)
+    try:
+        first, second = mine.take(10)
+        assert mine.renew() == set() and mine.holds(first)
+        assert mine.mark(first, "sent", "", {}, 8, 0, []) is True
+        clock.advance(timedelta(seconds=31))  # the lease on the second has run out
+        assert mine.renew() == {second} and not mine.holds(second)
+        assert mine.mark(second, "sent", "", {}, 8, 0, []) is False
+        assert outbox.release(app, [second], "a") == 0
+    finally:
+        mine.close()
+    states = {m["id"]: (m["state"], m["attempts"]) for m in outbox.list_messages(app)}
+    assert states == {first: ("sent", 1), second: ("sending", 0)}
+    assert outbox.claim(app, 10, "b", lease) == [second]  # due again, for anyone
+
+
+def test_marks_wait_for_a_busy_sqlite_under_the_one_retry_rule(tmp_path: Path, clock: Any) -> None:
+    """Another writer holding SQLite's lock delays a mark; past the busy deadline the
+    delivery ends with Busy (exit 3), as every other writer does, not a raw error."""
+    import sqlite3
+
+    from helpers import make_app, queue_arrivals
+
+    from workflow.core.exceptions import Busy
+    from workflow.mail.delivery import Claims
+
+    path = tmp_path / "busy.db"
+    app = make_app(f"sqlite:///{path}", clock)
+    app.busy_seconds = 0.5
+    queue_arrivals(app, 2, "busy")
+    claims = Claims(app, "a", timedelta(seconds=60))
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        first, second = claims.take(10)
+        other.execute("BEGIN IMMEDIATE")  # another writer, done within the deadline
+        threading.Timer(0.2, lambda: other.execute("COMMIT")).start()
+        assert claims.mark(first, "sent", "", {}, 8, 0, []) is True
+        other.execute("BEGIN IMMEDIATE")  # and one that is not
+        began = time.monotonic()
+        with pytest.raises(Busy):
+            claims.mark(second, "sent", "", {}, 8, 0, [])
+        assert time.monotonic() - began >= 0.5
+        other.execute("ROLLBACK")
+    finally:
+        claims.close()
+        other.close()
+    states = {m["id"]: m["state"] for m in outbox.list_messages(app)}
+    assert states == {first: "sent", second: "sending"}
+    app.engine.dispose()
+
+
+# ---------------------------------------------------------------- per recipient
+
+
+@pytest.mark.parametrize("answer", ["refuse", "defer"])
+def test_after_a_partial_failure_only_the_others_get_it_again(
+    app: Any, clock: Any, year: Any, monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    """One recipient refused (5xx: failed, then `outbox retry`) or deferred (4xx: backoff).
+
+    The next delivery has the same raw message, headers and all, and goes to the
+    refused recipient alone.
+    """
+    per = "per.ohman@skane.example"
+    handler = Handler(**{answer: {per}})
+    with Sink(handler) as server:
+        monkeypatch.setenv("FINSAM_MAIL_URL", server.url)
+        advance_to(clock, "2027-02-15T08:00")
+        notify.sweep(app)
+        first = outbox.send(app)
+        if answer == "refuse":
+            assert first["failed"] == 1
+            message = outbox.list_messages(app, "failed")[0]
+            assert message["last_error"] == f"{per}: 550 5.1.1 Mailbox unavailable"
+            handler.refuse.clear()
+            assert outbox.retry(app, message["id"])["accepted"] == [LEADER]
+        else:
+            assert first["transient"] == 1
+            message = outbox.list_messages(app, "queued")[0]
+            assert message["last_error"].startswith(f"{per}: 451")
+            handler.defer.clear()
+            advance_to(clock, "2027-02-15T09:00")  # past the backoff
+        assert message["accepted"] == [LEADER]
+        assert outbox.send(app)["sent"] == 1
+        one, two = server.received
+    assert (one.recipients, two.recipients) == ([LEADER], [per])
+    for header in ("Message-ID", "To", "Subject", "Date"):
+        assert one.message[header] == two.message[header]
+    assert "Per Öhman" in two.message["To"] and "Sofia Ek" in two.message["To"]
+    shown = outbox.show(app, message["id"])
+    assert shown["state"] == "sent" and shown["accepted"] == [LEADER, per]
+    log = [(a["recipient"], a["outcome"]) for a in shown["attempts_log"]]
+    refused = "permanent" if answer == "refuse" else "transient"
+    assert log == [(LEADER, "sent"), (per, refused), (per, "sent")]
+
+
+# ---------------------------------------------------------------- the schema
+
+
+def test_upgrading_to_0008_keeps_the_outbox_and_learns_who_accepted(
+    db_url: str, clock: Any
+) -> None:
+    """Rows written before 0008 stay; a sent message was accepted by all, a failed one by
+    those with a 'sent' attempt on record, so a retry of it goes only to the others."""
+    from workflow.bootstrap import bootstrap
+    from workflow.core.db import head_revision, upgrade
+
+    app = bootstrap(db_url, clock, must_exist=False, check=False)
+    try:
+        assert upgrade(app.engine, "0007") == (None, "0007")
+        now = clock.now()
+        old = sa.table(
+            "outbox_message",
+            *(
+                sa.column(c)
+                for c in ("id", "key", "forbund_key", "kind", "subject", "sender", "message_id")
+            ),
+            *(sa.column(c) for c in ("state", "attempts", "last_error")),
+            sa.column("recipients", sa.JSON()),
+            sa.column("raw", sa.LargeBinary()),
+            sa.column("not_before", UTCDateTime()),
+            sa.column("created_at", UTCDateTime()),
+        )
+        attempt = sa.table(
+            "outbox_attempt",
+            *(sa.column(c) for c in ("message", "worker", "recipient", "outcome", "detail")),
+            sa.column("at", UTCDateTime()),
+        )
+        a, b = "a@example.se", "b@example.se"
+        with app.engine.begin() as conn:
+            for i, state in enumerate(("sent", "failed", "queued"), start=1):
+                conn.execute(
+                    old.insert().values(
+                        id=i,
+                        key=f"old:{i}",
+                        forbund_key="sos",
+                        kind="arrival",
+                        subject=f"Ämne {i}",
+                        sender="kansli@example.se",
+                        message_id=f"<{i}@example.se>",
+                        state=state,
+                        attempts=1 if state != "queued" else 0,
+                        last_error=f"{b}: 550 nej" if state == "failed" else None,
+                        recipients=[a, b],
+                        raw=b"Subject: x\r\n\r\nhej\r\n",
+                        not_before=now,
+                        created_at=now,
+                    )
+                )
+            for message, recipient, outcome in [
+                (1, a, "sent"),
+                (1, b, "sent"),
+                (2, a, "sent"),
+                (2, b, "permanent"),
+            ]:
+                conn.execute(
+                    attempt.insert().values(
+                        message=message,
+                        worker="old:1",
+                        recipient=recipient,
+                        outcome=outcome,
+                        detail="",
+                        at=now,
+                    )
+                )
+        assert upgrade(app.engine) == ("0007", head_revision())
+        kept = {
+            m["id"]: (m["state"], m["recipients"], m["accepted"]) for m in outbox.list_messages(app)
+        }
+        assert kept == {
+            1: ("sent", [a, b], [a, b]),
+            2: ("failed", [a, b], [a]),
+            3: ("queued", [a, b], []),
+        }
+        assert [x["outcome"] for x in outbox.show(app, 2)["attempts_log"]] == ["sent", "permanent"]
+        assert outbox.show(app, 2)["last_error"] == f"{b}: 550 nej"
+    finally:
+        app.engine.dispose()

@@ -10,8 +10,10 @@ import pytest
 from helpers import CHAIR, CHEF, advance_to, dump, store_plan_file
 
 from notifications.render import render
-from workflow import meeting_docs, meetings, plans
-from workflow.exceptions import NotAllowed, NotFound, UsageError
+from workflow.core.exceptions import NotAllowed, NotFound, UsageError
+from workflow.cycle import meetings
+from workflow.cycle import papers as meeting_docs
+from workflow.plans import services as plans
 
 VICE = "lars.berg@skane.example"
 MEMBER = "eva.lind@simrishamn.example"
@@ -139,7 +141,7 @@ def test_moving_a_board_meeting_keeps_the_plan_on_it(app: Any, cycle: int) -> No
 def test_wheel_svg_renders_to_a_picture(app: Any, cycle: int, tmp_path: Path) -> None:
     import resvg_py
 
-    from workflow import wheel_export
+    from workflow.cycle import wheel as wheel_export
 
     path = tmp_path / "arshjul.svg"
     result = wheel_export.write(app, None, 2026, path)

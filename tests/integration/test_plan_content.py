@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from helpers import CHEF, EXAMPLES, SOS_FILE, advance_to, dump, make_app, store_plan_file, to_board
 
-from workflow import plan_docs, plans
-from workflow.content import Content, read_content
-from workflow.exceptions import NotAllowed, UsageError
+from workflow.core.exceptions import NotAllowed, UsageError
+from workflow.plans import documents as plan_docs
+from workflow.plans import services as plans
+from workflow.plans.content import Content, read_content
 
 LUND_FILE = EXAMPLES / "forbund" / "lund.toml"
 LUND_CHEF = "forbundschef@finsamlund.example"

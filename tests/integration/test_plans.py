@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from helpers import CHAIR, CHEF, MEMBER, advance_to, draft_plan, dump, to_board
 
-from workflow import audit, plans
-from workflow.content import Content
-from workflow.exceptions import ConflictError, NotAllowed, NotFound, UsageError
+from workflow.core import audit
+from workflow.core.exceptions import ConflictError, NotAllowed, NotFound, UsageError
+from workflow.plans import services as plans
+from workflow.plans.content import Content
 
 
 def md(text: str) -> Content:

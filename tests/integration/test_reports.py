@@ -10,8 +10,13 @@ from typing import Any
 import pytest
 from helpers import CHEF, LEADER, MEMBER, add_maria, advance_to, begin_2027, dump, store_plan_file
 
-from workflow import audit, insatser, meeting_docs, meetings, reports
-from workflow.exceptions import NotAllowed, NotFound, UsageError
+from workflow.core import audit
+from workflow.core.exceptions import NotAllowed, NotFound, UsageError
+from workflow.cycle import meetings
+from workflow.cycle import papers as meeting_docs
+from workflow.plans import decided
+from workflow.reports import insatser
+from workflow.reports import obligations as reports
 
 
 @pytest.fixture
@@ -197,13 +202,13 @@ def test_the_agenda_knows_what_came_in_and_what_is_missing(
 def test_insatser_from_the_plans_decided_list(app: Any, clock: Any) -> None:
 
     pid = store_plan_file(app)
-    added = insatser.from_plan(app, pid)
+    added = decided.insatser_from_plan(app, pid)
     assert [(i["name"], i["owner"], i["end"], i["source"]) for i in added] == [
         ("Mariamottagningen", "region-skane", "2028-12-31", f"plan {pid}"),
         ("Unga vuxna i arbete", "ystad", "2029-02-28", f"plan {pid}"),
     ]
     with pytest.raises(UsageError, match="already has an insats named 'Mariamottagningen'"):
-        insatser.from_plan(app, pid)
+        decided.insatser_from_plan(app, pid)
     with pytest.raises(NotFound, match="unknown projektägare 'malmo'"):
         insatser.add(app, None, name="X", owner="malmo", start=date(2027, 1, 1))
     with pytest.raises(UsageError, match="--leader-email 'nora' is not an e-mail address"):

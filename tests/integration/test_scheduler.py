@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from helpers import CHEF, add_maria, advance_to, begin_2027
 from smtp_sink import Sink
 
-from workflow import nodes, reports, scheduler, sweeps
-from workflow.clock import LOCAL_TZ
-from workflow.db import UnitOfWork
-from workflow.models import Obligation, OutboxMessage
+from workflow.core.clock import LOCAL_TZ
+from workflow.core.models import Obligation, OutboxMessage
+from workflow.core.uow import UnitOfWork
+from workflow.reports import obligations as reports
+from workflow.scheduler import daemon as scheduler
+from workflow.scheduler import nodes, sweeps
 
 
 @pytest.fixture
@@ -73,10 +75,10 @@ def test_a_month_of_downtime_sends_only_the_latest_reminder_and_no_stale_kallels
     assert "försenad" in str(tertial[0].message["Subject"])
     assert CHEF in tertial[0].recipients  # late: the förbundschef gets a copy
     # kallelser: never one for a meeting that had begun by the time it was queued
-    with UnitOfWork(year.engine) as uow:
+    with UnitOfWork(year) as uow:
         s = uow.session
         notices = s.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "notice")).all()
-        from workflow.models import Meeting
+        from workflow.core.models import Meeting
 
         for n in notices:
             meeting = s.get(Meeting, int(n.ref.split(":")[1]))
@@ -100,7 +102,7 @@ def test_a_reminder_on_the_monday_after_the_dst_change_goes_at_eight_local(
     year: Any, clock: Any, sink: Sink, due: str, before_utc: str, at_utc: str
 ) -> None:
     tick(year)
-    with UnitOfWork(year.engine) as uow:  # a report due that Monday
+    with UnitOfWork(year) as uow:  # a report due that Monday
         s = uow.session
         o = s.scalars(sa.select(Obligation).where(Obligation.kind == "tertial-1")).one()
         o.due = due
@@ -150,7 +152,8 @@ def test_status_is_unhealthy_without_a_recent_node_or_with_failed_mail(
 def test_while_the_outbox_was_down_only_the_latest_reminder_and_no_past_kallelse_go(
     year: Any, clock: Any, sink: Sink
 ) -> None:
-    from workflow import notify, outbox
+    from workflow.mail import compose as notify
+    from workflow.mail import delivery as outbox
 
     tick(year)  # January: the year's obligations; what was due then is sent
     before = len(sink.received)
@@ -160,9 +163,9 @@ def test_while_the_outbox_was_down_only_the_latest_reminder_and_no_past_kallelse
     notify.sweep(year)
     advance_to(clock, "2027-04-20T09:00")
     notify.sweep(year)
-    with UnitOfWork(year.engine) as uow:
+    with UnitOfWork(year) as uow:
         s = uow.session
-        from workflow.models import Meeting
+        from workflow.core.models import Meeting
 
         waiting = s.scalars(sa.select(OutboxMessage).where(OutboxMessage.state == "queued")).all()
         tertial = [(m.id, m.subject) for m in waiting if "Tertialrapport 1" in m.subject]
@@ -194,12 +197,32 @@ def test_a_stopping_node_leaves_the_rest_of_the_reminders_to_the_next_sweep(
 
     from helpers import owe_reports
 
-    from workflow import notify
+    from workflow.mail import compose as notify
 
     owe_reports(year, 20, "2027-01-20")  # the 14-day reminders are due on 10 January
     stop = threading.Event()
     stop.set()  # SIGTERM came: the sweep queues nothing more and ends at once
-    with UnitOfWork(year.engine) as uow:
-        assert notify.sweep_in(uow.session, clock.now(), stop)["reminders"] == 0
-        uow.commit()
+    assert notify.sweep(year, stop=stop)["reminders"] == 0
     assert notify.sweep(year)["reminders"] == 20  # the next sweep does them
+
+
+def test_a_stop_mid_sweep_ends_after_the_batch_in_hand_which_stands(year: Any, clock: Any) -> None:
+    import threading
+
+    from helpers import owe_reports
+
+    from workflow.mail import compose as notify
+
+    owe_reports(year, notify.BATCH + 30, "2027-01-20")
+    stop = threading.Event()
+    heard: list[int] = []
+
+    def on_queued(q: Any) -> None:  # SIGTERM comes as the first batch has committed
+        heard.append(q.id)
+        stop.set()
+
+    assert notify.sweep(year, stop=stop, on_queued=on_queued)["reminders"] == notify.BATCH
+    with UnitOfWork(year) as uow:
+        stored = uow.session.scalars(sa.select(OutboxMessage.id)).all()
+    assert sorted(stored) == sorted(heard)  # what was inserted was committed
+    assert notify.sweep(year)["reminders"] == 30  # the next sweep does the rest

@@ -9,9 +9,16 @@ from helpers import EXAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workflow.budget import Report, check, compute
-from workflow.config import load_forbund
-from workflow.plan_file import Budget, BudgetLine, PlanFile, PlanMeta, PrintedFigure, read_plan_file
+from workflow.forbund.file import load_forbund
+from workflow.plans.budget import Report, check, compute
+from workflow.plans.plan_file import (
+    Budget,
+    BudgetLine,
+    PlanFile,
+    PlanMeta,
+    PrintedFigure,
+    read_plan_file,
+)
 
 PLANS = EXAMPLES / "plans"
 
@@ -87,7 +94,7 @@ def test_the_forbunds_own_indicator_warns() -> None:
 
 
 def read_plan_file_text(text: str, cfg: object) -> PlanFile:
-    from workflow.plan_file import parse_plan
+    from workflow.plans.plan_file import parse_plan
 
     return parse_plan(text, "test", cfg)  # type: ignore[arg-type]
 

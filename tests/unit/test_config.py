@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from helpers import ALE_FILE, SOS_FILE
 
-from workflow.config import load_forbund
-from workflow.exceptions import ConfigError
+from workflow.core.exceptions import ConfigError
+from workflow.forbund.file import load_forbund
 
 
 def test_sydostra_skane_example() -> None:
@@ -126,7 +126,7 @@ def test_beredningsgrupp_first_is_only_data(tmp_path: Path) -> None:
 
 
 def _swapped_workflow() -> str:
-    from workflow.config import default_workflow_data
+    from workflow.forbund.file import default_workflow_data
 
     d = default_workflow_data()
     out = ["[workflow]", 'initial = "draft"']

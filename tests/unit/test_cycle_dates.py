@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from helpers import ALE_FILE, SOS_FILE
 
-from workflow.config import load_forbund
-from workflow.cycle_config import BoardMeeting, CycleRules, PrepRule
-from workflow.cycle_dates import RuleError, blocked, nearest_allowed, nth_weekday, propose
+from workflow.cycle.dates import RuleError, blocked, nearest_allowed, nth_weekday, propose
+from workflow.forbund.cycle_rules import BoardMeeting, CycleRules, PrepRule
+from workflow.forbund.file import load_forbund
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from helpers import EXAMPLES
 
-from workflow.config import load_forbund
-from workflow.plan_file import PlanFileError, parse_plan
-from workflow.toml_lines import line_of
+from workflow.core.toml_lines import line_of
+from workflow.forbund.file import load_forbund
+from workflow.plans.plan_file import PlanFileError, parse_plan
 
 CFG = load_forbund(EXAMPLES / "forbund" / "lund.toml")
 TEXT = (EXAMPLES / "plans" / "lund-2017.toml").read_text(encoding="utf-8")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from workflow.settings import database_location, normalise_url
+from workflow.core.settings import database_location, normalise_url
 
 
 def test_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

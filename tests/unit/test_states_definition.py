@@ -9,7 +9,7 @@ import pytest
 
 from states import diagram
 from states.definition import WorkflowDef, WorkflowError
-from workflow.config import default_workflow_data
+from workflow.forbund.file import default_workflow_data
 
 
 def data() -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 from states.definition import WorkflowDef
 from states.machine import Move, PlanFacts, Refusal, Transition, apply, decide
 from states.roles import Actor
-from workflow.config import default_workflow_data
+from workflow.forbund.file import default_workflow_data
 
 TODAY = date(2026, 11, 24)
 CHEF = Actor("chef@x.example", "Chef", frozenset({("styrelse", "förbundschef")}))

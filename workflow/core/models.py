@@ -1,0 +1,311 @@
+"""The database tables (SQLModel). The schema itself is owned by the alembic migrations.
+
+Instants are stored as timezone-aware UTC on every backend (`UTCDateTime`), so
+the same row reads back the same on SQLite and PostgreSQL, which the audit
+chain's hashes depend on.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _utc(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+class Forbund(SQLModel, table=True):
+    __tablename__ = "forbund"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=64)
+    name: str
+    config: dict = Field(sa_type=sa.JSON)
+    config_sha256: str = Field(max_length=64)
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class Plan(SQLModel, table=True):
+    __tablename__ = "plan"
+    __table_args__ = (sa.UniqueConstraint("forbund_id", "year", name="uq_plan_forbund_year"),)
+    id: int | None = Field(default=None, primary_key=True)
+    forbund_id: int = Field(foreign_key="forbund.id", index=True)
+    year: int
+    last_year: int
+    title: str
+    state: str = Field(max_length=64)
+    revision: int = 1
+    version: int = 1
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class Revision(SQLModel, table=True):
+    __tablename__ = "plan_revision"
+    __table_args__ = (sa.UniqueConstraint("plan_id", "number", name="uq_revision_plan_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    number: int
+    title: str
+    content: str = ""
+    content_format: str = Field(
+        default="markdown", max_length=16, sa_column_kwargs={"server_default": "markdown"}
+    )
+    content_sha256: str = Field(max_length=64)
+    created_at: datetime = _utc()
+    frozen_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One append-only, hash-chained row per change of a plan."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    at: datetime = _utc()
+    forbund_key: str = Field(max_length=64)
+    plan_id: int | None = Field(default=None, index=True)
+    plan_year: int | None = None
+    subject: str | None = Field(default=None, max_length=64)
+    revision: int
+    action: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    outcome: str | None = Field(default=None, max_length=32)
+    from_state: str | None = Field(default=None, max_length=64)
+    to_state: str = Field(max_length=64)
+    new_revision: int | None = None
+    actor_email: str
+    actor_name: str
+    actor_role: str
+    body: str | None = Field(default=None, max_length=64)
+    meeting_date: str | None = Field(default=None, max_length=10)
+    paragraph: str | None = Field(default=None, max_length=32)
+    comment: str | None = None
+    follows_recommendation: bool | None = None
+    content_sha256: str = Field(max_length=64)
+    prev_hash: str = Field(unique=True, max_length=64)
+    hash: str = Field(unique=True, max_length=64)
+
+
+class Meeting(SQLModel, table=True):
+    """A meeting of one body; prep meetings point at the board meeting they prepare."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (
+        sa.UniqueConstraint("forbund_id", "key", name="uq_meeting_key"),
+        sa.Index("ix_meeting_forbund_starts", "forbund_id", "starts_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    forbund_id: int = Field(foreign_key="forbund.id", index=True)
+    year: int
+    key: str = Field(max_length=128)
+    body: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    theme: str = ""
+    starts_at: datetime = _utc()
+    duration_minutes: int
+    location: str | None = None
+    joint_with: list = Field(default_factory=list, sa_type=sa.JSON)
+    prepares_id: int | None = Field(default=None, foreign_key="meeting.id")
+    offset_days: int = 0
+    pinned: bool = False
+    status: str = Field(default="planned", max_length=16)
+    uid: str = Field(unique=True, max_length=128)
+    sequence: int = 0
+    note: str = ""
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class MeetingChange(SQLModel, table=True):
+    """What happened to a meeting and when: its moves and cancellation."""
+
+    __tablename__ = "meeting_change"
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    at: datetime = _utc()
+    change: str = Field(max_length=32)
+    old_starts_at: datetime | None = _utc(default=None, nullable=True)
+    new_starts_at: datetime | None = _utc(default=None, nullable=True)
+    reason: str = ""
+
+
+class AgendaItem(SQLModel, table=True):
+    """A plan on a meeting's agenda: waiting for the meeting, then handled there."""
+
+    __tablename__ = "agenda_item"
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    revision: int
+    state: str = Field(max_length=64)
+    status: str = Field(default="waiting", max_length=16)
+    action: str | None = Field(default=None, max_length=64)
+    paragraph: str | None = Field(default=None, max_length=32)
+    audit_seq: int | None = None
+    added_at: datetime = _utc()
+
+
+class Minutes(SQLModel, table=True):
+    """The protokoll of a meeting and its approval (justering)."""
+
+    __tablename__ = "minutes"
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", unique=True)
+    recorded_at: datetime = _utc()
+    present: list = Field(default_factory=list, sa_type=sa.JSON)
+    justerare: list = Field(default_factory=list, sa_type=sa.JSON)
+    approvals: list = Field(default_factory=list, sa_type=sa.JSON)
+    approved_at: datetime | None = _utc(default=None, nullable=True)
+    posted_on: str | None = Field(default=None, max_length=10)
+    appeal_ends: str | None = Field(default=None, max_length=10)
+
+
+class Insats(SQLModel, table=True):
+    """A funded intervention, run by a member (projektägare) with a project leader."""
+
+    __tablename__ = "insats"
+    __table_args__ = (sa.UniqueConstraint("forbund_id", "name", name="uq_insats_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    forbund_id: int = Field(foreign_key="forbund.id", index=True)
+    name: str
+    owner: str = Field(max_length=64)
+    leader_name: str = ""
+    leader_email: str = ""
+    contact_name: str = ""
+    contact_email: str = ""
+    start: str = Field(max_length=10)
+    end: str | None = Field(default=None, max_length=10)
+    budget: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    status: str = Field(default="active", max_length=16)
+    sus: bool = False
+    source: str = ""
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class Obligation(SQLModel, table=True):
+    """A report an insats owes: its period, the board meeting that handles it, its due date."""
+
+    __tablename__ = "obligation"
+    __table_args__ = (
+        sa.UniqueConstraint("insats_id", "kind", "year", name="uq_obligation_kind_year"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    insats_id: int = Field(foreign_key="insats.id", index=True)
+    kind: str = Field(max_length=32)
+    name: str
+    year: int
+    period_start: str = Field(max_length=10)
+    period_end: str = Field(max_length=10)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
+    due: str = Field(max_length=10)
+    state: str = Field(default="pending", max_length=16, index=True)
+    version: int = 1
+    submitted_at: datetime | None = _utc(default=None, nullable=True)
+    submitted_by: str | None = None
+    file_name: str | None = None
+    file_size: int | None = None
+    file_sha256: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = _utc(default=None, nullable=True)
+    decided_by: str | None = None
+    comment: str | None = None
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to send, written in the transaction of the change that caused it.
+
+    `claimed_by` and `lease_until` are the claim of the deliverer sending it: only
+    that deliverer, and only before the lease runs out, may mark the row. `accepted`
+    lists the recipients whose server took the message, so a retry after a partial
+    failure goes only to the others (the raw message itself stays the same).
+    """
+
+    __tablename__ = "outbox_message"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    forbund_key: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    subject: str
+    sender: str
+    recipients: list = Field(default_factory=list, sa_type=sa.JSON)
+    message_id: str = Field(unique=True, max_length=255)
+    raw: bytes = Field(sa_type=sa.LargeBinary)
+    ref: str | None = Field(default=None, max_length=64, index=True)
+    state: str = Field(default="queued", max_length=16, index=True)
+    not_before: datetime = _utc()
+    next_attempt_at: datetime | None = _utc(default=None, nullable=True)
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = _utc(default=None, nullable=True)
+    sent_at: datetime | None = _utc(default=None, nullable=True)
+    last_error: str | None = None
+    accepted: list = Field(
+        default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"server_default": "[]"}
+    )
+    created_at: datetime = _utc()
+
+
+class OutboxAttempt(SQLModel, table=True):
+    """One try to deliver one message to one recipient, and how it went."""
+
+    __tablename__ = "outbox_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    message: int = Field(foreign_key="outbox_message.id", index=True)
+    at: datetime = _utc()
+    worker: str = Field(max_length=128)
+    recipient: str
+    outcome: str = Field(max_length=16)
+    detail: str = ""
+
+
+class SchedulerNode(SQLModel, table=True):
+    """A `finsam scheduler run` process: where it runs and when it last said it was alive."""
+
+    __tablename__ = "scheduler_node"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    kind: str = Field(max_length=16)  # "daemon" (scheduler run) or "tick" (one row per host)
+    host: str = Field(max_length=128)
+    pid: int
+    started_at: datetime = _utc()
+    last_beat: datetime = _utc()
+    stopped_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class SweepState(SQLModel, table=True):
+    """The last run of each sweep, by any node, and how it went."""
+
+    __tablename__ = "sweep_state"
+    name: str = Field(primary_key=True, max_length=32)
+    node: str = Field(max_length=200)
+    started_at: datetime = _utc()
+    finished_at: datetime | None = _utc(default=None, nullable=True)
+    outcome: str = Field(max_length=16)
+    detail: dict = Field(default_factory=dict, sa_type=sa.JSON)

@@ -1,0 +1,106 @@
+"""Where the database is, found the same way by every command.
+
+Order: FINSAM_DATABASE_URL; else the nearest `finsam.toml` in the current
+folder or a parent (its `[database] url`, relative SQLite paths resolved from
+that file's folder, so the repository's own file points at the demo); else a
+SQLite file in the user's data folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workflow.core.exceptions import ConfigError
+
+PROJECT_FILE = "finsam.toml"
+
+
+@dataclass(frozen=True)
+class DatabaseLocation:
+    url: str
+    source: str  # what decided it, for messages
+
+
+def find_project_file(start: Path | None = None) -> Path | None:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "finsam"
+
+
+def database_location(start: Path | None = None) -> DatabaseLocation:
+    url = os.environ.get("FINSAM_DATABASE_URL")
+    if url:
+        return DatabaseLocation(normalise_url(url), "FINSAM_DATABASE_URL")
+    project = find_project_file(start)
+    if project is not None:
+        try:
+            data = tomllib.loads(project.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{project}: not valid TOML: {exc}") from exc
+        url = data.get("database", {}).get("url")
+        if not isinstance(url, str) or not url:
+            raise ConfigError(
+                f"{project}: database.url is missing",
+                'write e.g. [database] url = "sqlite:///finsam.db"',
+            )
+        return DatabaseLocation(normalise_url(url, relative_to=project.parent), str(project))
+    path = _default_data_dir() / "finsam.db"
+    return DatabaseLocation(f"sqlite:///{path}", "default data folder")
+
+
+def normalise_url(url: str, relative_to: Path | None = None) -> str:
+    """Absolute SQLite paths, and the psycopg driver for plain postgresql:// URLs."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        rel = url.removeprefix("sqlite:///")
+        if rel and rel != ":memory:":
+            base = relative_to or Path.cwd()
+            return f"sqlite:///{(base / rel).resolve()}"
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        return Path(url.removeprefix("sqlite:///"))
+    return None
+
+
+def from_env(cls: type[Any], prefix: str) -> Any:
+    """Settings read from the environment; a bad value is named, with what would do."""
+    from pydantic import ValidationError
+
+    try:
+        return cls()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if not first["loc"]:  # a rule between settings, not one value
+            raise ConfigError(
+                str(first["msg"]).removeprefix("Value error, "),
+                "see docs/operations.md (The environment) for what each setting takes",
+            ) from None
+        name = prefix + str(first["loc"][0]).upper()
+        raise ConfigError(
+            f"{name}={os.environ.get(name, '')!r}: {first['msg'].lower()}",
+            "see docs/operations.md (The environment) for what each setting takes",
+        ) from None
+
+
+def shown_url(url: str) -> str:
+    """The URL without its password, fit for a terminal or a log."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,295 @@
+"""A meeting's papers: föredragningslista, kallelse, protokoll and its justering.
+
+The decisions in the minutes are drawn from the audit trail (what was decided
+at the meeting), so the protokoll cannot say something the trail does not.
+Approval follows kommunallagen: the notice of approved minutes goes up within
+two days, and a decision can be appealed for three weeks after that.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from states.events import MinutesApproved
+from workflow.core.app import App
+from workflow.core.clock import LOCAL_TZ
+from workflow.core.exceptions import NotAllowed, NotFound, UsageError
+from workflow.core.models import AgendaItem, AuditEvent, Forbund, Meeting, Minutes
+from workflow.core.uow import UnitOfWork, read, write
+from workflow.cycle import placement as plan_meetings
+from workflow.cycle.dates import blocked
+from workflow.cycle.meetings import meeting_dict
+from workflow.cycle.views import (
+    AgendaView,
+    CalledPerson,
+    Decision,
+    MinutesView,
+    NoticeView,
+    Standing,
+)
+from workflow.forbund import registry as forbunds
+from workflow.forbund.file import ForbundFile
+from workflow.reports.obligations import for_meeting
+
+POSTING_DAYS = 2
+APPEAL_DAYS = 21
+
+
+def _load(s: Session, meeting_id: int, *, lock: bool = False) -> tuple[Meeting, ForbundFile]:
+    """The meeting and its förbund's file; `lock` holds the meeting's row until commit,
+    so two justerare approving at once both count (PostgreSQL; SQLite writers hold
+    the file's lock anyway)."""
+    m = s.get(Meeting, meeting_id, with_for_update=lock)
+    if m is None:
+        raise NotFound(f"unknown meeting {meeting_id}", "see 'finsam cycle show --year YEAR'")
+    row = s.get(Forbund, m.forbund_id)
+    assert row is not None
+    return m, forbunds.config_of(row)
+
+
+def agenda(app: App, meeting_id: int) -> AgendaView:
+    with read(app) as uow:
+        s = uow.session
+        m, cfg = _load(s, meeting_id)
+
+        return {
+            "meeting": meeting_dict(m, cfg),
+            "items": plan_meetings.agenda_of(s, m, cfg),
+            "reports": for_meeting(s, m.id, app.clock),
+        }
+
+
+def called(cfg: ForbundFile, m: Meeting) -> list[CalledPerson]:
+    members = {x.key: x.name for x in cfg.members}
+    out: dict[str, CalledPerson] = {}
+    for body in cfg.bodies:
+        if body.key == m.body or body.key in (m.joint_with or []):
+            for p in body.people:
+                out.setdefault(
+                    p.email.lower(),
+                    {
+                        "name": p.name,
+                        "email": p.email,
+                        "role": p.role,
+                        "body": body.name,
+                        "member": members.get(p.member or "", ""),
+                    },
+                )
+    return list(out.values())
+
+
+def notice(app: App, meeting_id: int) -> NoticeView:
+    """What the kallelse says: who is called, when, where, the agenda and the papers."""
+    with read(app) as uow:
+        s = uow.session
+        m, cfg = _load(s, meeting_id)
+        if m.status == "cancelled":
+            raise UsageError(f"meeting {m.id} is cancelled", "a cancelled meeting has no kallelse")
+        items = plan_meetings.agenda_of(s, m, cfg)
+        start = m.starts_at.astimezone(LOCAL_TZ)
+        chef = next((p.name for b in cfg.bodies for p in b.people if p.role == "förbundschef"), "")
+        return {
+            "forbund": cfg.forbund.name,
+            "meeting": meeting_dict(m, cfg),
+            "date": start.date(),
+            "called": called(cfg, m),
+            "items": items,
+            "documents": [i for i in items if i["kind"] in ("plan", "report")],
+            "sender": chef,
+        }
+
+
+def _minutes(s: Session, m: Meeting) -> Minutes | None:
+    return s.scalars(sa.select(Minutes).where(Minutes.meeting_id == m.id)).first()
+
+
+def _recorded_minutes(s: Session, m: Meeting) -> Minutes:
+    row = _minutes(s, m)
+    if row is None:
+        raise NotFound(
+            f"meeting {m.id} has no minutes yet",
+            f"record them first: finsam meeting minutes {m.id} --present EMAIL ... "
+            "--justerare EMAIL",
+        )
+    return row
+
+
+def record_minutes(
+    app: App, meeting_id: int, present: list[str], justerare: list[str]
+) -> MinutesView:
+    now = app.clock.now()
+
+    def work(uow: UnitOfWork) -> None:
+        s = uow.session
+        m, cfg = _load(s, meeting_id, lock=True)
+        if m.starts_at > now:
+            raise UsageError(
+                f"meeting {m.id} has not taken place yet", "minutes are recorded after the meeting"
+            )
+        people = {p["email"].lower() for p in called(cfg, m)}
+        for email in [*present, *justerare]:
+            if email.lower() not in people:
+                raise NotFound(
+                    f"{email} is not called to meeting {m.id}",
+                    f"called: {', '.join(sorted(people))}",
+                )
+        if not justerare:
+            raise UsageError("the minutes need at least one justerare", "give --justerare EMAIL")
+        if not set(map(str.lower, justerare)) <= set(map(str.lower, present)):
+            raise UsageError("a justerare must be among those present", "add them to --present")
+        existing = _minutes(s, m)
+        if existing is not None and existing.approvals:
+            raise NotAllowed(
+                f"the minutes of meeting {m.id} are being approved already",
+                "approved minutes do not change",
+            )
+        row = existing or Minutes(meeting_id=m.id, recorded_at=now)
+        row.present = [e.lower() for e in present]
+        row.justerare = [e.lower() for e in justerare]
+        row.recorded_at = now
+        s.add(row)
+
+    write(app, work)
+    return minutes(app, meeting_id)
+
+
+def minutes(app: App, meeting_id: int) -> MinutesView:
+    """The protokoll: attendance, justerare, and each § with what was decided there."""
+    with read(app) as uow:
+        s = uow.session
+        m, cfg = _load(s, meeting_id)
+        row = _recorded_minutes(s, m)
+        items = plan_meetings.agenda_of(s, m, cfg)
+        offset = plan_meetings.paragraph_offset(s, m, cfg)
+        decisions = _decisions(s, m)
+        names = {p["email"].lower(): p for p in called(cfg, m)}
+        for item in items:
+            item["decision"] = decisions.get(item.get("plan")) if item["kind"] == "plan" else None
+            given = item["decision"]["paragraph"] if item["decision"] else None
+            item["paragraph"] = given or str(offset + item["number"])
+        return {
+            "forbund": cfg.forbund.name,
+            "meeting": meeting_dict(m, cfg),
+            "date": m.starts_at.astimezone(LOCAL_TZ).date(),
+            "present": [names[e] for e in row.present if e in names],
+            "justerare": [names[e] for e in row.justerare if e in names],
+            "approvals": row.approvals,
+            "approved": row.approved_at is not None,
+            "posted_on": date.fromisoformat(row.posted_on) if row.posted_on else None,
+            "appeal_ends": date.fromisoformat(row.appeal_ends) if row.appeal_ends else None,
+            "items": items,
+        }
+
+
+def _decisions(s: Session, m: Meeting) -> dict[int, Decision]:
+    """What the audit trail says was decided on each plan at this meeting."""
+    out: dict[int, Decision] = {}
+    for item in s.scalars(
+        sa.select(AgendaItem).where(AgendaItem.meeting_id == m.id, AgendaItem.status == "handled")
+    ):
+        if item.audit_seq is None:
+            continue
+        row = s.scalars(sa.select(AuditEvent).where(AuditEvent.seq == item.audit_seq)).one()
+        out[item.plan_id] = {
+            "action": row.action,
+            "kind": row.kind,
+            "outcome": row.outcome,
+            "comment": row.comment,
+            "paragraph": row.paragraph,
+            "revision": row.revision,
+        }
+    return out
+
+
+def justera(app: App, meeting_id: int, email: str | None) -> MinutesView:
+    """A justerare approves the minutes; with the last approval the appeal clock starts."""
+    if not email:
+        raise UsageError("who approves? nobody was named", "give --as EMAIL of a justerare")
+    now = app.clock.now()
+    email = email.lower()
+
+    def work(uow: UnitOfWork) -> None:
+        s = uow.session
+        m, _cfg = _load(s, meeting_id, lock=True)
+        row = _recorded_minutes(s, m)
+        if email not in row.justerare:
+            raise NotAllowed(
+                f"{email} is not a justerare of meeting {m.id}",
+                f"justerare: {', '.join(row.justerare)}",
+            )
+        if any(a["email"] == email for a in row.approvals):
+            raise UsageError(f"{email} has approved these minutes already")
+        row.approvals = [*row.approvals, {"email": email, "at": now.isoformat()}]
+        if {a["email"] for a in row.approvals} >= set(row.justerare):
+            row.approved_at = now
+            approved = now.astimezone(LOCAL_TZ).date()
+            posted = posting_day(approved)
+            row.posted_on = posted.isoformat()
+            row.appeal_ends = (posted + timedelta(days=APPEAL_DAYS)).isoformat()
+            s.add(row)
+            s.flush()
+            # the members hear of the board's decisions once the minutes stand
+            uow.record(
+                MinutesApproved(
+                    meeting_id=m.id,
+                    approved=approved,
+                    appeal_ends=posted + timedelta(days=APPEAL_DAYS),
+                    at=now,
+                )
+            )
+        s.add(row)
+
+    write(app, work)
+    return minutes(app, meeting_id)
+
+
+def posting_day(approved: date) -> date:
+    """The last working day within two days of approval on which the notice must go up."""
+    day = approved + timedelta(days=POSTING_DAYS)
+    while day > approved and blocked(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def standing(s: Session, plan_id: int) -> Standing | None:
+    """When the board's adoption of a plan stands (vinner laga kraft), as far as known."""
+    adopt = s.scalars(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.plan_id == plan_id,
+            AuditEvent.kind == "decision",
+            AuditEvent.outcome == "adopt",
+        )
+        .order_by(AuditEvent.seq.desc())
+    ).first()
+    if adopt is None:
+        return None
+    item = s.scalars(sa.select(AgendaItem).where(AgendaItem.audit_seq == adopt.seq)).first()
+    if item is None:
+        return {
+            "revision": adopt.revision,
+            "state": "unknown",
+            "note": "the decision is not tied to a meeting in the calendar",
+        }
+    row = s.scalars(sa.select(Minutes).where(Minutes.meeting_id == item.meeting_id)).first()
+    if row is None or row.approved_at is None:
+        return {
+            "revision": adopt.revision,
+            "meeting": item.meeting_id,
+            "state": "not_approved",
+            "note": "the minutes are not approved (justerade) yet",
+        }
+    ends = date.fromisoformat(row.appeal_ends or "")
+    return {
+        "revision": adopt.revision,
+        "meeting": item.meeting_id,
+        "state": "approved",
+        "posted_on": row.posted_on,
+        "appeal_ends": row.appeal_ends,
+        "stands_on": (ends + timedelta(days=1)).isoformat(),
+        "note": f"vinner laga kraft {(ends + timedelta(days=1)).isoformat()} om beslutet "
+        "inte överklagas",
+    }

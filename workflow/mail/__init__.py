@@ -1,0 +1,1 @@
+"""Mail: composing messages into the outbox, and delivering it."""

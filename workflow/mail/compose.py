@@ -1,0 +1,698 @@
+"""What finsam tells people, written to the outbox.
+
+Each message has an idempotency key, so a retried command or a second sweep
+cannot queue it twice: reminders `reminder:<obligation>:<due>:<offset>`,
+kallelser `notice:<meeting>:<sequence>` (a cancellation `notice-cancel:<meeting>`),
+the missing-cycle reminder `cycle:<förbund>:<year>`, arrivals `arrival:<audit row>`,
+decision notices `decision:<audit row>:<member>`.
+
+Two ways in. What a change causes (a plan's arrival, approved minutes) is
+queued by `enqueue` in the transaction of that change, so it commits with it
+or not at all; those are a handful of messages. What falls due with time (the
+sweeps: reminders, kallelser, the yearly cycle reminder) can be thousands of
+messages, and rendering one (Jinja2 templates, MIME) costs milliseconds, so a
+sweep never renders inside a write transaction: SQLite has one writer, and a
+sweep holding the write lock while it rendered would make every other command
+wait for its whole run. A sweep goes in three steps instead:
+
+1. read what is due in a read unit of work (never blocks, never blocks others),
+   as `Draft`s: the message's context and what must still hold to send it;
+2. render each draft outside any transaction;
+3. insert the rendered rows `BATCH` at a time, each batch a short write of its
+   own through `write()` (so under the one retry rule), re-checking there
+   cheaply what the read saw and skipping a key that is queued already.
+
+Sweeps queue only what has fallen due, and of several missed reminders only the
+latest applicable one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from threading import Event
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from notifications.ics import invitation
+from notifications.messages import Attachment, address, build, render_parts
+from notifications.render import render
+from workflow.core.app import App
+from workflow.core.clock import LOCAL_TZ
+from workflow.core.models import (
+    AgendaItem,
+    AuditEvent,
+    Forbund,
+    Insats,
+    Meeting,
+    Obligation,
+    OutboxMessage,
+)
+from workflow.core.uow import UnitOfWork, read, write
+from workflow.cycle import papers, placement
+from workflow.cycle.meetings import meeting_dict
+from workflow.forbund import registry as forbunds
+from workflow.forbund.file import ForbundFile
+from workflow.plans import documents as plan_docs
+from workflow.reports.obligations import has_board_meetings
+
+# Rows per insert transaction of a sweep: large enough that the per-commit cost
+# is spread, small enough that the write lock is held for milliseconds.
+BATCH = 100
+
+OPEN = ("pending", "returned")  # the states of a report still owed
+
+
+# ---------------------------------------------------------------- messages
+
+
+def _message(
+    *,
+    key: str,
+    forbund_key: str,
+    kind: str,
+    cfg: ForbundFile,
+    to: list[str],
+    cc: list[str] | None,
+    context: dict[str, Any],
+    not_before: datetime,
+    now: datetime,
+    ref: str | None,
+    attachments: list[Attachment] | None = None,
+    calendar: tuple[str, bytes] | None = None,
+) -> dict[str, Any]:
+    """Render one message: the outbox_message row's values (the slow part, no database)."""
+    subject, text, html = render_parts(kind, context)
+    built = build(
+        sender=cfg.sender(),
+        reply_to=cfg.mail.reply_to,
+        to=to,
+        cc=cc,
+        subject=subject,
+        text=text,
+        html=html,
+        when=now,
+        attachments=attachments,
+        calendar=calendar,
+    )
+    return {
+        "key": key,
+        "forbund_key": forbund_key,
+        "kind": kind,
+        "subject": subject,
+        "sender": built.sender,
+        "recipients": built.recipients,
+        "message_id": built.message_id,
+        "raw": built.raw,
+        "ref": ref,
+        "not_before": not_before,
+        "created_at": now,
+    }
+
+
+def enqueue(
+    s: Session,
+    *,
+    key: str,
+    forbund_key: str,
+    kind: str,
+    cfg: ForbundFile,
+    to: list[str],
+    cc: list[str] | None,
+    context: dict[str, Any],
+    not_before: datetime,
+    now: datetime,
+    ref: str | None = None,
+    attachments: list[Attachment] | None = None,
+    calendar: tuple[str, bytes] | None = None,
+) -> OutboxMessage | None:
+    """Queue one message in the caller's transaction unless its key is queued already
+    (then None). For the few messages a change causes; sweeps use `queue`."""
+    if not to:
+        return None
+    if s.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)).first():
+        return None
+    row = OutboxMessage(
+        **_message(
+            key=key,
+            forbund_key=forbund_key,
+            kind=kind,
+            cfg=cfg,
+            to=to,
+            cc=cc,
+            context=context,
+            not_before=not_before,
+            now=now,
+            ref=ref,
+            attachments=attachments,
+            calendar=calendar,
+        )
+    )
+    try:
+        with s.begin_nested():
+            s.add(row)
+            s.flush()
+    except sa.exc.IntegrityError:
+        return None  # another worker queued the same key first
+    return row
+
+
+# ---------------------------------------------------------------- drafts, rendered, queued
+
+
+@dataclass(frozen=True)
+class Holds:
+    """What must still be true when a sweep's message is inserted, as the read saw it.
+
+    `what` is "open" (obligation `id` still owed, due `value`), "planned"
+    (meeting `id` not cancelled, at sequence `value`, not begun), "cancelled"
+    (meeting `id` cancelled) or "no-meetings" (förbund `id` still has no board
+    meetings in year `value`).
+    """
+
+    what: str
+    id: int
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A kallelse's calendar invitation, built when the message is rendered."""
+
+    method: str
+    meeting: dict[str, Any]
+    summary: str
+    description: str
+    attendees: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message a sweep found due, not rendered yet: plain data, no session needed."""
+
+    key: str
+    forbund_key: str
+    kind: str
+    cfg: ForbundFile
+    to: list[str]
+    cc: list[str] | None
+    context: dict[str, Any]
+    ref: str
+    holds: Holds
+    invite: Invite | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A draft rendered: the outbox_message row to insert."""
+
+    draft: Draft
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A message a sweep inserted."""
+
+    id: int
+    key: str
+    forbund_key: str
+    kind: str
+    ref: str
+
+
+def render_draft(d: Draft, now: datetime) -> Rendered:
+    """Render a draft; touches no database, so it runs outside any transaction."""
+    calendar = None
+    if d.invite is not None:
+        i = d.invite
+        ics = invitation(
+            i.method, i.meeting, i.summary, i.description, d.cfg.sender(), i.attendees, now
+        )
+        calendar = (i.method, ics)
+    values = _message(
+        key=d.key,
+        forbund_key=d.forbund_key,
+        kind=d.kind,
+        cfg=d.cfg,
+        to=d.to,
+        cc=d.cc,
+        context=d.context,
+        not_before=now,
+        now=now,
+        ref=d.ref,
+        calendar=calendar,
+    )
+    return Rendered(d, values)
+
+
+def queue(
+    app: App,
+    drafts: Iterable[Draft],
+    now: datetime,
+    stop: Event | None = None,
+    on_queued: Callable[[Queued], None] | None = None,
+) -> list[Queued]:
+    """Render the drafts and insert them, `BATCH` rows per short write transaction.
+
+    Rendering happens here, between the inserts and outside every transaction,
+    so the write lock is held only while a batch's rows go in. `stop` ends the
+    run after the batch in hand: what was inserted stands, and the rest is
+    still due, so the next sweep queues it. `on_queued` hears of each row once
+    its batch has committed.
+    """
+    queued: list[Queued] = []
+    batch: list[Rendered] = []
+    for d in drafts:
+        if stop is not None and stop.is_set():
+            break
+        batch.append(render_draft(d, now))
+        if len(batch) >= BATCH:
+            queued += _insert_batch(app, batch, now, on_queued)
+            batch = []
+    if batch:
+        queued += _insert_batch(app, batch, now, on_queued)
+    return queued
+
+
+def _insert_batch(
+    app: App, batch: list[Rendered], now: datetime, on_queued: Callable[[Queued], None] | None
+) -> list[Queued]:
+    def work(uow: UnitOfWork) -> list[Queued]:
+        s = uow.session
+        keep = still_due(s, [r.draft for r in batch], now)
+        return insert_new(s, [r for r in batch if r.draft.key in keep])
+
+    done = write(app, work)
+    if on_queued is not None:
+        for q in done:
+            on_queued(q)
+    return done
+
+
+def still_due(s: Session, drafts: list[Draft], now: datetime) -> set[str]:
+    """The keys of the drafts whose `holds` is still true: a few queries per batch.
+
+    This catches what changed between the sweep's read and its insert (a report
+    submitted, a meeting moved or cancelled, the year's meetings generated), so
+    such a message is not even queued. What changes after the insert is
+    delivery's to catch: it skips a reminder whose report is no longer owed and
+    a kallelse whose meeting has begun or was replaced (its staleness check).
+    """
+    keep: set[str] = set()
+    by_what: dict[str, list[Draft]] = {}
+    for d in drafts:
+        by_what.setdefault(d.holds.what, []).append(d)
+    owed = by_what.get("open", [])
+    if owed:
+        due = {
+            id_: due
+            for id_, due in s.execute(
+                sa.select(Obligation.id, Obligation.due).where(
+                    Obligation.id.in_({d.holds.id for d in owed}), Obligation.state.in_(OPEN)
+                )
+            )
+        }
+        keep.update(d.key for d in owed if due.get(d.holds.id) == d.holds.value)
+    about_meetings = by_what.get("planned", []) + by_what.get("cancelled", [])
+    if about_meetings:
+        found = {
+            m.id: m
+            for m in s.scalars(
+                sa.select(Meeting).where(Meeting.id.in_({d.holds.id for d in about_meetings}))
+            )
+        }
+        for d in about_meetings:
+            m = found.get(d.holds.id)
+            if m is None:
+                continue
+            if d.holds.what == "cancelled":
+                if m.status == "cancelled":
+                    keep.add(d.key)
+            elif m.status != "cancelled" and m.sequence == d.holds.value and m.starts_at > now:
+                keep.add(d.key)
+    for d in by_what.get("no-meetings", []):
+        row = s.get(Forbund, d.holds.id)
+        if row is not None and not has_board_meetings(s, row, d.cfg, d.holds.value):
+            keep.add(d.key)
+    return keep
+
+
+def insert_new(s: Session, rows: list[Rendered]) -> list[Queued]:
+    """Insert the rows whose key is not queued yet (`ON CONFLICT DO NOTHING`), in order.
+
+    A key queued by someone else since the read (another sweep, another node) is
+    skipped by the unique index itself, without failing the batch.
+    """
+    if not rows:
+        return []
+    # each dialect's insert imported here, on its own database only, for start-up time
+    # (the PostgreSQL dialect alone costs some 20 ms, which SQLite never needs)
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    t = OutboxMessage.__table__
+    statement = (
+        insert(t).on_conflict_do_nothing(index_elements=[t.c.key]).returning(t.c.id, t.c.key)
+    )
+    ids = {key: id_ for id_, key in s.execute(statement, [r.values for r in rows])}
+    return [
+        Queued(ids[r.draft.key], r.draft.key, r.draft.forbund_key, r.draft.kind, r.draft.ref)
+        for r in rows
+        if r.draft.key in ids
+    ]
+
+
+def _queued_keys(s: Session, keys: list[str]) -> set[str]:
+    """Which of these keys are queued already: one query per few hundred, not one each."""
+    found: set[str] = set()
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        found.update(s.scalars(sa.select(OutboxMessage.key).where(OutboxMessage.key.in_(chunk))))
+    return found
+
+
+# ---------------------------------------------------------------- reminders
+
+
+def reminder_time(due: date, offset: int, hour: int) -> datetime:
+    """08:00 (local) `offset` days before the due date, whatever the season."""
+    return datetime.combine(due - timedelta(days=offset), time(hour), tzinfo=LOCAL_TZ)
+
+
+def reminder_times(o: Obligation, cfg: ForbundFile) -> list[tuple[datetime, int]]:
+    """When each of the förbund's reminders for this report falls due, with its offset."""
+    due = date.fromisoformat(o.due)
+    hour = cfg.mail.reminder_hour
+    return [(reminder_time(due, off, hour), off) for off in cfg.mail.reminder_offsets]
+
+
+def open_obligations(s: Session, row: Forbund) -> Any:
+    """The förbund's reports still owed (pending or returned), each with its insats."""
+    return s.execute(
+        sa.select(Obligation, Insats)
+        .join(Insats, Insats.id == Obligation.insats_id)
+        .where(Insats.forbund_id == row.id, Obligation.state.in_(OPEN))
+    )
+
+
+def due_reminders(s: Session, row: Forbund, cfg: ForbundFile, now: datetime) -> list[Draft]:
+    """The latest applicable reminder of each open report, not queued yet (read only)."""
+    chef_name, chef_email = cfg.chef()
+    due_now = []  # (obligation, insats, the latest applicable offset, its key)
+    for o, insats in open_obligations(s, row):
+        applicable = [(at, off) for at, off in reminder_times(o, cfg) if at <= now]
+        if applicable:
+            _, offset = max(applicable)  # after downtime only the latest one goes out
+            due_now.append((o, insats, offset, f"reminder:{o.id}:{o.due}:{offset}"))
+    done = _queued_keys(s, [key for *_, key in due_now])
+    drafts = []
+    for o, insats, offset, key in due_now:
+        if key in done:
+            continue
+        to = [
+            address(n, e)
+            for n, e in (
+                (insats.leader_name, insats.leader_email),
+                (insats.contact_name, insats.contact_email),
+            )
+            if e
+        ]
+        if not to:
+            continue
+        drafts.append(
+            Draft(
+                key=key,
+                forbund_key=row.key,
+                kind="reminder",
+                cfg=cfg,
+                to=to,
+                cc=[address(chef_name, chef_email)] if offset < 0 else None,
+                context=_reminder_context(s, cfg, o, insats, now),
+                ref=f"obligation:{o.id}",
+                holds=Holds("open", o.id, o.due),
+            )
+        )
+    return drafts
+
+
+def _reminder_context(
+    s: Session, cfg: ForbundFile, o: Obligation, insats: Insats, now: datetime
+) -> dict[str, Any]:
+    due = date.fromisoformat(o.due)
+    meeting = s.get(Meeting, o.meeting_id) if o.meeting_id else None
+    today = now.astimezone(LOCAL_TZ).date()
+    return {
+        "greeting": insats.leader_name or insats.contact_name or insats.name,
+        "report": f"{o.name} {o.year}",
+        "insats": insats.name,
+        "period": f"{o.period_start} – {o.period_end}",
+        "due": due,
+        "days_left": max((due - today).days, 0),
+        "days_late": max((today - due).days, 0),
+        "meeting": meeting.starts_at.astimezone(LOCAL_TZ).date() if meeting else None,
+        "comment": o.comment if o.state == "returned" else None,
+        "chef": cfg.chef()[0],
+        "forbund": cfg.forbund.name,
+    }
+
+
+def cycle_missing(
+    s: Session, row: Forbund, cfg: ForbundFile, year: int, now: datetime
+) -> Draft | None:
+    """The förbundschef's once-a-year reminder that `year` has no board meetings in finsam,
+    if it has none, the chef has an address and it is not queued yet (read only)."""
+    chef_name, chef_email = cfg.chef()
+    key = f"cycle:{row.key}:{year}"
+    if not chef_email or has_board_meetings(s, row, cfg, year) or _queued_keys(s, [key]):
+        return None
+    return Draft(
+        key=key,
+        forbund_key=row.key,
+        kind="cycle",
+        cfg=cfg,
+        to=[address(chef_name, chef_email)],
+        cc=None,
+        context={"chef": chef_name, "forbund": cfg.forbund.name, "year": year},
+        ref=f"year:{year}",
+        holds=Holds("no-meetings", row.id, year),
+    )
+
+
+# ---------------------------------------------------------------- kallelser
+
+
+def due_notices(s: Session, row: Forbund, cfg: ForbundFile, now: datetime) -> list[Draft]:
+    """Kallelser due (the lead time has come, or the meeting moved after one went out)
+    and cancellations of meetings that had one, not queued yet (read only)."""
+    lead = timedelta(days=cfg.mail.notice_days_before)
+    drafts = []
+    for m in s.scalars(
+        sa.select(Meeting).where(Meeting.forbund_id == row.id, Meeting.starts_at > now)
+    ):
+        # exact keys, so the unique index answers (a LIKE would read every message sent)
+        keys = [f"notice:{m.id}:{seq}" for seq in range(m.sequence + 1)]
+        cancel = f"notice-cancel:{m.id}"
+        found = _queued_keys(s, [*keys, cancel])
+        earlier = bool(found.intersection(keys))
+        draft = None
+        if m.status == "cancelled":
+            if earlier and cancel not in found:
+                draft = _notice(s, row, cfg, m, "CANCEL")
+        elif (now >= m.starts_at - lead or earlier) and keys[-1] not in found:
+            draft = _notice(s, row, cfg, m, "REQUEST")
+        if draft is not None:
+            drafts.append(draft)
+    return drafts
+
+
+def _notice(s: Session, row: Forbund, cfg: ForbundFile, m: Meeting, method: str) -> Draft | None:
+    data = meeting_dict(m, cfg)
+    called = papers.called(cfg, m)
+    if not called:
+        return None
+    items = placement.agenda_of(s, m, cfg)
+    context = {
+        "forbund": cfg.forbund.name,
+        "meeting": data,
+        "date": m.starts_at.astimezone(LOCAL_TZ).date(),
+        "called": called,
+        "items": items,
+        "documents": [i for i in items if i["kind"] in ("plan", "report")],
+        "sender": cfg.chef()[0],
+        "method": method,
+    }
+    invite = Invite(
+        method,
+        data,
+        f"{data['body_name']}: {data['theme'] or 'sammanträde'}",
+        "\n".join(f"{i['number']}. {i['title']}" for i in items),
+        [(p["name"], p["email"]) for p in called],
+    )
+    cancelling = method == "CANCEL"
+    return Draft(
+        key=f"notice-cancel:{m.id}" if cancelling else f"notice:{m.id}:{m.sequence}",
+        forbund_key=row.key,
+        kind="notice",
+        cfg=cfg,
+        to=[address(p["name"], p["email"]) for p in called],
+        cc=None,
+        context=context,
+        ref=f"meeting:{m.id}",
+        holds=Holds("cancelled", m.id) if cancelling else Holds("planned", m.id, m.sequence),
+        invite=invite,
+    )
+
+
+# ---------------------------------------------------------------- the notify sweep
+
+
+def due_in(s: Session, now: datetime) -> list[Draft]:
+    """Every reminder and kallelse due now and not queued yet, for every förbund (read only).
+
+    Reads in the caller's transaction, so a dry run sees what its own
+    uncommitted work (the year's new obligations) would make due.
+    """
+    drafts: list[Draft] = []
+    for row in s.scalars(sa.select(Forbund).order_by(Forbund.key)):
+        cfg = forbunds.config_of(row)
+        drafts += due_reminders(s, row, cfg, now)
+        drafts += due_notices(s, row, cfg, now)
+    return drafts
+
+
+def counts(kinds: Iterable[str]) -> dict[str, int]:
+    """{"reminders": n, "notices": n} of these messages' kinds."""
+    kinds = list(kinds)
+    return {"reminders": kinds.count("reminder"), "notices": kinds.count("notice")}
+
+
+def sweep(
+    app: App,
+    now: datetime | None = None,
+    stop: Event | None = None,
+    on_queued: Callable[[Queued], None] | None = None,
+) -> dict[str, int]:
+    """Queue every reminder and kallelse that has fallen due, for every förbund (idempotent).
+
+    Read, then render and insert in short batches (see the module's docstring):
+    other commands write between the batches. `stop` ends it after the batch in
+    hand; the rest comes with the next sweep.
+    """
+    now = now or app.clock.now()
+    with read(app) as uow:
+        drafts = due_in(uow.session, now)
+    return counts(q.kind for q in queue(app, drafts, now, stop, on_queued))
+
+
+# ---------------------------------------------------------------- plans and decisions
+
+
+def plan_arrived(
+    s: Session,
+    row: Forbund,
+    cfg: ForbundFile,
+    *,
+    audit_seq: int,
+    plan_title: str,
+    revision: int,
+    meeting: Meeting,
+    body: str,
+    comment: str | None,
+    now: datetime,
+) -> None:
+    """Tell the members of the next body that the plan is on their meeting's agenda."""
+    people = [(p.name, p.email) for b in cfg.bodies if b.key == body for p in b.people]
+    start = meeting.starts_at.astimezone(LOCAL_TZ)
+    context = {
+        "plan_title": plan_title,
+        "revision": revision,
+        "body": next(b.name for b in cfg.bodies if b.key == body),
+        "meeting_date": start.date(),
+        "meeting_time": start.strftime("%H:%M"),
+        "location": meeting.location,
+        "comment": comment,
+        "forbund": cfg.forbund.name,
+    }
+    enqueue(
+        s,
+        key=f"arrival:{audit_seq}",
+        forbund_key=row.key,
+        kind="arrival",
+        cfg=cfg,
+        to=list(dict.fromkeys(address(n, e) for n, e in people)),
+        cc=None,
+        context=context,
+        not_before=now,
+        now=now,
+        ref=f"meeting:{meeting.id}",
+    )
+
+
+DECISION_TEXT = {
+    "adopt": "att anta planen",
+    "send_back": "att återremittera planen",
+    "reject": "att avslå planen",
+}
+
+
+def decisions_approved(
+    s: Session,
+    app: Any,
+    meeting: Meeting,
+    cfg: ForbundFile,
+    approved: date,
+    appeal_ends: date,
+    now: datetime,
+) -> int:
+    """The minutes are approved: each member's registry gets a protokollsutdrag per decision."""
+    row = s.get(Forbund, meeting.forbund_id)
+    assert row is not None
+    queued = 0
+    for item in s.scalars(
+        sa.select(AgendaItem).where(
+            AgendaItem.meeting_id == meeting.id, AgendaItem.status == "handled"
+        )
+    ):
+        event = s.scalars(sa.select(AuditEvent).where(AuditEvent.seq == item.audit_seq)).first()
+        if event is None or event.kind != "decision" or event.plan_id is None:
+            continue
+        loaded = plan_docs.load_stored(app, event.plan_id, event.revision, session=s)
+        html = render("plan.html.j2", plan_docs.document(loaded)).encode("utf-8")
+        title = loaded.plan.title
+        for member in cfg.members:
+            context = {
+                "forbund": cfg.forbund.name,
+                "body": next(b.name for b in cfg.bodies if b.key == meeting.body),
+                "meeting_date": meeting.starts_at.astimezone(LOCAL_TZ).date(),
+                "paragraph": event.paragraph or item.paragraph or "",
+                "plan_title": title,
+                "decision": DECISION_TEXT[event.outcome or "adopt"],
+                "reason": event.comment if event.outcome != "adopt" else None,
+                "approved": approved,
+                "appeal_ends": appeal_ends,
+                "attached": True,
+                "member": member.name,
+                "chef": cfg.chef()[0],
+            }
+            name = f"{title} (revision {event.revision}).html"
+            if enqueue(
+                s,
+                key=f"decision:{event.seq}:{member.key}",
+                forbund_key=row.key,
+                kind="decision",
+                cfg=cfg,
+                to=[address(member.name, member.registrator)],
+                cc=None,
+                context=context,
+                not_before=now,
+                now=now,
+                ref=f"plan:{event.plan_id}",
+                attachments=[Attachment(name, html, "text", "html")],
+            ):
+                queued += 1
+    return queued

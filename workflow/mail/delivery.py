@@ -1,0 +1,727 @@
+"""Delivering the outbox: claim a few rows, send them, mark each one as it goes.
+
+Claims are short transactions with a lease (who, until when): on PostgreSQL
+`FOR UPDATE SKIP LOCKED`, so several deliverers never take the same row; on
+SQLite one writer at a time. A claim is only worth anything while its lease
+runs, so a deliverer keeps it running and checks it:
+
+- it renews the leases of all the rows it still holds in one UPDATE whenever a
+  third of the lease has passed (in the background, so a send slower than the
+  lease keeps its claim), and before each send makes sure the lease is not about
+  to run out;
+- every write on a claimed row (marking it sent, failed, skipped, or giving it
+  back to the queue) is a compare-and-set: the UPDATE names the row, this
+  deliverer and an unexpired lease, and a row count of 0 means the claim was
+  lost (the lease ran out and another deliverer may have taken the row). A row
+  found lost before its send is not sent; one lost while on the wire (nothing
+  calls it back) is not marked, and its new holder sends it again: at most one
+  per connection, as after a crash. Either way it is counted as "lost".
+
+Each message is marked on its own the moment its server answers, never a batch
+at once, so a crash between sending and marking repeats at most the messages that
+were in flight (one per connection). A transient failure (4xx, refused or dropped
+connection, timeout) waits with exponential backoff and jitter; a permanent one
+(5xx) fails the row with the server's words; an unexpected error fails only that
+message. Recipients are judged one by one: those whose server accepted the
+message are kept in `accepted`, and every later attempt (a backoff retry, or
+`outbox retry` after a partial failure) goes only to the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
+
+from workflow.core.app import App
+from workflow.core.db import BUSY_MS
+from workflow.core.exceptions import ConfigError, NotFound, UsageError
+from workflow.core.models import Insats, Meeting, Obligation, OutboxAttempt, OutboxMessage
+from workflow.core.uow import UnitOfWork, read, retrying, write
+
+if TYPE_CHECKING:  # types only: the transports load when mail is sent (start-up)
+    from notifications.transport import MailSettings, Transport
+
+BACKOFF_BASE = 60  # seconds; doubles per attempt
+BACKOFF_MAX = 6 * 3600
+# The leases of held rows are renewed when less than this share of the lease is
+# left (checked every sixth of the lease); before a send, when less than the
+# smaller share is left, the renewal is done first, in line.
+RENEW_BELOW = 2 / 3
+SEND_BELOW = 1 / 3
+
+T = TypeVar("T")
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def settings() -> MailSettings:
+    # start-up: pydantic-settings and the transports load only when mail is sent
+    from notifications.transport import MailSettings
+    from workflow.core.settings import from_env
+
+    return from_env(MailSettings, "FINSAM_MAIL_")
+
+
+def transport(mail: MailSettings) -> Transport:
+    # start-up: the transports load only when mail is sent
+    from notifications.transport import TransportError, parse
+
+    try:
+        return parse(mail.url, mail)
+    except TransportError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def backoff(attempts: int) -> timedelta:
+    delay = min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+    return timedelta(seconds=delay * random.uniform(0.8, 1.2))
+
+
+def claim(
+    app: App, limit: int, worker: str, lease: timedelta, exclude: Collection[int] = ()
+) -> list[int]:
+    """Take up to `limit` due rows for this worker, in one short statement.
+
+    One UPDATE … RETURNING over a sub-select of the due ids: no rows travel
+    through the ORM, and on PostgreSQL the sub-select skips rows another
+    deliverer holds, so two never take the same row. A row whose lease ran out
+    is due again; `exclude` names the rows this deliverer still has in hand, so
+    that it never takes its own row a second time (it would send it twice).
+    """
+    now = app.clock.now()
+    t = OutboxMessage.__table__
+    due = sa.and_(
+        t.c.not_before <= now,
+        sa.or_(
+            sa.and_(
+                t.c.state == "queued",
+                sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
+            ),
+            sa.and_(t.c.state == "sending", t.c.lease_until < now),
+        ),
+    )
+    if exclude:
+        due = sa.and_(due, t.c.id.not_in(sorted(exclude)))
+
+    def work(uow: UnitOfWork) -> list[int]:
+        s = uow.session
+        ids = sa.select(t.c.id).where(due).order_by(t.c.id).limit(limit)
+        if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+            ids = ids.with_for_update(skip_locked=True)
+        claimed = s.execute(
+            sa.update(t)
+            .where(t.c.id.in_(ids.scalar_subquery()))
+            .values(state="sending", claimed_by=worker, lease_until=now + lease)
+            .returning(t.c.id)
+        ).scalars()
+        return sorted(claimed)
+
+    return write(app, work)
+
+
+def _stale(
+    s: Any, message_id: int, kind: str, key: str, ref: str | None, now: datetime
+) -> str | None:
+    """Why a message should no longer go, or None.
+
+    A report submitted meanwhile is not reminded; of two reminders for one report
+    still waiting (the outbox was down) only the later goes; a kallelse goes
+    neither after its meeting has begun nor when a later one replaces it.
+    """
+    if kind == "reminder" and ref and ref.startswith("obligation:"):
+        o = s.get(Obligation, int(ref.split(":")[1]))
+        if o is None or o.state not in ("pending", "returned"):
+            return f"report is {o.state if o else 'gone'}"
+        if s.get(Insats, o.insats_id) is None:
+            return "insats gone"
+        if _later(s, message_id, kind, ref):
+            return "a later reminder for the same report replaces it"
+    if kind == "notice" and ref and ref.startswith("meeting:"):
+        m = s.get(Meeting, int(ref.split(":")[1]))
+        if m is None:
+            return "meeting gone"
+        if m.starts_at <= now:
+            return "the meeting has begun"
+        if key.startswith("notice:") and _later(s, message_id, kind, ref):
+            return "a later kallelse for the same meeting replaces it"
+    return None
+
+
+def _later(s: Any, message_id: int, kind: str, ref: str) -> bool:
+    t = OutboxMessage.__table__
+    later = sa.select(t.c.id).where(t.c.ref == ref, t.c.kind == kind, t.c.id > message_id)
+    return s.execute(later.limit(1)).first() is not None
+
+
+class Claims:
+    """One deliverer's claims: the rows it holds, until when, and every write on them.
+
+    Marks and renewals run once per message and once per few seconds; through the
+    ORM they would cost more than the database work itself, so they speak plain
+    SQL on one raw connection, used only from the thread that made it (the event
+    loop's). SQLite stores instants the way SQLAlchemy's DateTime does (naive UTC
+    text), PostgreSQL takes aware datetimes. Each write is one transaction under
+    the one retry rule (`retrying`), so a busy SQLite waits its turn instead of
+    ending the delivery.
+
+    `held` is what this deliverer may still send; `until` is the earliest lease
+    among them as last written, read against the app's clock (the clock other
+    deliverers judge the lease by). `gone` is what a renewal found lost: such a
+    row may still wait in the run's queue, so the run never claims it again.
+    """
+
+    def __init__(self, app: App, worker: str, lease: timedelta) -> None:
+        self.app, self.worker, self.lease = app, worker, lease
+        self.held: set[int] = set()
+        self.gone: set[int] = set()
+        self.until: datetime | None = None
+        dialect = app.engine.dialect
+        self.sqlite = dialect.name == "sqlite"
+        self.dbapi_error = dialect.loaded_dbapi.Error
+        self.raw = app.engine.raw_connection()
+        self.busy_ms = -1000  # SQLite's busy timeout on that connection, as last set
+        p = self.p = "?" if self.sqlite else "%s"
+        mine = f"claimed_by = {p} AND state = 'sending' AND lease_until >= {p}"
+        self.mine = mine
+        accepted = p if self.sqlite else f"CAST({p} AS json)"
+        self.update = (
+            f"UPDATE outbox_message SET attempts = {p}, claimed_by = NULL, lease_until = NULL, "
+            f"state = {p}, sent_at = {p}, last_error = {p}, next_attempt_at = {p}, "
+            f"accepted = {accepted} WHERE id = {p} AND {mine}"
+        )
+        self.insert = (
+            "INSERT INTO outbox_attempt (message, at, worker, recipient, outcome, detail) "
+            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})"
+        )
+
+    # ------------------------------------------------------------ plumbing
+
+    def _ts(self, value: datetime | None) -> Any:
+        if value is None or not self.sqlite:
+            return value
+        v = value.astimezone(UTC)
+        return (
+            f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:"
+            f"{v.second:02d}.{v.microsecond:06d}"
+        )
+
+    def _write(self, work: Callable[[Any], T]) -> T:
+        """`work(cursor)` in one transaction on the raw connection, under the retry rule."""
+
+        def attempt(deadline: float) -> T:
+            cur = self.raw.cursor()
+            try:
+                if self.sqlite:
+                    # wait for the lock no longer than the deadline (set again only
+                    # when that changed: a retry, or the first write)
+                    wait_ms = max(1, int((deadline - time.monotonic()) * 1000))
+                    if abs(wait_ms - self.busy_ms) > 100:
+                        cur.execute(f"PRAGMA busy_timeout={wait_ms}")
+                        self.busy_ms = wait_ms
+                    cur.execute("BEGIN IMMEDIATE")
+                result = work(cur)
+                self.raw.commit()
+                return result
+            except self.dbapi_error as exc:
+                self.raw.rollback()
+                # in SQLAlchemy's clothes, so that the retry rule knows busy from broken
+                raise sa.exc.DBAPIError.instance(None, None, exc, self.dbapi_error) from exc
+            except BaseException:
+                self.raw.rollback()
+                raise
+            finally:
+                cur.close()
+
+        return retrying(self.app, attempt)
+
+    def close(self) -> None:
+        if self.sqlite and self.busy_ms != BUSY_MS:  # back to the pool as it came
+            with contextlib.suppress(Exception):
+                self.raw.cursor().execute(f"PRAGMA busy_timeout={BUSY_MS}")
+        self.raw.close()
+
+    # ------------------------------------------------------------ the claim
+
+    def take(self, limit: int) -> list[int]:
+        """Claim up to `limit` more due rows (never one in hand, or lost earlier in this run)."""
+        until = self.app.clock.now() + self.lease  # no later than what the claim writes
+        ids = claim(self.app, limit, self.worker, self.lease, exclude=self.held | self.gone)
+        if ids:
+            self.until = until if not self.held or self.until is None else min(self.until, until)
+            self.held.update(ids)
+        return ids
+
+    def left(self) -> float:
+        """Seconds until the earliest lease in hand runs out."""
+        if self.until is None:
+            return math.inf
+        return (self.until - self.app.clock.now()).total_seconds()
+
+    def keep(self, below: float) -> None:
+        """Renew the leases in hand when less than `below` of a lease is left."""
+        if self.held and self.left() < below * self.lease.total_seconds():
+            self.renew()
+
+    def renew(self) -> set[int]:
+        """Extend the lease of every row in hand, in one UPDATE; returns the rows lost.
+
+        A row whose lease already ran out is not renewed, even if no one took it:
+        another deliverer may be claiming it this very moment.
+        """
+        ids = sorted(self.held)
+        if not ids:
+            return set()
+        now = self.app.clock.now()
+        until = now + self.lease
+        p = self.p
+        sql = (
+            f"UPDATE outbox_message SET lease_until = {p} WHERE {self.mine} "
+            f"AND id IN ({', '.join([p] * len(ids))}) RETURNING id"
+        )
+        params = (self._ts(until), self.worker, self._ts(now), *ids)
+
+        def work(cur: Any) -> set[int]:
+            cur.execute(sql, params)
+            return {int(row[0]) for row in cur.fetchall()}
+
+        kept = self._write(work)
+        lost = self.held - kept
+        self.gone |= lost
+        self.held = kept
+        self.until = until
+        return lost
+
+    def holds(self, message_id: int) -> bool:
+        return message_id in self.held
+
+    def mark(
+        self,
+        message_id: int,
+        outcome: str,
+        detail: str,
+        per_recipient: dict[str, tuple[str, str]],
+        max_attempts: int,
+        attempts: int,
+        accepted: list[str],
+    ) -> bool:
+        """Record how the message went, if it is still ours; False when the claim was lost.
+
+        The row and its attempts are written together or not at all: a deliverer
+        that lost its claim leaves the row to the one that holds it now.
+        """
+        now = self.app.clock.now()
+        attempts += 1
+        sent_at, error, retry_at = None, detail or None, None
+        if outcome == "sent":
+            state, sent_at, error = "sent", now, None
+        elif outcome == "skipped":
+            state = "skipped"
+        elif outcome == "transient" and attempts < max_attempts:
+            state, retry_at = "queued", now + backoff(attempts)
+        else:
+            state = "failed"
+        stamp = self._ts(now)
+        values = (
+            attempts,
+            state,
+            sent_at and stamp,
+            error,
+            self._ts(retry_at),
+            json.dumps(accepted),
+            message_id,
+            self.worker,
+            stamp,
+        )
+        rows = [
+            (message_id, stamp, self.worker, recipient, result, words)
+            for recipient, (result, words) in (per_recipient or {"*": (outcome, detail)}).items()
+        ]
+
+        def work(cur: Any) -> bool:
+            cur.execute(self.update, values)
+            if cur.rowcount != 1:
+                return False
+            if len(rows) == 1:
+                cur.execute(self.insert, rows[0])
+            else:
+                cur.executemany(self.insert, rows)
+            return True
+
+        try:
+            return self._write(work)
+        finally:
+            self.held.discard(message_id)
+
+
+def release(app: App, ids: Iterable[int], worker: str) -> int:
+    """Give back claimed rows this worker has not begun to send (those still its own)."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    t = OutboxMessage.__table__
+    now = app.clock.now()
+
+    def work(uow: UnitOfWork) -> int:
+        done = uow.session.execute(
+            sa.update(t)
+            .where(
+                t.c.id.in_(ids),
+                t.c.claimed_by == worker,
+                t.c.state == "sending",
+                t.c.lease_until >= now,
+            )
+            .values(state="queued", claimed_by=None, lease_until=None)
+        )
+        return int(done.rowcount or 0)
+
+    return write(app, work)
+
+
+def held_elsewhere(app: App, worker: str | None = None) -> list[dict[str, Any]]:
+    """Who else holds unexpired claims now: per deliverer, how many rows and until when.
+
+    Those rows are being sent by their holder; another `send` leaves them alone.
+    """
+    t = OutboxMessage.__table__
+    now = app.clock.now()
+    query = (
+        sa.select(t.c.claimed_by, sa.func.count(), sa.func.max(t.c.lease_until))
+        .where(t.c.state == "sending", t.c.lease_until >= now)
+        .group_by(t.c.claimed_by)
+        .order_by(t.c.claimed_by)
+    )
+    if worker is not None:
+        query = query.where(t.c.claimed_by != worker)
+    with read(app) as uow:
+        return [
+            {"by": by, "messages": int(n), "until": until.isoformat()}
+            for by, n, until in uow.session.execute(query)
+        ]
+
+
+Log = Callable[..., None]
+
+
+def send(
+    app: App,
+    limit: int | None = None,
+    *,
+    stop: threading.Event | None = None,
+    log: Log | None = None,
+    worker: str | None = None,
+) -> dict[str, int]:
+    """Deliver what is due now, and exit; the counts say how it went.
+
+    `stop` (set by the scheduler on SIGTERM) ends the run after the messages in
+    hand; what was claimed but not begun goes back to the queue at once, not
+    after its lease. `log` hears one event per message. `lost` counts the
+    messages whose claim ran out in our hands and went to another deliverer:
+    not sent (or, if already in flight, not marked) by this one.
+    """
+    mail = settings()
+    chosen = transport(mail)
+    counts = {"sent": 0, "transient": 0, "failed": 0, "skipped": 0, "lost": 0}
+    asyncio.run(_send_all(app, chosen, worker or worker_name(), mail, counts, limit, stop, log))
+    return counts
+
+
+# id, sender, recipients, raw, Message-ID, why not, tries, förbund, kind, accepted
+Batch = tuple[int, str, list[str], bytes, str, str | None, int, str, str, list[str]]
+
+
+def _load_batch(app: App, ids: list[int]) -> list[Batch]:
+    """The claimed messages, read once, in id order."""
+    t = OutboxMessage.__table__
+    now = app.clock.now()
+    with read(app) as uow:
+        s = uow.session
+        rows = s.execute(
+            sa.select(
+                t.c.id,
+                t.c.sender,
+                t.c.recipients,
+                t.c.raw,
+                t.c.message_id,
+                t.c.kind,
+                t.c.ref,
+                t.c.attempts,
+                t.c.forbund_key,
+                t.c.key,
+                t.c.accepted,
+            )
+            .where(t.c.id.in_(ids))
+            .order_by(t.c.id)
+        ).all()
+        return [
+            (
+                r.id,
+                r.sender,
+                list(r.recipients),
+                r.raw,
+                r.message_id,
+                _stale(s, r.id, r.kind, r.key, r.ref, now),
+                r.attempts,
+                r.forbund_key,
+                r.kind,
+                list(r.accepted or []),
+            )
+            for r in rows
+        ]
+
+
+async def _send_all(
+    app: App,
+    chosen: Transport,
+    worker: str,
+    mail: MailSettings,
+    counts: dict[str, int],
+    limit: int | None,
+    stop: threading.Event | None = None,
+    log: Log | None = None,
+) -> None:
+    """Claim batches as the connections need them; each connection is kept for the run.
+
+    The database work (a claim per batch, a mark per message, a renewal every
+    third of a lease) runs in the loop's own thread: each is a short local write,
+    cheaper than handing it to another thread. A connection's message is marked
+    before that connection sends the next one, so a crash repeats at most the
+    message in flight on each connection.
+    """
+    lease = timedelta(seconds=mail.lease_seconds)
+    claims = Claims(app, worker, lease)
+    queue: asyncio.Queue[Batch] = asyncio.Queue()
+    state = {"remaining": limit, "exhausted": False}
+    refill = asyncio.Lock()
+
+    def note(event: str, level: str = "info", **fields: Any) -> None:
+        if log is not None:
+            log(event, level, **fields)
+
+    def lost(message_id: int, forbund: str, why: str, **fields: Any) -> None:
+        counts["lost"] += 1
+        note("lost", "warning", forbund=forbund, item=f"outbox:{message_id}", why=why, **fields)
+
+    async def keep_renewed() -> None:
+        """Renew the leases in hand as time passes, also while a slow send goes on."""
+        step = max(0.05, lease.total_seconds() / 6)
+        while True:
+            await asyncio.sleep(step)
+            try:
+                claims.keep(RENEW_BELOW)
+            except Exception as exc:  # said here; the check before each send retries it
+                note("renew-failed", "error", error=f"{type(exc).__name__}: {exc}")
+
+    async def next_message() -> Batch | None:
+        if stop is not None and stop.is_set():
+            return None
+        if not queue.empty():
+            return queue.get_nowait()
+        async with refill:
+            if queue.empty() and not state["exhausted"]:
+                size = max(1, mail.concurrency * 16)
+                if state["remaining"] is not None:
+                    size = min(size, state["remaining"])
+                ids = claims.take(size) if size > 0 else []
+                if not ids:
+                    state["exhausted"] = True
+                else:
+                    if state["remaining"] is not None:
+                        state["remaining"] -= len(ids)
+                    for item in _load_batch(app, ids):
+                        queue.put_nowait(item)
+        return None if queue.empty() else queue.get_nowait()
+
+    async def one_connection() -> None:
+        conn = None
+        try:
+            while (item := await next_message()) is not None:
+                message_id, sender, recipients, raw, mid, why, tries, forbund, kind, took = item
+                # the claim is still ours and will last a while: only then does it go
+                claims.keep(SEND_BELOW)
+                if not claims.holds(message_id):
+                    lost(message_id, forbund, "the lease ran out before it was sent")
+                    continue
+                if why:
+                    if claims.mark(message_id, "skipped", why, {}, mail.max_attempts, tries, took):
+                        counts["skipped"] += 1
+                        note("skipped", forbund=forbund, item=f"outbox:{message_id}", why=why)
+                    else:
+                        lost(message_id, forbund, "the lease ran out before it was skipped")
+                    continue
+                envelope = [r for r in recipients if r not in took]
+                per: dict[str, tuple[str, str]] = {}
+                newly: list[str] = []
+                if not envelope:  # every recipient has it already (a retry of a retry)
+                    outcome, detail = "sent", "every recipient had already accepted it"
+                else:
+                    try:
+                        if conn is None:
+                            conn = await chosen.open()
+                        result = await conn.send(sender, envelope, raw, mid)
+                        outcome, detail = result.outcome, result.detail()
+                        per, newly = result.per_recipient, result.accepted
+                    except (TimeoutError, OSError) as exc:
+                        outcome, detail = "transient", f"{type(exc).__name__}: {exc}"
+                        conn = None
+                    except Exception as exc:  # one message fails, never the queue
+                        import aiosmtplib
+
+                        transient = isinstance(exc, aiosmtplib.SMTPException)
+                        outcome = "transient" if transient else "permanent"
+                        detail = f"{type(exc).__name__}: {exc}"
+                        conn = None
+                has_it = set(took).union(newly)
+                accepted = [r for r in recipients if r in has_it]
+                # marked before the next send on this connection, in the loop's own
+                # thread: a short local write is cheaper than handing it to a thread
+                key = {"sent": "sent", "transient": "transient"}.get(outcome, "failed")
+                if not claims.mark(
+                    message_id, outcome, detail, per, mail.max_attempts, tries, accepted
+                ):
+                    lost(
+                        message_id,
+                        forbund,
+                        "the lease ran out before it was marked; its holder sends it again",
+                        outcome=key,
+                    )
+                    continue
+                counts[key] += 1
+                note(
+                    key,
+                    forbund=forbund,
+                    item=f"outbox:{message_id}",
+                    kind=kind,
+                    to=envelope,
+                    **({} if key == "sent" else {"detail": detail}),
+                )
+        finally:
+            if conn is not None:
+                await conn.close()
+
+    renewing = asyncio.create_task(keep_renewed())
+    try:
+        await asyncio.gather(*(one_connection() for _ in range(max(1, mail.concurrency))))
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
+        left = [queue.get_nowait()[0] for _ in range(queue.qsize())]
+        left = [i for i in left if claims.holds(i)]
+        claims.close()
+        if left:
+            release(app, left, worker)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def message_dict(m: OutboxMessage, full: bool = False) -> dict[str, Any]:
+    data = {
+        "id": m.id,
+        "key": m.key,
+        "kind": m.kind,
+        "subject": m.subject,
+        "recipients": list(m.recipients),
+        "state": m.state,
+        "attempts": m.attempts,
+        "not_before": m.not_before.isoformat(),
+        "next_attempt_at": m.next_attempt_at.isoformat() if m.next_attempt_at else None,
+        "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+        "message_id": m.message_id,
+        "last_error": m.last_error,
+        "accepted": list(m.accepted or []),
+    }
+    if full:
+        data["raw"] = m.raw.decode("utf-8", "replace")
+    return data
+
+
+def list_messages(app: App, state: str | None = None) -> list[dict[str, Any]]:
+    states = ("queued", "sending", "sent", "failed", "skipped")
+    if state is not None and state not in states:
+        raise UsageError(f"--state {state!r} is not known", f"use one of {', '.join(states)}")
+    with read(app) as uow:
+        query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
+        if state:
+            query = query.where(OutboxMessage.state == state)
+        return [message_dict(m) for m in uow.session.scalars(query)]
+
+
+def _message(s: Any, message_id: int) -> OutboxMessage:
+    m = s.get(OutboxMessage, message_id)
+    if m is None:
+        raise NotFound(f"unknown message {message_id}", "see 'finsam outbox list'")
+    return m  # type: ignore[no-any-return]
+
+
+def show(app: App, message_id: int) -> dict[str, Any]:
+    with read(app) as uow:
+        s = uow.session
+        m = _message(s, message_id)
+        data = message_dict(m, full=True)
+        data["attempts_log"] = [
+            {
+                "at": a.at.isoformat(),
+                "worker": a.worker,
+                "recipient": a.recipient,
+                "outcome": a.outcome,
+                "detail": a.detail,
+            }
+            for a in s.scalars(
+                sa.select(OutboxAttempt)
+                .where(OutboxAttempt.message == m.id)
+                .order_by(OutboxAttempt.id)
+            )
+        ]
+        return data
+
+
+def retry(app: App, message_id: int) -> dict[str, Any]:
+    """Queue a failed (or waiting) message to go with the next send.
+
+    Recipients who accepted it before keep it: the next attempt goes to the
+    others only (`accepted` says who has it).
+    """
+    now = app.clock.now()
+
+    def work(uow: UnitOfWork) -> dict[str, Any]:
+        s = uow.session
+        m = _message(s, message_id)
+        if m.state not in ("failed", "queued"):
+            raise UsageError(
+                f"message {m.id} is {m.state}; only a failed or waiting message is retried"
+            )
+        m.state, m.next_attempt_at = "queued", now
+        s.add(m)
+        return message_dict(m)
+
+    return write(app, work)
+
+
+def counts(app: App) -> dict[str, int]:
+    with read(app) as uow:
+        rows = uow.session.execute(
+            sa.select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state)
+        )
+        return {state: n for state, n in rows}
+
+
+def due_at(app: App) -> datetime | None:
+    with read(app) as uow:
+        return uow.session.scalar(
+            sa.select(sa.func.min(OutboxMessage.not_before)).where(OutboxMessage.state == "queued")
+        )

@@ -1,0 +1,1 @@
+"""Plans: services, content, plan files, budget check, documents, decided insatser."""

@@ -1,0 +1,1 @@
+"""Insatser and the reports they owe: obligations, submissions, the late list."""

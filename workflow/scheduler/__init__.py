@@ -1,0 +1,1 @@
+"""Running the year unattended: sweeps, nodes and heartbeats, the daemon."""
