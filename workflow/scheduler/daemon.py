@@ -125,9 +125,12 @@ class Daemon:
         forward_library_logs(log, "apscheduler")
         stop = threading.Event()
         ctx = Context(worker=name, log=log, stop=stop)
+        received: list[str] = []
 
         def on_signal(signum: int, _frame: Any) -> None:
-            log("stopping", signal=signal.Signals(signum).name)
+            # only note it: the handler may interrupt the main thread inside the log's
+            # lock (writing a line), so logging here could wait on itself for ever
+            received.append(signal.Signals(signum).name)
             stop.set()
 
         with nodes.single_daemon(app, name):
@@ -158,6 +161,7 @@ class Daemon:
                 while not stop.wait(1.0):
                     pass
             finally:
+                log("stopping", signal=received[0] if received else None)
                 scheduler.shutdown(wait=True)  # the sweeps in hand finish their message
                 nodes.stopped(app, name)
                 log("stopped")
