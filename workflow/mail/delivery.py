@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import sqlalchemy as sa
 
@@ -49,6 +49,7 @@ from workflow.core.db import BUSY_MS
 from workflow.core.exceptions import ConfigError, NotFound, UsageError
 from workflow.core.models import Insats, Meeting, Obligation, OutboxAttempt, OutboxMessage
 from workflow.core.uow import UnitOfWork, read, retrying, write
+from workflow.mail.views import Delivery, HeldClaims, MessageDetail, MessageView
 
 if TYPE_CHECKING:  # types only: the transports load when mail is sent (start-up)
     from notifications.transport import MailSettings, Transport
@@ -391,7 +392,7 @@ def release(app: App, ids: Iterable[int], worker: str) -> int:
     return write(app, work)
 
 
-def held_elsewhere(app: App, worker: str | None = None) -> list[dict[str, Any]]:
+def held_elsewhere(app: App, worker: str | None = None) -> list[HeldClaims]:
     """Who else holds unexpired claims now: per deliverer, how many rows and until when.
 
     Those rows are being sent by their holder; another `send` leaves them alone.
@@ -423,7 +424,7 @@ def send(
     stop: threading.Event | None = None,
     log: Log | None = None,
     worker: str | None = None,
-) -> dict[str, int]:
+) -> Delivery:
     """Deliver what is due now, and exit; the counts say how it went.
 
     `stop` (set by the scheduler on SIGTERM) ends the run after the messages in
@@ -434,7 +435,7 @@ def send(
     """
     mail = settings()
     chosen = transport(mail)
-    counts = {"sent": 0, "transient": 0, "failed": 0, "skipped": 0, "lost": 0}
+    counts: Delivery = {"sent": 0, "transient": 0, "failed": 0, "skipped": 0, "lost": 0}
     asyncio.run(_send_all(app, chosen, worker or worker_name(), mail, counts, limit, stop, log))
     return counts
 
@@ -488,7 +489,7 @@ async def _send_all(
     chosen: Transport,
     worker: str,
     mail: MailSettings,
-    counts: dict[str, int],
+    counts: Delivery,
     limit: int | None,
     stop: threading.Event | None = None,
     log: Log | None = None,
@@ -629,8 +630,8 @@ async def _send_all(
 # ---------------------------------------------------------------- reading
 
 
-def message_dict(m: OutboxMessage, full: bool = False) -> dict[str, Any]:
-    data = {
+def message_dict(m: OutboxMessage, full: bool = False) -> MessageView:
+    data: MessageView = {
         "id": m.id,
         "key": m.key,
         "kind": m.kind,
@@ -650,7 +651,7 @@ def message_dict(m: OutboxMessage, full: bool = False) -> dict[str, Any]:
     return data
 
 
-def list_messages(app: App, state: str | None = None) -> list[dict[str, Any]]:
+def list_messages(app: App, state: str | None = None) -> list[MessageView]:
     states = ("queued", "sending", "sent", "failed", "skipped")
     if state is not None and state not in states:
         raise UsageError(f"--state {state!r} is not known", f"use one of {', '.join(states)}")
@@ -668,11 +669,11 @@ def _message(s: Any, message_id: int) -> OutboxMessage:
     return m  # type: ignore[no-any-return]
 
 
-def show(app: App, message_id: int) -> dict[str, Any]:
+def show(app: App, message_id: int) -> MessageDetail:
     with read(app) as uow:
         s = uow.session
         m = _message(s, message_id)
-        data = message_dict(m, full=True)
+        data = cast(MessageDetail, message_dict(m, full=True))
         data["attempts_log"] = [
             {
                 "at": a.at.isoformat(),
@@ -690,7 +691,7 @@ def show(app: App, message_id: int) -> dict[str, Any]:
         return data
 
 
-def retry(app: App, message_id: int) -> dict[str, Any]:
+def retry(app: App, message_id: int) -> MessageView:
     """Queue a failed (or waiting) message to go with the next send.
 
     Recipients who accepted it before keep it: the next attempt goes to the
@@ -698,7 +699,7 @@ def retry(app: App, message_id: int) -> dict[str, Any]:
     """
     now = app.clock.now()
 
-    def work(uow: UnitOfWork) -> dict[str, Any]:
+    def work(uow: UnitOfWork) -> MessageView:
         s = uow.session
         m = _message(s, message_id)
         if m.state not in ("failed", "queued"):
