@@ -273,3 +273,38 @@ def adopt_in_september(app: Any, clock: Any) -> int:
     advance_to(clock, "2027-09-21T16:00")
     plans.move(app, pid, "adopt", actor_email=CHEF)
     return pid
+
+
+class RenderSpy:
+    """Counts the units of work open in each thread, and the messages rendered while
+    one was open (`inside`): a render in a transaction is one that held a lock."""
+
+    def __init__(self, monkeypatch: Any) -> None:
+        import threading
+
+        from workflow.core.uow import UnitOfWork
+        from workflow.mail import compose as notify
+
+        self.open = threading.local()
+        self.rendered: list[str] = []
+        self.inside: list[str] = []
+        enter, leave, render_parts = UnitOfWork.__enter__, UnitOfWork.__exit__, notify.render_parts
+
+        def entered(uow: UnitOfWork) -> UnitOfWork:
+            result = enter(uow)
+            self.open.n = getattr(self.open, "n", 0) + 1
+            return result
+
+        def left(uow: UnitOfWork, *exc: object) -> None:
+            self.open.n -= 1
+            leave(uow, *exc)
+
+        def rendering(kind: str, context: dict[str, Any]) -> Any:
+            self.rendered.append(kind)
+            if getattr(self.open, "n", 0):
+                self.inside.append(kind)
+            return render_parts(kind, context)
+
+        monkeypatch.setattr(UnitOfWork, "__enter__", entered)
+        monkeypatch.setattr(UnitOfWork, "__exit__", left)
+        monkeypatch.setattr(notify, "render_parts", rendering)

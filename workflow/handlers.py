@@ -21,7 +21,8 @@ from workflow.reports import obligations
 
 
 def tell_next_body(event: PlanArrived, uow: UnitOfWork) -> None:
-    """The members of the body the plan arrived at hear of it (an outbox row)."""
+    """The members of the body the plan arrived at hear of it: a drafted outbox row,
+    rendered and queued once the move has committed."""
     s = uow.session
     row = s.get(Forbund, event.forbund_id)
     meeting = s.get(Meeting, event.meeting_id)
@@ -38,6 +39,7 @@ def tell_next_body(event: PlanArrived, uow: UnitOfWork) -> None:
         comment=None,
         now=event.at,
     )
+    uow.after_commit("render-drafts", lambda: compose.render_drafts(uow.app))
 
 
 def move_due_dates(event: MeetingMoved, uow: UnitOfWork) -> list[DueMoved]:
@@ -59,14 +61,14 @@ def move_reports_of_cancelled(event: MeetingCancelled, uow: UnitOfWork) -> list[
 
 
 def send_decisions(event: MinutesApproved, uow: UnitOfWork) -> None:
-    """Once the minutes stand, each member's registry gets a protokollsutdrag per decision."""
+    """Once the minutes stand, each member's registry gets a protokollsutdrag per decision
+    (drafted here, rendered and queued once the justering has committed)."""
     s = uow.session
     meeting = s.get(Meeting, event.meeting_id)
     assert meeting is not None
     cfg = registry.config_by_id(s, meeting.forbund_id)
-    compose.decisions_approved(
-        s, uow.app, meeting, cfg, event.approved, event.appeal_ends, event.at
-    )
+    compose.decisions_approved(s, meeting, cfg, event.approved, event.appeal_ends, event.at)
+    uow.after_commit("render-drafts", lambda: compose.render_drafts(uow.app))
 
 
 HANDLERS: dict[type, list[Handler]] = {

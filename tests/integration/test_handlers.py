@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from helpers import (
     CHEF,
+    RenderSpy,
     add_maria,
     adopt_in_september,
     advance_to,
@@ -25,7 +26,7 @@ from helpers import (
 from states.events import MeetingMoved
 from workflow.core import audit
 from workflow.cycle import meetings, papers
-from workflow.mail import delivery
+from workflow.mail import compose, delivery
 from workflow.plans import services as plans
 from workflow.reports import obligations
 
@@ -115,3 +116,46 @@ def test_a_failing_handler_undoes_the_change_that_caused_it(app: Any, year: Any)
     with pytest.raises(RuntimeError):
         meetings.move(app, board["id"], date(2027, 5, 25))
     assert dump(app.url) == before
+
+
+def test_messages_a_change_causes_are_rendered_after_its_transaction(
+    app: Any, clock: Any, year: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan's arrival and the decision notices are drafted in the change's transaction
+    and rendered after it commits: no write lock is held while templates render."""
+    spy = RenderSpy(monkeypatch)
+    adopt_in_september(app, clock)
+    board = year["styrelse-2027-09"]
+    vice, member = "lars.berg@skane.example", "eva.lind@simrishamn.example"
+    papers.record_minutes(app, board["id"], [CHEF, vice, member], [vice])
+    papers.justera(app, board["id"], vice)
+    assert spy.rendered.count("arrival") == 3 and spy.rendered.count("decision") == 7
+    assert spy.inside == []
+    assert not _messages_in(app, "draft")
+
+
+def test_a_draft_left_behind_is_rendered_by_the_notify_sweep(
+    app: Any, clock: Any, year: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If rendering after the commit fails (or the process dies there), the change
+    stands with its messages drafted, and the next notify sweep renders them."""
+
+    def broken(app: Any, now: Any = None) -> int:
+        raise RuntimeError("the renderer died")
+
+    monkeypatch.setattr(compose, "render_drafts", broken)
+    advance_to(clock, "2027-08-20T09:00")
+    pid = store_plan_file(app)
+    moved = plans.move(app, pid, "submit", actor_email=CHEF)
+    assert moved["to"] == "presidium"
+    drafted = _messages_in(app, "draft")
+    assert [m["key"] for m in drafted] == [f"arrival:{moved['audit_seq']}"]
+    monkeypatch.undo()
+    compose.sweep(app)
+    arrival = _messages(app, "arrival")
+    assert [m["state"] for m in arrival] == ["queued"]
+    assert "presidiets möte 6 september 2027" in arrival[0]["subject"]
+
+
+def _messages_in(app: Any, state: str) -> list[dict[str, Any]]:
+    return delivery.list_messages(app, state)

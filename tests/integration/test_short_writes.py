@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from helpers import (
     CHEF,
     LEADER,
+    RenderSpy,
     add_maria,
     advance_to,
     begin_2027,
@@ -29,7 +30,7 @@ from helpers import (
 
 from workflow.bootstrap import bootstrap
 from workflow.core.models import Obligation, OutboxMessage
-from workflow.core.uow import UnitOfWork, read
+from workflow.core.uow import read
 from workflow.cycle import meetings
 from workflow.mail import compose as notify
 from workflow.plans import services as plans
@@ -133,42 +134,13 @@ def test_four_writes_succeed_while_the_notify_sweep_queues_its_reminders(
     assert plans.show(app, plan)["state"] != "draft"
 
 
-class _Spy:
-    """Counts the units of work open in each thread, and renders that happened in one."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.open = threading.local()
-        self.rendered: list[str] = []
-        self.inside: list[str] = []
-        enter, leave, render_parts = UnitOfWork.__enter__, UnitOfWork.__exit__, notify.render_parts
-
-        def entered(uow: UnitOfWork) -> UnitOfWork:
-            result = enter(uow)
-            self.open.n = getattr(self.open, "n", 0) + 1
-            return result
-
-        def left(uow: UnitOfWork, *exc: object) -> None:
-            self.open.n -= 1
-            leave(uow, *exc)
-
-        def rendering(kind: str, context: dict[str, Any]) -> Any:
-            self.rendered.append(kind)
-            if getattr(self.open, "n", 0):
-                self.inside.append(kind)
-            return render_parts(kind, context)
-
-        monkeypatch.setattr(UnitOfWork, "__enter__", entered)
-        monkeypatch.setattr(UnitOfWork, "__exit__", left)
-        monkeypatch.setattr(notify, "render_parts", rendering)
-
-
 def test_sweeps_and_the_dry_run_render_no_message_inside_a_transaction(
     app: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_maria(app)
     owe_reports(app, notify.BATCH + 20, "2027-10-10")
     advance_to(clock, "2027-10-06T09:00")  # 2028 has no meetings: the chef is reminded
-    spy = _Spy(monkeypatch)
+    spy = RenderSpy(monkeypatch)
     dry = sweeps.dry_run(app)
     assert dry["notify"]["reminders"] > notify.BATCH and dry["year"]["cycle_reminders"] == 1
     assert len(dry["would_send"]) == len(spy.rendered)

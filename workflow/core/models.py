@@ -245,6 +245,8 @@ class OutboxMessage(SQLModel, table=True):
     that deliverer, and only before the lease runs out, may mark the row. `accepted`
     lists the recipients whose server took the message, so a retry after a partial
     failure goes only to the others (the raw message itself stays the same).
+    A row in state "draft" has no message yet, only `draft`: it is rendered and
+    queued right after the transaction that wrote it (or by the next notify sweep).
     """
 
     __tablename__ = "outbox_message"
@@ -269,6 +271,9 @@ class OutboxMessage(SQLModel, table=True):
     accepted: list = Field(
         default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"server_default": "[]"}
     )
+    # a message a change caused, not rendered yet (state "draft"): what is needed to
+    # render it after that change's transaction, so no writer renders holding the lock
+    draft: dict | None = Field(default=None, sa_type=sa.JSON, nullable=True)
     created_at: datetime = _utc()
 
 

@@ -125,6 +125,7 @@ class UnitOfWork:
         self.deadline = deadline
         self.events: list[Any] = []
         self.outcomes: list[Any] = []
+        self.after: dict[str, Callable[[], object]] = {}
         self._session: Session | None = None
 
     @property
@@ -150,6 +151,7 @@ class UnitOfWork:
         self._session = None
         self.events.clear()
         self.outcomes.clear()
+        self.after.clear()
         session.rollback()
         session.close()
 
@@ -160,6 +162,14 @@ class UnitOfWork:
     def commit(self) -> None:
         self.dispatch()
         self.session.commit()
+
+    def after_commit(self, name: str, step: Callable[[], object]) -> None:
+        """Do `step` once `write()` has committed (once per name, however many handlers
+        ask): work that must not hold the write lock, such as rendering the messages a
+        change drafted. It runs outside the transaction and its retries, and a failure
+        there does not undo the change: what it leaves, the next sweep finishes
+        (drafts stay drafts until rendered)."""
+        self.after.setdefault(name, step)
 
     def dispatch(self) -> None:
         """Run the handlers of every recorded event (and of the events they record).
@@ -188,13 +198,22 @@ def write(app: App, work: Callable[[UnitOfWork], T]) -> T:
     (no mail, no files kept) before it returns.
     """
 
+    after: dict[str, Callable[[], object]] = {}
+
     def attempt(deadline: float) -> T:
         with UnitOfWork(app, write=True, deadline=deadline) as uow:
             result = work(uow)
             uow.commit()
+            after.update(uow.after)  # only the attempt that committed asks
             return result
 
-    return retrying(app, attempt)
+    result = retrying(app, attempt)
+    for step in after.values():
+        try:
+            step()
+        except Exception:  # the change stands; the next sweep finishes what is left
+            continue
+    return result
 
 
 def read(app: App) -> UnitOfWork:

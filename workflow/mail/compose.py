@@ -584,12 +584,50 @@ def sweep(
     hand; the rest comes with the next sweep.
     """
     now = now or app.clock.now()
+    render_drafts(app, now)  # what a change drafted and a crash left unrendered
     with read(app) as uow:
         drafts = due_in(uow.session, now)
     return counts(q.kind for q in queue(app, drafts, now, stop, on_queued))
 
 
 # ---------------------------------------------------------------- plans and decisions
+
+
+def _draft(
+    s: Session, *, key: str, forbund_key: str, kind: str, ref: str, now: datetime, draft: Any
+) -> bool:
+    """Note, in the caller's transaction, a message its change causes, unrendered.
+
+    The row holds only what rendering needs (ids and facts, as JSON); it is
+    rendered and queued right after the change commits (`render_drafts`, asked
+    for by the handler), so the change's write lock is never held while
+    templates render. Its key keeps it once, as for every message. False when
+    the key is taken already.
+    """
+    if s.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)).first():
+        return False
+    row = OutboxMessage(
+        key=key,
+        forbund_key=forbund_key,
+        kind=kind,
+        subject="",
+        sender="",
+        recipients=[],
+        message_id=f"<draft:{key}>",  # unique like the key; the real one comes with the render
+        raw=b"",
+        ref=ref,
+        state="draft",
+        not_before=now,
+        created_at=now,
+        draft=draft,
+    )
+    try:
+        with s.begin_nested():
+            s.add(row)
+            s.flush()
+    except sa.exc.IntegrityError:
+        return False  # another worker drafted the same key first
+    return True
 
 
 def plan_arrived(
@@ -606,30 +644,20 @@ def plan_arrived(
     now: datetime,
 ) -> None:
     """Tell the members of the next body that the plan is on their meeting's agenda."""
-    people = [(p.name, p.email) for b in cfg.bodies if b.key == body for p in b.people]
-    start = meeting.starts_at.astimezone(LOCAL_TZ)
-    context = {
-        "plan_title": plan_title,
-        "revision": revision,
-        "body": next(b.name for b in cfg.bodies if b.key == body),
-        "meeting_date": start.date(),
-        "meeting_time": start.strftime("%H:%M"),
-        "location": meeting.location,
-        "comment": comment,
-        "forbund": cfg.forbund.name,
-    }
-    enqueue(
+    _draft(
         s,
         key=f"arrival:{audit_seq}",
         forbund_key=row.key,
         kind="arrival",
-        cfg=cfg,
-        to=list(dict.fromkeys(address(n, e) for n, e in people)),
-        cc=None,
-        context=context,
-        not_before=now,
-        now=now,
         ref=f"meeting:{meeting.id}",
+        now=now,
+        draft={
+            "plan_title": plan_title,
+            "revision": revision,
+            "meeting": meeting.id,
+            "body": body,
+            "comment": comment,
+        },
     )
 
 
@@ -642,7 +670,6 @@ DECISION_TEXT = {
 
 def decisions_approved(
     s: Session,
-    app: Any,
     meeting: Meeting,
     cfg: ForbundFile,
     approved: date,
@@ -661,38 +688,158 @@ def decisions_approved(
         event = s.scalars(sa.select(AuditEvent).where(AuditEvent.seq == item.audit_seq)).first()
         if event is None or event.kind != "decision" or event.plan_id is None:
             continue
-        loaded = plan_docs.load_stored(app, event.plan_id, event.revision, session=s)
-        html = render("plan.html.j2", plan_docs.document(loaded)).encode("utf-8")
-        title = loaded.plan.title
         for member in cfg.members:
-            context = {
-                "forbund": cfg.forbund.name,
-                "body": next(b.name for b in cfg.bodies if b.key == meeting.body),
-                "meeting_date": meeting.starts_at.astimezone(LOCAL_TZ).date(),
-                "paragraph": event.paragraph or item.paragraph or "",
-                "plan_title": title,
-                "decision": DECISION_TEXT[event.outcome or "adopt"],
-                "reason": event.comment if event.outcome != "adopt" else None,
-                "approved": approved,
-                "appeal_ends": appeal_ends,
-                "attached": True,
-                "member": member.name,
-                "chef": cfg.chef()[0],
-            }
-            name = f"{title} (revision {event.revision}).html"
-            if enqueue(
+            queued += _draft(
                 s,
                 key=f"decision:{event.seq}:{member.key}",
                 forbund_key=row.key,
                 kind="decision",
-                cfg=cfg,
-                to=[address(member.name, member.registrator)],
-                cc=None,
-                context=context,
-                not_before=now,
-                now=now,
                 ref=f"plan:{event.plan_id}",
-                attachments=[Attachment(name, html, "text", "html")],
-            ):
-                queued += 1
+                now=now,
+                draft={
+                    "meeting": meeting.id,
+                    "decision": event.seq,
+                    "paragraph": event.paragraph or item.paragraph or "",
+                    "member": member.key,
+                    "approved": approved.isoformat(),
+                    "appeal_ends": appeal_ends.isoformat(),
+                },
+            )
     return queued
+
+
+# ---------------------------------------------------------------- rendering drafts
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What a drafted message is made of, read from the database; rendered afterwards."""
+
+    id: int
+    key: str
+    forbund_key: str
+    kind: str
+    ref: str | None
+    cfg: ForbundFile
+    to: list[str]
+    context: dict[str, Any]
+    plan: Any = None  # decisions: the plan (a loaded document), attached as HTML
+
+
+def render_drafts(app: App, now: datetime | None = None) -> int:
+    """Render the messages changes drafted and queue them; returns how many.
+
+    Read in a read unit of work, rendered outside every transaction, queued in
+    one short write that takes only rows still drafts (another process may have
+    rendered them meanwhile). Called right after a change commits, and by the
+    notify sweep for drafts a crash left behind.
+    """
+    now = now or app.clock.now()
+    with read(app) as uow:
+        s = uow.session
+        rows = list(
+            s.scalars(
+                sa.select(OutboxMessage)
+                .where(OutboxMessage.state == "draft")
+                .order_by(OutboxMessage.id)
+            )
+        )
+        parts = [p for p in (_parts(app, s, r) for r in rows) if p is not None]
+    if not parts:
+        return 0
+    plans: dict[int, bytes] = {}  # a plan's HTML once, however many members get it
+    rendered = [(p, _render_parts(p, now, plans)) for p in parts]
+    t = OutboxMessage.__table__
+
+    def work(uow: UnitOfWork) -> int:
+        done = 0
+        for p, values in rendered:
+            done += uow.session.execute(
+                sa.update(t)
+                .where(t.c.id == p.id, t.c.state == "draft")
+                .values(
+                    subject=values["subject"],
+                    sender=values["sender"],
+                    recipients=values["recipients"],
+                    message_id=values["message_id"],
+                    raw=values["raw"],
+                    state="queued",
+                    draft=None,
+                )
+            ).rowcount
+        return done
+
+    return write(app, work)
+
+
+def _parts(app: App, s: Session, row: OutboxMessage) -> _Parts | None:
+    """The recipients and template context of a drafted message, from its draft."""
+    d = row.draft or {}
+    forbund = s.scalars(sa.select(Forbund).where(Forbund.key == row.forbund_key)).first()
+    meeting = s.get(Meeting, d.get("meeting"))
+    if forbund is None or meeting is None:
+        return None
+    cfg = forbunds.config_of(forbund)
+    assert row.id is not None
+    start = meeting.starts_at.astimezone(LOCAL_TZ)
+    if row.kind == "arrival":
+        body = d["body"]
+        people = [(p.name, p.email) for b in cfg.bodies if b.key == body for p in b.people]
+        context = {
+            "plan_title": d["plan_title"],
+            "revision": d["revision"],
+            "body": next(b.name for b in cfg.bodies if b.key == body),
+            "meeting_date": start.date(),
+            "meeting_time": start.strftime("%H:%M"),
+            "location": meeting.location,
+            "comment": d["comment"],
+            "forbund": cfg.forbund.name,
+        }
+        to = list(dict.fromkeys(address(n, e) for n, e in people))
+        return _Parts(row.id, row.key, row.forbund_key, row.kind, row.ref, cfg, to, context)
+    event = s.scalars(sa.select(AuditEvent).where(AuditEvent.seq == d["decision"])).first()
+    member = next((m for m in cfg.members if m.key == d["member"]), None)
+    if event is None or event.plan_id is None or member is None:
+        return None
+    loaded = plan_docs.load_stored(app, event.plan_id, event.revision, session=s)
+    context = {
+        "forbund": cfg.forbund.name,
+        "body": next(b.name for b in cfg.bodies if b.key == meeting.body),
+        "meeting_date": start.date(),
+        "paragraph": d["paragraph"],
+        "plan_title": loaded.plan.title,
+        "decision": DECISION_TEXT[event.outcome or "adopt"],
+        "reason": event.comment if event.outcome != "adopt" else None,
+        "approved": date.fromisoformat(d["approved"]),
+        "appeal_ends": date.fromisoformat(d["appeal_ends"]),
+        "attached": True,
+        "member": member.name,
+        "chef": cfg.chef()[0],
+        "revision": event.revision,
+    }
+    to = [address(member.name, member.registrator)]
+    return _Parts(row.id, row.key, row.forbund_key, row.kind, row.ref, cfg, to, context, loaded)
+
+
+def _render_parts(p: _Parts, now: datetime, plans: dict[int, bytes]) -> dict[str, Any]:
+    attachments = None
+    if p.plan is not None:
+        html = plans.get(id(p.plan)) or render("plan.html.j2", plan_docs.document(p.plan)).encode(
+            "utf-8"
+        )
+        plans[id(p.plan)] = html
+        name = f"{p.context['plan_title']} (revision {p.context['revision']}).html"
+        attachments = [Attachment(name, html, "text", "html")]
+    return _message(
+        key=p.key,
+        forbund_key=p.forbund_key,
+        kind=p.kind,
+        cfg=p.cfg,
+        to=p.to,
+        cc=None,
+        context=p.context,
+        not_before=now,
+        now=now,
+        ref=p.ref,
+        attachments=attachments,
+    )

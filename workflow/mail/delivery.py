@@ -652,7 +652,7 @@ def message_dict(m: OutboxMessage, full: bool = False) -> MessageView:
 
 
 def list_messages(app: App, state: str | None = None) -> list[MessageView]:
-    states = ("queued", "sending", "sent", "failed", "skipped")
+    states = ("draft", "queued", "sending", "sent", "failed", "skipped")
     if state is not None and state not in states:
         raise UsageError(f"--state {state!r} is not known", f"use one of {', '.join(states)}")
     with read(app) as uow:
