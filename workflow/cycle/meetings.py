@@ -191,6 +191,17 @@ def _meeting(s: Session, meeting_id: int, *, lock: bool = False) -> Meeting:
     return m
 
 
+def _preps_of(m: Meeting) -> sa.Select[tuple[Meeting]]:
+    """The planned prep meetings of `m`, locked until commit like `m` itself (someone
+    may move one of them directly at the same moment; PostgreSQL)."""
+    return (
+        sa.select(Meeting)
+        .where(Meeting.prepares_id == m.id, Meeting.status == "planned")
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def _cfg(s: Session, m: Meeting) -> ForbundFile:
     return forbunds.config_by_id(s, m.forbund_id)
 
@@ -244,9 +255,7 @@ def move(
             m.pinned = True  # someone chose this date: it no longer follows the board meeting
         _record(s, m, now, "move", old, reason or "")
         moved = []
-        for prep in s.scalars(
-            sa.select(Meeting).where(Meeting.prepares_id == m.id, Meeting.status == "planned")
-        ):
+        for prep in s.scalars(_preps_of(m)):
             if prep.pinned:
                 continue
             prep_old = prep.starts_at
@@ -287,13 +296,7 @@ def cancel(app: App, meeting_id: int) -> MeetingCancelView:
         if m.status == "cancelled":
             raise UsageError(f"meeting {m.id} is already cancelled")
         cancelled = [m]
-        cancelled += [
-            p
-            for p in s.scalars(
-                sa.select(Meeting).where(Meeting.prepares_id == m.id, Meeting.status == "planned")
-            )
-            if not p.pinned
-        ]
+        cancelled += [p for p in s.scalars(_preps_of(m)) if not p.pinned]
         for c in cancelled:
             c.status = "cancelled"
             c.sequence += 1
