@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, TypeVar
@@ -37,9 +38,6 @@ def handled(fn: F) -> F:
         except FinsamError as exc:
             error(exc.message)
             if exc.hint:
-                # start-up: loaded when the command runs, so `finsam --help` stays quick
-                import sys
-
                 sys.stderr.write(f"hint: {exc.hint}\n")
             raise typer.Exit(exc.exit_code) from None
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import AsOpt, JsonOpt, app_for_command, handled
-from cli.output import console, emit, emit_json, table, write_or_print
+from cli.output import console, emit, emit_json, styled, table, write_or_print
 from cli.plan_cmds import FromOpt, IfVersionOpt, PlanId, _read, app
 from notifications.render import render as render_template
 from workflow.core.exceptions import UsageError
@@ -85,7 +85,7 @@ def check(
 def _print_report(d: dict[str, Any]) -> None:
 
     out = console()
-    out.print(f"[bold]{d['source']}[/]")
+    out.print(styled((d["source"], "bold")))
     if d["columns"]:
         cols = d["columns"]
         rows = []
@@ -116,12 +116,12 @@ def diff(
 
     def human(d: dict[str, Any]) -> None:
         out = console()
-        out.print(f"[bold]Plan {d['plan']}: revision {d['from']} → {d['to']}[/]")
+        out.print(styled((f"Plan {d['plan']}: revision {d['from']} → {d['to']}", "bold")))
         if not d["sections"] and not d["budget"]:
             out.print("No differences.")
         for s in d["sections"]:
-            out.print(f"\n[bold]{s['title']}[/] ({s['status']})")
-            out.print(s["diff"], markup=False, highlight=False)
+            out.print(styled("\n", (s["title"], "bold"), f" ({s['status']})"))
+            out.print(s["diff"], highlight=False)
         if d["budget"]:
             table(
                 "Budget (tkr)",

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import ForbundOpt, JsonOpt, app_for_command, handled, parse_date
-from cli.output import console, emit, sv_date, table, write_or_print
+from cli.output import console, emit, styled, sv_date, table, write_or_print
 from notifications.render import render
 from workflow.core.exceptions import UsageError
 from workflow.cycle import calendar as calendar_export
@@ -195,7 +195,10 @@ def agenda(meeting_id: MeetingId, as_json: JsonOpt = False) -> None:
     def human(d: dict[str, Any]) -> None:
         m = d["meeting"]
         console().print(
-            f"[bold]{m['body_name']}[/] {sv_date(m['date'])} {m['time']}, {m['location'] or ''}"
+            styled(
+                (m["body_name"], "bold"),
+                f" {sv_date(m['date'])} {m['time']}, {m['location'] or ''}",
+            )
         )
         for item in d["items"]:
             console().print(f"{item['number']:>3}. {item['title']}")

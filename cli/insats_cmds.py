@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import AsOpt, ForbundOpt, JsonOpt, app_for_command, handled, parse_date
-from cli.output import console, emit, emit_json, sv_date, table
+from cli.output import console, emit, emit_json, styled, sv_date, table
 from workflow.core.exceptions import UsageError
 from workflow.plans import decided
 from workflow.reports import insatser
@@ -144,8 +144,11 @@ def show(insats_id: InsatsId, as_json: JsonOpt = False) -> None:
     def human(d: dict[str, Any]) -> None:
         out = console()
         out.print(
-            f"[bold]{d['name']}[/] ({d['owner_name']}), {d['start']} – {d['end'] or ''}, "
-            f"{d['status']}, SUS: {'ja' if d['sus'] else 'nej'}"
+            styled(
+                (d["name"], "bold"),
+                f" ({d['owner_name']}), {d['start']} – {d['end'] or ''}, "
+                f"{d['status']}, SUS: {'ja' if d['sus'] else 'nej'}",
+            )
         )
         out.print(
             f"Projektledare: {d['leader_name']} {d['leader_email']}; kontakt: "

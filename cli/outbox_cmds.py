@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import JsonOpt, app_for_command, handled
-from cli.output import console, emit, sv_datetime, table
+from cli.output import console, emit, styled, sv_datetime, table
 
 outbox_app = typer.Typer(help="Messages: queued, sent, failed; deliver them.", no_args_is_help=True)
 MessageId = Annotated[int, typer.Argument(help="The message's id (see 'finsam outbox list').")]
@@ -87,8 +87,6 @@ def send(
 
 
 def _print_send(d: dict[str, Any]) -> None:
-    from rich.markup import escape
-
     line = (
         f"sent {d['sent']}, retry later {d['transient']}, failed {d['failed']}, "
         f"skipped {d['skipped']}"
@@ -100,7 +98,7 @@ def _print_send(d: dict[str, Any]) -> None:
         n = h["messages"]
         what = "1 message is" if n == 1 else f"{n} messages are"
         console().print(
-            f"{what} being sent by {escape(h['by'])} until {_clock_time(h['until'])}; "
+            f"{what} being sent by {h['by']} until {_clock_time(h['until'])}; "
             "they are not sent again now"
         )
 
@@ -127,12 +125,10 @@ def retry(message_id: MessageId, as_json: JsonOpt = False) -> None:
     data = outbox.retry(app_for_command(), message_id)
 
     def human(d: dict[str, Any]) -> None:
-        from rich.markup import escape
-
         rest = [r for r in d["recipients"] if r not in d["accepted"]]
         line = f"Message {d['id']} queued again"
         if d["accepted"]:  # a partial failure: the others have it already
-            line += f", only to {escape(', '.join(rest))} (the others have accepted it)"
+            line += f", only to {', '.join(rest)} (the others have accepted it)"
         console().print(line)
 
     emit(data, as_json, human)
@@ -148,15 +144,14 @@ def show(message_id: MessageId, as_json: JsonOpt = False) -> None:
     data = outbox.show(app_for_command(), message_id)
 
     def human(d: dict[str, Any]) -> None:
-        from rich.markup import escape
-
-        console().print(f"[bold]Message {d['id']}[/] ({d['state']}, {d['attempts']} attempts)")
+        console().print(
+            styled((f"Message {d['id']}", "bold"), f" ({d['state']}, {d['attempts']} attempts)")
+        )
         if d["accepted"] and d["state"] != "sent":
-            console().print(f"  accepted by {escape(', '.join(d['accepted']))}")
+            console().print(f"  accepted by {', '.join(d['accepted'])}")
         for a in d["attempts_log"]:
             console().print(
-                f"  {sv_datetime(a['at'])} {escape(a['recipient'])}: {a['outcome']} "
-                f"{escape(a['detail'])}"
+                f"  {sv_datetime(a['at'])} {a['recipient']}: {a['outcome']} {a['detail']}"
             )
         typer.echo(d["raw"])
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 _TZ = "Europe/Stockholm"
 WIDE = 160  # columns when the output is a file or a pipe (the demo, logs)
@@ -25,14 +27,22 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
 
 def console(stderr: bool = False) -> Any:
     # start-up: loaded when the command runs, so `finsam --help` stays quick
-    import os
-
-    # start-up: loaded when the command runs, so `finsam --help` stays quick
     from rich.console import Console
 
     out = sys.stderr if stderr else sys.stdout
     width = None if out.isatty() or os.environ.get("COLUMNS") else WIDE
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+    # markup off: titles, names and comments come from people and files, and a
+    # "[/]" or "[bold]" in them is text to show, never a style (styles: `styled`)
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width, markup=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Any:
+    """A line of text with some parts styled: `styled(("Plan 3", "bold"), ": ", title)`.
+    Every part is shown literally, whatever it contains."""
+    # start-up: loaded when the command runs, so `finsam --help` stays quick
+    from rich.text import Text
+
+    return Text.assemble(*parts)
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -62,9 +72,6 @@ def sv_datetime(value: str | datetime | None) -> str:
     """'24 nov. 2026 15:02' in Europe/Stockholm for an instant (ISO text or datetime)."""
     if value is None:
         return ""
-    # start-up: loaded when the command runs, so `finsam --help` stays quick
-    from zoneinfo import ZoneInfo
-
     # start-up: loaded when the command runs, so `finsam --help` stays quick
     from babel.dates import format_datetime
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import AsOpt, ForbundOpt, JsonOpt, app_for_command, handled, parse_date
-from cli.output import console, emit, sv_date, sv_datetime, table
+from cli.output import console, emit, styled, sv_date, sv_datetime, table
 from workflow.plans import services as plans
 from workflow.plans.content import read_content
 
@@ -112,7 +112,9 @@ def show(plan_id: PlanId, as_json: JsonOpt = False) -> None:
 
     def human(d: dict[str, Any]) -> None:
         out = console()
-        out.print(f"[bold]Plan {d['id']}[/]: {d['title']} ({d['forbund']}, {_years(d)})")
+        out.print(
+            styled((f"Plan {d['id']}", "bold"), f": {d['title']} ({d['forbund']}, {_years(d)})")
+        )
         out.print(
             f"Tillstånd: {d['state_label']} ({d['state']}), revision {d['revision']}, "
             f"version {d['version']}"

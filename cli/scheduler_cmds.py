@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import JsonOpt, app_for_command, handled
-from cli.output import console, emit, sv_datetime, table
+from cli.output import console, emit, styled, sv_datetime, table
 from workflow.bootstrap import clock_at
 from workflow.scheduler import daemon as scheduler
 from workflow.scheduler import nodes, sweeps
@@ -159,5 +159,5 @@ def _print_status(data: dict[str, Any]) -> None:
         f"Näst på tur: {nxt['what']}, {sv_datetime(nxt['at'])}" if nxt else "Inget på tur."
     )
     for p in data["problems"]:
-        console().print(f"[red]Problem:[/red] {p}")
-    console().print("Frisk." if data["healthy"] else "[red]Inte frisk.[/red]")
+        console().print(styled(("Problem:", "red"), f" {p}"))
+    console().print("Frisk." if data["healthy"] else styled(("Inte frisk.", "red")))

@@ -20,6 +20,15 @@ def test_same_file_again_is_unchanged(app: Any) -> None:
     assert forbunds.register(app, load_forbund(SOS_FILE))["outcome"] == "unchanged"
 
 
+def test_a_new_forbund_is_answered_with_its_id(app: Any, tmp_path: Path) -> None:
+    text = SOS_FILE.read_text(encoding="utf-8").replace(
+        'key = "sydostra-skane"', 'key = "sydostra-skane-2"', 1
+    )
+    (tmp_path / "f.toml").write_text(text, encoding="utf-8")
+    made = forbunds.register(app, load_forbund(tmp_path / "f.toml"))
+    assert made["outcome"] == "created" and isinstance(made["id"], int)
+
+
 def test_new_people_are_taken_up(app: Any, tmp_path: Path) -> None:
     text = SOS_FILE.read_text(encoding="utf-8").replace("Karin Holm", "Karin Holm-Berg")
     (tmp_path / "f.toml").write_text(text, encoding="utf-8")

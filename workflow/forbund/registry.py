@@ -38,6 +38,7 @@ def register(app: App, cfg: ForbundFile) -> Registered:
                 updated_at=now,
             )
             s.add(row)
+            s.flush()  # the id, for the answer
             outcome = "created"
         elif row.config_sha256 == sha:
             outcome = "unchanged"

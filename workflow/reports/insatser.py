@@ -110,6 +110,7 @@ def add(
             updated_at=now,
         )
         s.add(insats)
+        s.flush()  # the id, for the answer
         return insats_dict(insats, cfg)
 
     return write(app, work)
