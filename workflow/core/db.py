@@ -7,7 +7,9 @@ one file behave like two clients of PostgreSQL: a stale writer fails and is told
 
 from __future__ import annotations
 
+import os
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,10 +43,18 @@ def make_engine(url: str, *, must_exist: bool = True) -> Engine:
             )
         if not must_exist:
             path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(path)
         engine = sa.create_engine(url, connect_args={"timeout": BUSY_MS / 1000})
         _make_sqlite_transactional(engine)
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable and writable by its owner only: it holds
+    personal data. SQLite gives its -wal and -shm files the database file's mode."""
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:

@@ -361,6 +361,12 @@ def data_dir(app: App) -> Path:
     return Path(base) / "finsam" / "files"
 
 
+def _private_dirs(root: Path, leaf: Path) -> None:
+    """The files folder and the folders in it, made readable by their owner only."""
+    for folder in (root, leaf):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 def _actor(cfg: ForbundFile, insats: Insats, email: str | None) -> tuple[str, str, frozenset[str]]:
     if not email:
         raise UsageError("who is acting? nobody was named", "give --as EMAIL or set FINSAM_USER")
@@ -417,9 +423,10 @@ def submit(
         target = data_dir(app) / sha[:2] / sha
         created = not target.exists()
         if created:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            _private_dirs(data_dir(app), target.parent)
             tmp = target.with_suffix(".part")
             shutil.copyfile(file, tmp)
+            tmp.chmod(0o600)  # reports hold personal data: their owner only
             tmp.replace(target)
         try:
             before = o.state
