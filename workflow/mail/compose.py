@@ -133,7 +133,7 @@ def enqueue(
     (then None). For the few messages a change causes; sweeps use `queue`."""
     if not to:
         return None
-    if s.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)).first():
+    if _queued(s, key):
         return None
     row = OutboxMessage(
         **_message(
@@ -151,13 +151,24 @@ def enqueue(
             calendar=calendar,
         )
     )
+    return row if _add_once(s, row) else None
+
+
+def _queued(s: Session, key: str) -> bool:
+    return (
+        s.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)).first() is not None
+    )
+
+
+def _add_once(s: Session, row: OutboxMessage) -> bool:
+    """Add the row in a savepoint; False when another worker took its key first."""
     try:
         with s.begin_nested():
             s.add(row)
             s.flush()
     except sa.exc.IntegrityError:
-        return None  # another worker queued the same key first
-    return row
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- drafts, rendered, queued
@@ -604,7 +615,7 @@ def _draft(
     templates render. Its key keeps it once, as for every message. False when
     the key is taken already.
     """
-    if s.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)).first():
+    if _queued(s, key):
         return False
     row = OutboxMessage(
         key=key,
@@ -621,13 +632,7 @@ def _draft(
         created_at=now,
         draft=draft,
     )
-    try:
-        with s.begin_nested():
-            s.add(row)
-            s.flush()
-    except sa.exc.IntegrityError:
-        return False  # another worker drafted the same key first
-    return True
+    return _add_once(s, row)
 
 
 def plan_arrived(
