@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from states.roles import Actor
 from workflow.core.models import AuditEvent
 from workflow.core.uow import read
 from workflow.core.views import AuditEventView, AuditHead
@@ -73,6 +74,51 @@ def append(session: Session, **fields: Any) -> AuditEvent:
     session.add(row)
     session.flush()
     return row
+
+
+def change(
+    session: Session,
+    *,
+    at: datetime,
+    forbund_key: str,
+    subject: str,
+    action: str,
+    actor: Actor,
+    role: str,
+    to_state: str,
+    from_state: str | None = None,
+    kind: str = "change",
+    comment: str | None = None,
+    body: str | None = None,
+    meeting_date: str | None = None,
+    content_sha256: str = "",
+) -> AuditEvent:
+    """A row for a change outside a plan's workflow: a meeting, an insats, the förbund file.
+
+    `subject` names what changed as `kind:id` (`meeting:14`, `insats:3`,
+    `forbund:lund`), which `finsam audit log --subject` finds; `comment` says
+    what changed in words a reader of the log understands.
+    """
+    return append(
+        session,
+        at=at,
+        forbund_key=forbund_key,
+        plan_id=None,
+        plan_year=None,
+        subject=subject,
+        revision=0,
+        action=action,
+        kind=kind,
+        from_state=from_state,
+        to_state=to_state,
+        actor_email=actor.email,
+        actor_name=actor.name,
+        actor_role=role,
+        body=body,
+        meeting_date=meeting_date,
+        comment=comment,
+        content_sha256=content_sha256,
+    )
 
 
 @dataclass(frozen=True)

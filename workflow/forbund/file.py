@@ -20,6 +20,7 @@ from states.definition import WorkflowDef, WorkflowError
 from states.roles import ROLES, Actor
 from workflow.core.exceptions import ConfigError
 from workflow.forbund.cycle_rules import CycleRules
+from workflow.forbund.permissions import Permissions
 from workflow.forbund.report_rules import ReportRules
 
 MemberKind = Literal["försäkringskassan", "arbetsförmedlingen", "region", "kommun"]
@@ -111,6 +112,7 @@ class ForbundFile(_Strict):
         default_factory=lambda: ["förbundschef"],
         description="role specs that may create plans and edit drafts",
     )
+    permissions: Permissions = Field(default_factory=Permissions)
 
     @model_validator(mode="after")
     def _consistent(self) -> ForbundFile:
@@ -264,10 +266,19 @@ def parse_forbund(data: dict[str, Any], source: str) -> ForbundFile:
         parsed.workflow_def  # noqa: B018 - validate now, not at first use
     except WorkflowError as exc:
         raise ConfigError(f"{source}: invalid förbund file:\n  {exc}") from None
-    for spec in parsed.editors:
+    bodies = {b.key for b in parsed.bodies}
+    specs = [("editors", spec) for spec in parsed.editors] + [
+        (f"permissions.{name}", spec)
+        for name in type(parsed.permissions).model_fields
+        for spec in getattr(parsed.permissions, name)
+    ]
+    for where, spec in specs:
         role, _, body = spec.partition("@")
-        if role not in ROLES or (body and body not in {b.key for b in parsed.bodies}):
-            raise ConfigError(f"{source}: editors: unknown role spec {spec!r}")
+        if role not in ROLES or (body and body not in bodies):
+            raise ConfigError(
+                f"{source}: {where}: unknown role spec {spec!r}",
+                f"a role ({', '.join(ROLES)}), optionally @body ({', '.join(sorted(bodies))})",
+            )
     return parsed
 
 

@@ -13,6 +13,7 @@ from workflow.core.exceptions import ConfigError, NotAllowed, NotFound, UsageErr
 from workflow.core.models import Forbund, Plan
 from workflow.core.uow import UnitOfWork, write
 from workflow.forbund.file import ForbundFile, parse_forbund
+from workflow.forbund.permissions import COVERS, Permission
 from workflow.forbund.views import Registered
 
 
@@ -129,3 +130,20 @@ def require_editor(cfg: ForbundFile, who: Actor, doing: str) -> RoleSpec:
     if role is None:
         raise NotAllowed(f"only {describe_specs(specs)} may {doing}; {who.name} may not")
     return role
+
+
+def authorise(cfg: ForbundFile, email: str | None, permission: Permission) -> tuple[Actor, str]:
+    """The person acting and the role they act in, when `[permissions]` lets them.
+
+    Every change outside a plan's workflow goes through here, so each audit row
+    can name who made it and in which role.
+    """
+    who = actor(cfg, email)
+    specs = tuple(RoleSpec.parse(s) for s in cfg.permissions.specs(permission))
+    role = who.matching(specs)
+    if role is None:
+        raise NotAllowed(
+            f"only {describe_specs(specs)} may {COVERS[permission]}; {who.name} may not",
+            f"act as somebody who may, or change [permissions] {permission} in the förbund file",
+        )
+    return who, str(role)
