@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import ForbundOpt, JsonOpt, handled
+from cli.common import AsOpt, ForbundOpt, JsonOpt, handled
 from cli.output import console, emit, table
 from workflow.core.settings import shown_url
 
@@ -18,8 +18,13 @@ ForbundFileOpt = Annotated[Path, typer.Option("--forbund", help="The förbund fi
 
 
 @handled
-def init(forbund: ForbundFileOpt, as_json: JsonOpt = False) -> None:
-    """Create or upgrade the database and register (or update) a förbund from its file."""
+def init(forbund: ForbundFileOpt, actor: AsOpt = None, as_json: JsonOpt = False) -> None:
+    """Create or upgrade the database and register (or update) a förbund from its file.
+
+    Audited: a new förbund names --as when given (else finsam init and the OS
+    user); a changed file of a registered förbund needs --as of a person the
+    stored file allows ([permissions] forbund), and its row says who changed.
+    """
     # start-up: loaded when the command runs, so `finsam --help` stays quick
     from workflow.bootstrap import bootstrap
     from workflow.core.db import upgrade
@@ -29,7 +34,7 @@ def init(forbund: ForbundFileOpt, as_json: JsonOpt = False) -> None:
     cfg = load_forbund(forbund)
     app = bootstrap(must_exist=False, check=False)
     before, after = upgrade(app.engine)
-    data = forbunds.register(app, cfg)
+    data = forbunds.register(app, cfg, actor)
     data["database"] = shown_url(app.url)
     data["schema"] = {"before": before, "after": after}
     emit(
@@ -92,7 +97,7 @@ def db_status(as_json: JsonOpt = False) -> None:
     from workflow.core.settings import database_location
 
     loc = database_location()
-    engine = make_engine(loc.url)
+    engine = make_engine(loc.url, source=loc.source)
     current = current_revision(engine)
     data = {
         "database": shown_url(loc.url),

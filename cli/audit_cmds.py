@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 
 from cli.common import JsonOpt, app_for_command, handled
-from cli.output import console, emit, emit_json
-from cli.plan_cmds import history_table
+from cli.output import console, emit, emit_json, sv_date, sv_datetime, table
 from workflow.core import audit
-from workflow.core.exceptions import UsageError
+from workflow.core.exceptions import AuditBroken, UsageError
+from workflow.core.views import AuditEventView
 
 app = typer.Typer(help="Read and verify the audit trail.", no_args_is_help=True)
 
@@ -28,7 +28,13 @@ def verify(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Exit 0 when the chain is intact, 1 naming the first bad row when not."""
+    """Exit 0 when the trail is intact and agrees with the plans, reports and förbund files.
+
+    Exit 1 naming what is off: the first row that breaks the chain, every row
+    dated before its predecessor, and every plan, report obligation and förbund
+    whose current state disagrees with its last row (a removed tail shows so,
+    even without --head).
+    """
 
     if head is not None and (
         len(head) < 12 or any(c not in "0123456789abcdef" for c in head.lower())
@@ -44,16 +50,18 @@ def verify(
         "head": result.head,
         "first_bad_seq": result.first_bad_seq,
         "problem": result.problem or None,
+        "problems": list(result.problems),
         "expected_head_found": result.expected_head_found,
     }
     if as_json:
         emit_json(data)
     elif result.ok:
         console().print(f"audit chain intact: {result.rows} rows, head {result.head[:16]}")
-    else:
-        console(stderr=True).print(f"audit chain BROKEN: {result.problem}")
     if not result.ok:
-        raise typer.Exit(1)
+        # exit 1 through the one error path: the listing on stderr (with --json, the count)
+        summary = f"audit chain BROKEN: {len(result.problems)} problem(s) in {result.rows} rows"
+        listing = "" if as_json else "".join(f"\n- {p}" for p in result.problems)
+        raise AuditBroken(summary + listing)
 
 
 @app.command("head")
@@ -69,9 +77,47 @@ def head(as_json: JsonOpt = False) -> None:
 @handled
 def log(
     plan: Annotated[int | None, typer.Option("--plan", help="Only this plan's rows.")] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            "--subject",
+            help="Only the rows about one thing: meeting:14, insats:3, obligation:7, "
+            "plan:5, forbund:KEY.",
+        ),
+    ] = None,
+    forbund: Annotated[
+        str | None, typer.Option("--forbund", help="Only this förbund's rows (its key).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Every audit row, oldest first."""
+    """Every audit row, oldest first (or those of one plan, subject or förbund)."""
 
-    data = audit.log(app_for_command(), plan)
-    emit(data, as_json, lambda rows: history_table("Granskningslogg", rows))
+    data = audit.log(app_for_command(), plan, subject=subject, forbund_key=forbund)
+    emit(data, as_json, _log_table)
+
+
+def _subject(row: AuditEventView) -> str:
+    return f"plan:{row['plan']}" if row["plan"] is not None else row["subject"] or ""
+
+
+def _log_table(rows: list[AuditEventView]) -> None:
+    table(
+        "Granskningslogg",
+        ["#", "när", "gäller", "vem (roll)", "åtgärd", "från → till", "rev.", "möte", "kommentar"],
+        [
+            [
+                r["seq"],
+                sv_datetime(r["at"]),
+                _subject(r),
+                f"{r['actor_name']} ({r['role']})",
+                r["action"],
+                f"{r['from'] or '–'} → {r['to']}",
+                (str(r["revision"]) + (f"→{r['new_revision']}" if r["new_revision"] else ""))
+                if r["plan"] is not None
+                else "",
+                " ".join(x for x in (sv_date(r["meeting"]), r["paragraph"] or "") if x),
+                r["comment"],
+            ]
+            for r in rows
+        ],
+    )

@@ -12,6 +12,7 @@ from cli.output import console, emit, emit_json, styled, table, write_or_print
 from cli.plan_cmds import FromOpt, IfVersionOpt, PlanId, _read, app
 from notifications.render import render as render_template
 from workflow.core.exceptions import UsageError
+from workflow.core.text import optional_text
 from workflow.plans import documents as plan_docs
 from workflow.plans import services as plans
 from workflow.plans.budget import FIGURE_LABELS, tkr
@@ -43,7 +44,7 @@ def revise(
         plan_id,
         _read(file),
         actor_email=actor,
-        comment=comment,
+        comment=optional_text(comment, "--comment", "comment"),
         source=str(file),
         expected_version=if_version,
     )

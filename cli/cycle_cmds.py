@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import ForbundOpt, JsonOpt, app_for_command, handled, parse_date
+from cli.common import AsOpt, ForbundOpt, JsonOpt, app_for_command, handled, parse_date
 from cli.output import console, emit, styled, sv_date, table, write_or_print
 from notifications.render import render
 from workflow.core.exceptions import UsageError
@@ -18,11 +18,16 @@ from workflow.cycle import wheel as wheel_export
 from workflow.cycle.dates import SV_WEEKDAYS
 
 cycle_app = typer.Typer(help="The yearly cycle of meetings (årshjul).", no_args_is_help=True)
-meeting_app = typer.Typer(help="Single meetings: move, cancel.", no_args_is_help=True)
+meeting_app = typer.Typer(
+    help="Single meetings: add, move, cancel, their papers.", no_args_is_help=True
+)
 calendar_app = typer.Typer(help="Meetings as iCalendar files.", no_args_is_help=True)
 
 YearOpt = Annotated[int, typer.Option("--year", help="The calendar year.")]
 MeetingId = Annotated[int, typer.Argument(help="The meeting's id (see 'finsam cycle show').")]
+ReasonOpt = Annotated[
+    str | None, typer.Option("--reason", help="Why (one line; kept in the audit trail).")
+]
 
 
 def meetings_table(title: str, rows: list[dict[str, Any]]) -> None:
@@ -60,11 +65,12 @@ def generate(
         bool, typer.Option("--dry-run", help="Show what the rules give; store nothing.")
     ] = False,
     forbund: ForbundOpt = None,
+    actor: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Propose the year's meetings from the förbund's cycle rules and store them."""
+    """Propose the year's meetings from the förbund's cycle rules and store them (audited)."""
 
-    data = meetings.generate(app_for_command(), forbund, year, dry_run=dry_run)
+    data = meetings.generate(app_for_command(), forbund, year, actor_email=actor, dry_run=dry_run)
     title = f"Förslag {year} (inget sparat)" if dry_run else f"Möten {year}"
     emit(
         data,
@@ -89,7 +95,9 @@ def show(
 
     def human(rows: list[dict[str, Any]]) -> None:
         if not rows:
-            console().print(f"No meetings for {year}: run 'finsam cycle generate --year {year}'.")
+            console().print(
+                f"No meetings for {year}: run 'finsam cycle generate --year {year} --as EMAIL'."
+            )
             return
         meetings_table(f"Möten {year}", rows)
 
@@ -103,15 +111,22 @@ def move(
     to: Annotated[str, typer.Option("--to", help="The new date, YYYY-MM-DD.")],
     at_time: Annotated[str | None, typer.Option("--time", help="New start, HH:MM.")] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Allow a weekend, holiday or klämdag.")
+        bool,
+        typer.Option(
+            "--force", help="Allow a weekend, holiday or klämdag, or (with --reason) another year."
+        ),
     ] = False,
+    reason: ReasonOpt = None,
+    actor: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Move a meeting; its prep meetings keep their distance unless pinned."""
+    """Move a meeting; its prep meetings keep their distance unless pinned (audited)."""
 
     day = parse_date(to, "--to")
     assert day is not None
-    data = meetings.move(app_for_command(), meeting_id, day, at_time, force=force)
+    data = meetings.move(
+        app_for_command(), meeting_id, day, at_time, actor_email=actor, force=force, reason=reason
+    )
 
     def human(d: dict[str, Any]) -> None:
         m = d["meeting"]
@@ -137,10 +152,12 @@ def move(
 
 @meeting_app.command("cancel")
 @handled
-def cancel(meeting_id: MeetingId, as_json: JsonOpt = False) -> None:
+def cancel(
+    meeting_id: MeetingId, reason: ReasonOpt = None, actor: AsOpt = None, as_json: JsonOpt = False
+) -> None:
     """Cancel a meeting (kept, exported as cancelled); its prep meetings are cancelled too."""
 
-    data = meetings.cancel(app_for_command(), meeting_id)
+    data = meetings.cancel(app_for_command(), meeting_id, actor_email=actor, reason=reason)
 
     def human(d: dict[str, Any]) -> None:
         console().print(f"Meeting {d['meeting']['id']} cancelled")
@@ -151,6 +168,50 @@ def cancel(meeting_id: MeetingId, as_json: JsonOpt = False) -> None:
             console().print(f"  plan {p['plan']} moves from meeting {p['from']} to {where}")
 
     emit(data, as_json, human)
+
+
+@meeting_app.command("add")
+@handled
+def add(
+    body: Annotated[str, typer.Option("--body", help="The body that meets (a body key).")],
+    on: Annotated[str, typer.Option("--date", help="The day, YYYY-MM-DD.")],
+    at_time: Annotated[
+        str | None, typer.Option("--time", help="Start, HH:MM (the body's usual time).")
+    ] = None,
+    place: Annotated[
+        str | None, typer.Option("--place", help="Where (a member key or any place).")
+    ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="What the meeting is about.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Allow a weekend, holiday or klämdag.")
+    ] = False,
+    forbund: ForbundOpt = None,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add an ad hoc (extra) meeting of a body; it gets its kallelse like the others."""
+
+    day = parse_date(on, "--date")
+    assert day is not None
+    data = meetings.add(
+        app_for_command(),
+        forbund,
+        body=body,
+        day=day,
+        at_time=at_time,
+        place=place,
+        title=title,
+        force=force,
+        actor_email=actor,
+    )
+    emit(
+        data,
+        as_json,
+        lambda m: console().print(
+            f"Meeting {m['id']} ({m['body_name']}) added: {sv_date(m['date'])} "
+            f"{m['time']}–{m['end']}"
+        ),
+    )
 
 
 @calendar_app.command("export")
@@ -241,13 +302,17 @@ def minutes(
     ] = None,
     fmt: FormatOpt = "md",
     output: OutputOpt = None,
+    actor: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record the protokoll (attendance, justerare) and render it with each § and decision."""
+    """Record the protokoll (attendance, justerare; audited) and render it with each § and
+    decision; without --present/--justerare, render the minutes recorded."""
 
     app = app_for_command()
     if present or justerare:
-        data = meeting_docs.record_minutes(app, meeting_id, present or [], justerare or [])
+        data = meeting_docs.record_minutes(
+            app, meeting_id, present or [], justerare or [], actor_email=actor
+        )
     else:
         data = meeting_docs.minutes(app, meeting_id)
     if as_json:

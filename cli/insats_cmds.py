@@ -34,18 +34,26 @@ STATE_SV = {
 }
 
 
-def _budget(values: list[str] | None) -> dict[int, int]:
-
-    out = {}
+def _budget(values: list[str] | None, removable: bool = False) -> dict[int, int | None]:
+    """YEAR=TKR options as {year: tkr}; with `removable`, YEAR= (no amount) is None."""
+    out: dict[int, int | None] = {}
     for v in values or []:
-        year, _, amount = v.partition("=")
+        year, sign, amount = v.partition("=")
         try:
-            out[int(year)] = int(amount)
+            if not sign or len(v) > 40:
+                raise ValueError(v)
+            out[int(year)] = None if removable and not amount.strip() else int(amount)
         except ValueError:
             raise UsageError(
-                f"--budget {v!r} is not YEAR=TKR", "give e.g. --budget 2027=3000 (whole tkr)"
+                f"--budget {v[:40]!r} is not YEAR=TKR",
+                "give e.g. --budget 2027=3000 (whole tkr)"
+                + ("; YEAR= removes that year" if removable else ""),
             ) from None
     return out
+
+
+def _amounts(values: list[str] | None) -> dict[int, int]:
+    return {y: a for y, a in _budget(values).items() if a is not None}
 
 
 @insats_app.command("add")
@@ -68,13 +76,17 @@ def add(
         typer.Option("--from-plan", help="Add the decided insatser of this plan instead."),
     ] = None,
     forbund: ForbundOpt = None,
+    actor: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add an insats (or all the decided insatser of a plan with --from-plan)."""
+    """Add an insats (or all the decided insatser of a plan with --from-plan).
+
+    Needs [permissions] insatser of the förbund file (the förbundschef by default).
+    """
 
     app = app_for_command()
     if from_plan is not None:
-        data: Any = decided.insatser_from_plan(app, from_plan)
+        data: Any = decided.insatser_from_plan(app, from_plan, actor_email=actor)
     else:
         if not (name and owner and start):
             raise UsageError(
@@ -84,6 +96,7 @@ def add(
         data = insatser.add(
             app,
             forbund,
+            actor_email=actor,
             name=name,
             owner=owner,
             start=parse_date(start, "--start"),
@@ -92,7 +105,7 @@ def add(
             leader_email=leader_email,
             contact_name=contact_name,
             contact_email=contact_email,
-            budget=_budget(budget),
+            budget=_amounts(budget),
             sus=sus,
         )
     rows = data if isinstance(data, list) else [data]
@@ -161,18 +174,86 @@ def show(insats_id: InsatsId, as_json: JsonOpt = False) -> None:
     emit(data, as_json, human)
 
 
+@insats_app.command("edit")
+@handled
+def edit(
+    insats_id: InsatsId,
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Projektägare: a member key.")] = None,
+    start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD.")] = None,
+    no_end: Annotated[bool, typer.Option("--no-end", help="Remove the planned last day.")] = False,
+    leader_name: Annotated[str | None, typer.Option(help="Project leader's name.")] = None,
+    leader_email: Annotated[
+        str | None, typer.Option(help="Project leader's e-mail ('' for none).")
+    ] = None,
+    contact_name: Annotated[str | None, typer.Option(help="The owner's contact person.")] = None,
+    contact_email: Annotated[
+        str | None, typer.Option(help="The owner's contact's e-mail ('' for none).")
+    ] = None,
+    budget: Annotated[
+        list[str] | None,
+        typer.Option(help="YEAR=TKR sets a year's amount, YEAR= removes it; repeat for several."),
+    ] = None,
+    sus: Annotated[
+        bool | None, typer.Option("--sus/--no-sus", help="Participants are registered in SUS.")
+    ] = None,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Correct an insats: name, owner, period, contacts, budget, SUS (each change audited).
+
+    A new period carries the insats's reports along: pending ones get the new
+    period (or fall away, or are created), and a change that would alter a report
+    already handed in is refused. Needs [permissions] insatser of the förbund file.
+    """
+
+    changes = insatser.InsatsChanges(
+        name=name,
+        owner=owner,
+        start=parse_date(start, "--start"),
+        end=parse_date(end, "--end"),
+        no_end=no_end,
+        leader_name=leader_name,
+        leader_email=leader_email,
+        contact_name=contact_name,
+        contact_email=contact_email,
+        budget=_budget(budget, removable=True) if budget else None,
+        sus=sus,
+    )
+    data = insatser.edit(app_for_command(), insats_id, changes, actor_email=actor)
+
+    def human(d: dict[str, Any]) -> None:
+        out = console()
+        if not d["changed"]:
+            out.print(f"Insats {d['id']} unchanged: {d['name']}")
+        else:
+            out.print(f"Insats {d['id']} changed: {d['name']}")
+        for line in d["changed"]:
+            out.print(f"  {line}")
+
+    emit(data, as_json, human)
+
+
 @insats_app.command("end")
 @handled
 def end(
     insats_id: InsatsId,
     on: Annotated[str, typer.Option("--date", help="The last day, YYYY-MM-DD.")],
+    reason: Annotated[
+        str | None, typer.Option(help="Why it ends (kept in the audit trail).")
+    ] = None,
+    actor: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """End an insats: later tertial reports fall away, a final report is owed."""
+    """End an insats: later tertial reports fall away, a final report is owed.
+
+    Needs [permissions] insatser of the förbund file (the förbundschef by default).
+    """
 
     day = parse_date(on, "--date")
     assert day is not None
-    data = reports.end_insats(app_for_command(), insats_id, day)
+    data = reports.end_insats(app_for_command(), insats_id, day, actor_email=actor, reason=reason)
 
     def human(d: dict[str, Any]) -> None:
         console().print(f"Insats {d['insats']} ended {d['end']}")
@@ -189,11 +270,15 @@ def end(
 def generate(
     year: Annotated[int, typer.Option("--year", help="The year.")],
     forbund: ForbundOpt = None,
+    actor: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create the year's report obligations of every active insats from the rules."""
+    """Create the year's report obligations of every active insats from the rules.
 
-    data = reports.generate(app_for_command(), forbund, year)
+    Needs [permissions] reports of the förbund file (the förbundschef by default).
+    """
+
+    data = reports.generate(app_for_command(), forbund, year, actor_email=actor)
     emit(
         data,
         as_json,
@@ -270,11 +355,20 @@ def status(
 @handled
 def submit(
     report_id: ReportId,
-    file: Annotated[Path, typer.Option("--file", help="The report document.")],
+    file: Annotated[
+        Path,
+        typer.Option(
+            "--file",
+            help="The report document: PDF, DOCX, XLSX, ODT, ODS, plain text or CSV, "
+            "at most FINSAM_MAX_UPLOAD_MB (25) MB; a regular file, not a link.",
+        ),
+    ],
     actor: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Hand in a report: a copy is kept by content hash, with its name, size and sha256."""
+    """Hand in a report: a copy is kept by content hash, with its name, size and sha256.
+
+    The type is read from the content, not the name; anything else is refused."""
 
     data = reports.submit(app_for_command(), report_id, file, actor)
     emit(

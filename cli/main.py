@@ -24,7 +24,11 @@ GROUPS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "audit": (("cli.audit_cmds",), "app", "Read and verify the audit trail."),
     "workflow": (("cli.admin_cmds",), "workflow_app", "The förbund's adoption workflow."),
     "cycle": (("cli.cycle_cmds",), "cycle_app", "The yearly cycle of meetings (årshjul)."),
-    "meeting": (("cli.cycle_cmds",), "meeting_app", "Single meetings: move, cancel."),
+    "meeting": (
+        ("cli.cycle_cmds",),
+        "meeting_app",
+        "Single meetings: add, move, cancel, their papers.",
+    ),
     "calendar": (("cli.cycle_cmds",), "calendar_app", "Meetings as iCalendar files."),
     "insats": (("cli.insats_cmds",), "insats_app", "The insatser the förbund funds."),
     "reports": (
@@ -38,7 +42,12 @@ GROUPS: dict[str, tuple[tuple[str, ...], str, str]] = {
         "scheduler_app",
         "Run the year unattended: reminders, kallelser, obligations, delivery.",
     ),
-    "db": (("cli.admin_cmds",), "db_app", "The database: its location, schema and upgrades."),
+    "db": (
+        ("cli.admin_cmds", "cli.store_cmds"),
+        "db_app",
+        "The database: its location, schema and upgrades.",
+    ),
+    "schema": (("cli.schema_cmds",), "app", "The förbund file's JSON Schema, for editors."),
 }
 
 

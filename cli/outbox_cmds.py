@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import JsonOpt, app_for_command, handled
-from cli.output import console, emit, styled, sv_datetime, table
+from cli.output import console, emit, styled, sv_datetime, table, visible
 
 outbox_app = typer.Typer(help="Messages: queued, sent, failed; deliver them.", no_args_is_help=True)
 MessageId = Annotated[int, typer.Argument(help="The message's id (see 'finsam outbox list').")]
@@ -52,18 +52,25 @@ def list_(
 @outbox_app.command("queue")
 @handled
 def queue(as_json: JsonOpt = False) -> None:
-    """Queue the reminders and kallelser that have fallen due (safe to repeat)."""
+    """Queue the reminders and kallelser that have fallen due (safe to repeat).
+
+    Exit 1 when some message could not be made (the others are queued).
+    """
     # start-up: loaded when the command runs, so `finsam --help` stays quick
     from workflow.mail import compose as notify
 
     data = notify.sweep(app_for_command())
-    emit(
-        data,
-        as_json,
-        lambda d: console().print(
-            f"Queued {d['reminders']} reminder(s) and {d['notices']} kallelse(r)"
-        ),
-    )
+
+    def human(d: dict[str, Any]) -> None:
+        console().print(f"Queued {d['reminders']} reminder(s) and {d['notices']} kallelse(r)")
+        if d.get("failed"):
+            console(stderr=True).print(f"{d['failed']} message(s) could not be made:")
+            for problem in d["problems"]:
+                console(stderr=True).print(f"  {problem}")
+
+    emit(data, as_json, human)
+    if data.get("failed"):
+        raise typer.Exit(1)
 
 
 @outbox_app.command("send")
@@ -118,13 +125,27 @@ def _clock_time(instant: str) -> str:
 @outbox_app.command("retry")
 @handled
 def retry(message_id: MessageId, as_json: JsonOpt = False) -> None:
-    """Put a failed message back in the queue, to go with the next send."""
+    """Put a failed message back in the queue, to go with the next send.
+
+    A message that failed before it was made (its draft could not be rendered)
+    is made anew now from the corrected data; exit 1 if it still cannot be.
+    """
     # start-up: loaded when the command runs, so `finsam --help` stays quick
+    from workflow.mail import compose as notify
     from workflow.mail import delivery as outbox
 
-    data = outbox.retry(app_for_command(), message_id)
+    app = app_for_command()
+    data: dict[str, Any] = dict(outbox.retry(app, message_id))
+    if data["state"] == "draft":
+        notify.render_drafts(app)
+        data = dict(outbox.show(app, message_id))
+        data.pop("raw", None)
+        data.pop("attempts_log", None)
 
     def human(d: dict[str, Any]) -> None:
+        if d["state"] == "failed":
+            console().print(f"Message {d['id']} still cannot be made: {d['last_error']}")
+            return
         rest = [r for r in d["recipients"] if r not in d["accepted"]]
         line = f"Message {d['id']} queued again"
         if d["accepted"]:  # a partial failure: the others have it already
@@ -132,6 +153,8 @@ def retry(message_id: MessageId, as_json: JsonOpt = False) -> None:
         console().print(line)
 
     emit(data, as_json, human)
+    if data["state"] == "failed":
+        raise typer.Exit(1)
 
 
 @outbox_app.command("show")
@@ -153,6 +176,8 @@ def show(message_id: MessageId, as_json: JsonOpt = False) -> None:
             console().print(
                 f"  {sv_datetime(a['at'])} {a['recipient']}: {a['outcome']} {a['detail']}"
             )
-        typer.echo(d["raw"])
+        if d["last_error"] and not d["raw"]:  # never made: why, instead of an empty message
+            console().print(f"  could not be made: {d['last_error']}")
+        typer.echo(visible(d["raw"]))
 
     emit(data, as_json, human)

@@ -9,6 +9,7 @@ import typer
 
 from cli.common import AsOpt, ForbundOpt, JsonOpt, app_for_command, handled, parse_date
 from cli.output import console, emit, styled, sv_date, sv_datetime, table
+from workflow.core.text import optional_line, optional_text, single_line
 from workflow.plans import services as plans
 from workflow.plans.content import read_content
 
@@ -54,7 +55,7 @@ def new(
         forbund_key=forbund,
         year=year,
         last_year=until,
-        title=title,
+        title=optional_line(title, "--title", "title"),
         actor_email=actor,
         content=_read(file),
         source=str(file),
@@ -181,7 +182,7 @@ def edit(
         app_for_command(),
         plan_id,
         actor_email=actor,
-        title=title,
+        title=optional_line(title, "--title", "title"),
         content=_read(file),
         expected_version=if_version,
         source=str(file),
@@ -218,12 +219,12 @@ def move(
     data = plans.move(
         app_for_command(),
         plan_id,
-        action,
+        single_line(action, "ACTION", "key"),
         actor_email=actor,
-        comment=comment,
+        comment=optional_text(comment, "--comment", "comment"),
         meeting=parse_date(meeting, "--meeting"),
-        paragraph=paragraph,
-        target=to,
+        paragraph=optional_line(paragraph, "--paragraph", "line"),
+        target=optional_line(to, "--to", "key"),
         expected_version=if_version,
     )
 

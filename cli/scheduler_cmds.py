@@ -72,8 +72,9 @@ def tick(
 def status(as_json: JsonOpt = False) -> None:
     """Nodes, the last run of each sweep, the outbox, and what is due next.
 
-    Exit 0 when healthy; 1 when the outbox has failed messages or no node has
-    beaten within FINSAM_SCHEDULER_STALE_SECONDS (default 300).
+    Exit 0 when healthy; 1 when the outbox has failed messages, the last run of
+    a sweep failed or could not make some message, or no node has beaten within
+    FINSAM_SCHEDULER_STALE_SECONDS (default 300).
     """
 
     config = scheduler.settings()
@@ -91,10 +92,16 @@ def _failed(result: dict[str, Any]) -> bool:
     return result["outcome"] == "error" or bool(counts.get("failed") or counts.get("transient"))
 
 
+def _what(counts: dict[str, Any]) -> str:
+    """'reminders 2, notices 0, failed 1' and, on lines of their own, what failed."""
+    numbers = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "problems")
+    return "\n".join([numbers, *counts.get("problems", [])])
+
+
 def _print_tick(results: list[dict[str, Any]]) -> None:
     rows = []
     for r in results:
-        what = r.get("error") or ", ".join(f"{k} {v}" for k, v in (r.get("counts") or {}).items())
+        what = r.get("error") or _what(r.get("counts") or {})
         rows.append([r["sweep"], r["outcome"], what])
     table("Genomgång", ["sweep", "utfall", "vad"], rows)
 
@@ -110,7 +117,13 @@ def _print_dry_run(data: dict[str, Any]) -> None:
         "Skulle skickas",
         ["id", "förbund", "slag", "till", "ämne"],
         [
-            [m["id"], m["forbund"], m["kind"], ", ".join(m["to"]), m["subject"]]
+            [
+                m["id"],
+                m["forbund"],
+                m["kind"],
+                ", ".join(m["to"]),
+                m["subject"] if "error" not in m else f"kan inte skapas: {m['error']}",
+            ]
             for m in data["would_send"]
         ],
     )
@@ -144,7 +157,7 @@ def _print_status(data: dict[str, Any]) -> None:
                 sv_datetime(w["started_at"]),
                 sv_datetime(w["finished_at"]),
                 w["outcome"],
-                ", ".join(f"{k} {v}" for k, v in w["detail"].items()),
+                _what(w["detail"] or {}),
             ]
             for w in data["sweeps"]
         ],

@@ -53,20 +53,21 @@ tick() {  # the scheduler's ticks on a moving clock: every day at 08:00 up to $1
 
 step "January 2027: the database, the förbund, and the year's meetings from its rules"
 at 2027-01-11T09:00 init --forbund examples/forbund/sydostra-skane.toml
-at 2027-01-11T09:05 cycle generate --year 2027
+at 2027-01-11T09:05 cycle generate --year 2027 --as $CHEF
 at 2027-01-11T09:10 calendar export --year 2027 --ics demo-out/calendar-2027.ics
 at 2027-01-11T09:10 cycle wheel --year 2027 -o demo-out/arshjul-2027.svg
 
 step "January: the insatser the förbund funds, and the reports they owe in 2027"
 at 2027-01-12T09:00 insats add --name Mariamottagningen --owner region-skane --start 2019-05-01 \
   --end 2027-12-31 --leader-name "Sofia Ek" --leader-email sofia.ek@skane.example \
-  --contact-name "Per Ohlsson" --contact-email per.ohlsson@skane.example --budget 2027=3000 --sus
+  --contact-name "Per Ohlsson" --contact-email per.ohlsson@skane.example --budget 2027=3000 --sus \
+  --as $CHEF
 at 2027-01-12T09:01 insats add --name "ESF IRIS Sydöstra Skåne" --owner simrishamn \
   --start 2020-09-01 --end 2027-12-31 --leader-name "Jonna Lund" \
-  --leader-email jonna.lund@simrishamn.example --budget 2027=1500 --sus
+  --leader-email jonna.lund@simrishamn.example --budget 2027=1500 --sus --as $CHEF
 at 2027-01-12T09:02 insats add --name "Möjligheternas hus" --owner tomelilla --start 2018-08-01 \
-  --leader-name "Kim Ros" --leader-email kim.ros@tomelilla.example --budget 2027=500
-at 2027-01-12T09:05 reports generate --year 2027
+  --leader-name "Kim Ros" --leader-email kim.ros@tomelilla.example --budget 2027=500 --as $CHEF
+at 2027-01-12T09:05 reports generate --year 2027 --as $CHEF
 tick 2027-01-12T09:10
 
 step "April: tertial 1 comes in; one report is approved, one returned, one never arrives"
@@ -137,7 +138,8 @@ at 2027-11-23T16:00 plan move 1 adopt --as $CHEF \
 
 step "The minutes are recorded and approved by the two justerare"
 at 2027-11-24T09:00 meeting minutes "$BOARD" --present $CHEF --present $CHAIR --present $VICE \
-  --present $MEMBER --justerare $VICE --justerare $MEMBER -o demo-out/protokoll-styrelsen-2027-11.md
+  --present $MEMBER --justerare $VICE --justerare $MEMBER --as $CHEF \
+  -o demo-out/protokoll-styrelsen-2027-11.md
 at 2027-11-25T10:00 meeting justera "$BOARD" --as $VICE
 at 2027-11-26T10:00 meeting justera "$BOARD" --as $MEMBER
 step "With the minutes approved, each member organisation's registry gets a protokollsutdrag"
@@ -166,6 +168,8 @@ run outbox list --state sent
 step "The audit trail: verified, and its head to write into the minutes"
 run audit verify
 run audit head
+step "One thing's whole life in the trail: the November board meeting, who did what in which role"
+run audit log --subject "meeting:$BOARD"
 echo
 echo "Written to demo-out/: finsam.db, calendar-2027.ics, arshjul-2027.svg, mail/*.eml,"
 echo "kallelse-styrelsen-2027-11.html, protokoll-styrelsen-2027-11.md, verksamhetsplan-2028.html."

@@ -96,7 +96,7 @@ class WorkflowDef:
                 body=body,
             )
         initial = data.get("initial")
-        if initial not in states:
+        if not isinstance(initial, str) or initial not in states:
             raise WorkflowError(
                 "workflow.initial", f"must be one of the states {sorted(states)}, got {initial!r}"
             )
@@ -185,13 +185,15 @@ def _action(
     if not isinstance(sources, list) or not sources:
         raise WorkflowError(f"{key}.from", "is required: a state or a list of states, or '*'")
     for s in sources:
+        if not isinstance(s, str):
+            raise WorkflowError(f"{key}.from", f"{s!r} is not a state name: give names as text")
         if s != ANY_STATE and s not in states:
             raise WorkflowError(f"{key}.from", f"unknown state {s!r}; states: {sorted(states)}")
     target = raw.get("to")
     if kind == "force":
         if target is not None:
             raise WorkflowError(f"{key}.to", "a force action takes its target when taken")
-    elif target not in states:
+    elif not isinstance(target, str) or target not in states:
         raise WorkflowError(f"{key}.to", f"must be one of the states {sorted(states)}")
     outcome = raw.get("outcome")
     if kind in ("recommendation", "decision"):
@@ -213,9 +215,12 @@ def _action(
                 f"{key}.roles", f"unknown role {r.role!r}; roles: {', '.join(ROLES)}"
             )
         _check_body(r.body, bodies, f"{key}.roles")
-    guards = tuple(raw.get("guards", ()))
+    guards_raw = raw.get("guards", [])
+    if not isinstance(guards_raw, list):
+        raise WorkflowError(f"{key}.guards", f"must be a list of guards: {', '.join(GUARDS)}")
+    guards = tuple(guards_raw)
     for g in guards:
-        if g not in GUARDS:
+        if not isinstance(g, str) or g not in GUARDS:
             raise WorkflowError(
                 f"{key}.guards", f"unknown guard {g!r}; guards: {', '.join(GUARDS)}"
             )

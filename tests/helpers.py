@@ -173,7 +173,7 @@ def begin_2027(app: Any, clock: Any, tmp_path: Path, monkeypatch: Any) -> None:
 
     monkeypatch.setenv("FINSAM_DATA_DIR", str(tmp_path / "files"))
     advance_to(clock, "2027-01-10T09:00")
-    meetings.generate(app, None, 2027)
+    meetings.generate(app, None, 2027, actor_email=CHEF)
 
 
 def owe_reports(
@@ -249,6 +249,7 @@ def add_maria(app: Any, **extra: Any) -> None:
     insatser.add(
         app,
         None,
+        actor_email=CHEF,
         name="Mariamottagningen",
         owner="region-skane",
         start=date(2019, 5, 1),

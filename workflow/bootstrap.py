@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from workflow.core.app import DEFAULT_BUSY_SECONDS, App
-from workflow.core.clock import Clock, FixedClock, SystemClock, parse_instant
+from workflow.core.clock import EARLIEST, LATEST, Clock, FixedClock, SystemClock, parse_instant
 from workflow.core.db import check_schema, make_engine
 from workflow.core.exceptions import UsageError
 from workflow.core.settings import database_location
@@ -20,14 +20,23 @@ def clock_from_env() -> Clock:
 
 
 def clock_at(text: str, source: str) -> FixedClock:
-    """A clock standing at `text`; `source` names where the text came from in the error."""
+    """A clock standing at `text`; `source` names where the text came from in the error.
+    Only instants within finsam's years are taken: dates far outside them overflow
+    the calendar arithmetic (a meeting's time zone, a due date some weeks on)."""
+    what = "is out of range"
     try:
-        return FixedClock(parse_instant(text))
+        instant = parse_instant(text)
+    except OverflowError:  # 0001-01-01T00:00 local is before year 1 in UTC
+        instant = None
     except ValueError:
+        instant, what = None, "is not a date or instant"
+    if instant is None or not EARLIEST <= instant < LATEST:
         raise UsageError(
-            f"{source}{text!r} is not a date or instant",
+            f"{source}{text!r} {what}: finsam takes instants from "
+            f"{EARLIEST.year}-01-01 to {LATEST.year - 1}-12-31",
             "use e.g. 2026-11-24 or 2026-11-24T15:00 (Europe/Stockholm) or an ISO instant",
-        ) from None
+        )
+    return FixedClock(instant)
 
 
 def busy_seconds_from_env() -> float:
@@ -55,9 +64,11 @@ def bootstrap(
     check: bool = True,
     busy_seconds: float | None = None,
 ) -> App:
+    source = "the database URL"
     if url is None:
-        url = database_location().url
-    engine = make_engine(url, must_exist=must_exist)
+        location = database_location()
+        url, source = location.url, location.source
+    engine = make_engine(url, must_exist=must_exist, source=source)
     if check:
         check_schema(engine)
     return App(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import SOS_FILE, run_cli
+from helpers import CHEF, SOS_FILE, run_cli
 
 LEADER = "sofia.ek@skane.example"
 
@@ -17,7 +17,7 @@ def year_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("FINSAM_DATABASE_URL", url)
     monkeypatch.setenv("FINSAM_NOW", "2027-01-10T09:00")
     run_cli("init", "--forbund", str(SOS_FILE))
-    run_cli("cycle", "generate", "--year", "2027")
+    run_cli("cycle", "generate", "--year", "2027", "--as", CHEF)
     run_cli(
         "insats",
         "add",
@@ -34,6 +34,8 @@ def year_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         "--budget",
         "2027=3000",
         "--sus",
+        "--as",
+        CHEF,
     )
-    run_cli("reports", "generate", "--year", "2027")
+    run_cli("reports", "generate", "--year", "2027", "--as", CHEF)
     return url

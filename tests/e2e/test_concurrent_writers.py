@@ -45,7 +45,7 @@ def set_up(url: str) -> None:
 
     app = make_app(url, FixedClock(parse_instant(writers.NOW)))
     try:
-        meetings.generate(app, None, 2027)
+        meetings.generate(app, None, 2027, actor_email=writers.CHEF)
         for year in writers.PLAN_YEARS:
             plans.create(
                 app,
@@ -60,13 +60,14 @@ def set_up(url: str) -> None:
             insatser.add(
                 app,
                 None,
+                actor_email=writers.CHEF,
                 name=f"Insats {i}",
                 owner="region-skane",
                 start=date(2026, 1, 1),
                 leader_name=f"Ledare {i}",
                 leader_email=f"ledare{i}@insats.example",
             )
-        reports.generate(app, None, 2027)
+        reports.generate(app, None, 2027, actor_email=writers.CHEF)
     finally:
         app.engine.dispose()
 

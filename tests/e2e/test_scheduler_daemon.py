@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from helpers import advance_to, make_app, owe_reports
+from helpers import CHEF, advance_to, make_app, owe_reports
 from smtp_sink import Handler, Sink
 
 from workflow.cycle import meetings
@@ -141,7 +141,7 @@ def test_three_nodes_share_200_reminders_and_survive_a_kill(
     app = make_app(pg_url, clock)
     clock_now = "2027-01-10T09:00"
     advance_to(clock, clock_now)
-    meetings.generate(app, None, 2027)
+    meetings.generate(app, None, 2027, actor_email=CHEF)
     owe_reports(app, REMINDERS, "2027-01-20")  # each one's 14-day reminder has fallen due
     # the server holds each message at its gate until every node has one on the wire
     handler = Handler(delay=0.002)

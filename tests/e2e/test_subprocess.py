@@ -104,8 +104,9 @@ def test_demo_runs_from_a_copy_over_a_previous_runs_leftovers(tmp_path: Path) ->
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    # 10 rows for the plan, 11 obligations created, 5 report steps
-    assert "audit chain intact: 26 rows" in result.stdout
+    # 10 rows for the plan, 11 obligations created, 5 report steps, the förbund's
+    # registration, the cycle and its 18 meetings, 3 insatser, the minutes and 2 justeringar
+    assert "audit chain intact: 52 rows" in result.stdout
     assert "revision 2 opened" in result.stdout
     # the scheduler's year, month by month, ends with the board's decision notices
     assert "november 2027" in result.stdout and "7 protokollsutdrag" in result.stdout

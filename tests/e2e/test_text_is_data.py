@@ -28,10 +28,11 @@ def test_plan_titles_are_shown_literally(year_db: str, tmp_path: Path, title: st
 @pytest.mark.parametrize("name", HOSTILE)
 def test_insats_names_are_shown_literally(year_db: str, name: str) -> None:
     added = run_cli(
-        "insats", "add", "--name", name, "--owner", "ystad", "--start", "2027-03-01", "--json"
-    )
+        "insats", "add", "--name", name, "--owner", "ystad", "--start", "2027-03-01", "--json",
+        "--as", CHEF,
+    )  # fmt: skip
     insats = json.loads(added.stdout)["id"]
-    run_cli("reports", "generate", "--year", "2027")
+    run_cli("reports", "generate", "--year", "2027", "--as", CHEF)
     assert name in run_cli("insats", "list").stdout
     assert run_cli("insats", "show", str(insats)).stdout.startswith(f"{name} (")
     assert name in run_cli("reports", "status", "--year", "2027").stdout

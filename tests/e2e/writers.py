@@ -152,7 +152,7 @@ class Writer:
 
         mid = self.rng.choice(self.meetings)
         day = date(2027, 8, 16) + timedelta(days=self.rng.randint(0, 110))
-        return "meeting move", lambda: meetings.move(self.app, mid, day)
+        return "meeting move", lambda: meetings.move(self.app, mid, day, actor_email=CHEF)
 
     def meeting_cancel(self) -> tuple[str, Callable[[], Any]]:
         """`meeting cancel ID` on another year's cycle; without one, `cycle generate` it."""
@@ -161,16 +161,18 @@ class Writer:
         year = self.rng.choice(OTHER_YEARS)
         ids = [m["id"] for m in meetings.list_meetings(self.app, None, year)]
         if not ids:
-            return "cycle generate", lambda: meetings.generate(self.app, None, year)
+            return "cycle generate", lambda: meetings.generate(
+                self.app, None, year, actor_email=CHEF
+            )
         mid = self.rng.choice(ids)
-        return "meeting cancel", lambda: meetings.cancel(self.app, mid)
+        return "meeting cancel", lambda: meetings.cancel(self.app, mid, actor_email=CHEF)
 
     def cycle_generate(self) -> tuple[str, Callable[[], Any]]:
         """`cycle generate --year Y` of another year: once per year, then 2."""
         from workflow.cycle import meetings
 
         year = self.rng.choice(OTHER_YEARS)
-        return "cycle generate", lambda: meetings.generate(self.app, None, year)
+        return "cycle generate", lambda: meetings.generate(self.app, None, year, actor_email=CHEF)
 
     def insats_add(self) -> tuple[str, Callable[[], Any]]:
         """`insats add`: half with a name of its own, half with a name all writers try."""
@@ -183,6 +185,7 @@ class Writer:
         return "insats add", lambda: insatser.add(
             self.app,
             None,
+            actor_email=CHEF,
             name=name,
             owner="region-skane",
             start=date(2026, 1, 1),
@@ -195,7 +198,7 @@ class Writer:
         """`reports generate --year 2027`: the new insatser's obligations (safe to repeat)."""
         from workflow.reports import obligations as reports
 
-        return "reports generate", lambda: reports.generate(self.app, None, 2027)
+        return "reports generate", lambda: reports.generate(self.app, None, 2027, actor_email=CHEF)
 
     def report_step(self) -> tuple[str, Callable[[], Any]]:
         """`reports submit|approve|return` on an obligation, as its state calls for."""

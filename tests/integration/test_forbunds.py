@@ -32,7 +32,7 @@ def test_a_new_forbund_is_answered_with_its_id(app: Any, tmp_path: Path) -> None
 def test_new_people_are_taken_up(app: Any, tmp_path: Path) -> None:
     text = SOS_FILE.read_text(encoding="utf-8").replace("Karin Holm", "Karin Holm-Berg")
     (tmp_path / "f.toml").write_text(text, encoding="utf-8")
-    assert forbunds.register(app, load_forbund(tmp_path / "f.toml"))["outcome"] == "updated"
+    assert forbunds.register(app, load_forbund(tmp_path / "f.toml"), CHEF)["outcome"] == "updated"
     pid = draft_plan(app)
     plans.move(app, pid, "submit", actor_email=CHEF)
     people = plans.show(app, pid)["open_actions"][0]["people"]

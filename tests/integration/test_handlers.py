@@ -36,7 +36,7 @@ def year(app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     """2027 with its meetings and Mariamottagningen's reports."""
     begin_2027(app, clock, tmp_path, monkeypatch)
     add_maria(app, end=date(2028, 12, 31))
-    obligations.generate(app, None, 2027)
+    obligations.generate(app, None, 2027, actor_email=CHEF)
     return {m["key"]: m for m in meetings.list_meetings(app, None, 2027)}
 
 
@@ -56,7 +56,7 @@ def test_tell_next_body_queues_an_arrival_with_the_move(app: Any, clock: Any, ye
 
 def test_move_due_dates_follows_a_moved_meeting(app: Any, year: Any) -> None:
     board = year["styrelse-2027-05"]
-    moved = meetings.move(app, board["id"], date(2027, 5, 25))
+    moved = meetings.move(app, board["id"], date(2027, 5, 25), actor_email=CHEF)
     tertial = [o for o in obligations.status(app, None, 2027) if o["kind"] == "tertial-1"]
     assert [(d["obligation"], d["new_due"]) for d in moved["due_moved"]] == [
         (tertial[0]["id"], tertial[0]["due"])
@@ -72,7 +72,7 @@ def test_move_reports_of_cancelled_meeting_to_the_bodys_next(app: Any, year: Any
     may = year["styrelse-2027-05"]
     before = next(o for o in obligations.status(app, None, 2027) if o["kind"] == "tertial-1")
     assert before["meeting"] == may["id"]
-    cancelled = meetings.cancel(app, may["id"])
+    cancelled = meetings.cancel(app, may["id"], actor_email=CHEF)
     after = next(o for o in obligations.status(app, None, 2027) if o["kind"] == "tertial-1")
     following = min(
         (m for m in year.values() if m["body"] == "styrelse" and m["date"] > may["date"]),
@@ -98,7 +98,7 @@ def test_send_decisions_after_the_minutes_are_approved(app: Any, clock: Any, yea
     adopt_in_september(app, clock)
     board = year["styrelse-2027-09"]
     vice, member = "lars.berg@skane.example", "eva.lind@simrishamn.example"
-    papers.record_minutes(app, board["id"], [CHEF, vice, member], [vice])
+    papers.record_minutes(app, board["id"], [CHEF, vice, member], [vice], actor_email=CHEF)
     assert not _messages(app, "decision")
     papers.justera(app, board["id"], vice)
     assert len(_messages(app, "decision")) == 7  # one per member organisation's registry
@@ -114,7 +114,7 @@ def test_a_failing_handler_undoes_the_change_that_caused_it(app: Any, year: Any)
     before = dump(app.url)
     app.handlers = {**app.handlers, MeetingMoved: [*app.handlers[MeetingMoved], broken]}
     with pytest.raises(RuntimeError):
-        meetings.move(app, board["id"], date(2027, 5, 25))
+        meetings.move(app, board["id"], date(2027, 5, 25), actor_email=CHEF)
     assert dump(app.url) == before
 
 
@@ -127,7 +127,7 @@ def test_messages_a_change_causes_are_rendered_after_its_transaction(
     adopt_in_september(app, clock)
     board = year["styrelse-2027-09"]
     vice, member = "lars.berg@skane.example", "eva.lind@simrishamn.example"
-    papers.record_minutes(app, board["id"], [CHEF, vice, member], [vice])
+    papers.record_minutes(app, board["id"], [CHEF, vice, member], [vice], actor_email=CHEF)
     papers.justera(app, board["id"], vice)
     assert spy.rendered.count("arrival") == 3 and spy.rendered.count("decision") == 7
     assert spy.inside == []

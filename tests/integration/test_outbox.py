@@ -35,7 +35,7 @@ from workflow.reports import obligations as reports
 def year(app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     begin_2027(app, clock, tmp_path, monkeypatch)
     add_maria(app, contact_name="Per Öhman", contact_email="per.ohman@skane.example")
-    return {r["kind"]: r for r in reports.generate(app, None, 2027)}
+    return {r["kind"]: r for r in reports.generate(app, None, 2027, actor_email=CHEF)}
 
 
 def test_a_reminder_goes_out_once_at_eight(app: Any, clock: Any, year: Any, sink: Sink) -> None:
@@ -153,10 +153,10 @@ def test_kallelse_invitation_update_and_cancel(app: Any, clock: Any, year: Any, 
     advance_to(clock, "2027-05-04T15:00")  # a week before 11 May, 14:00
     assert notify.sweep(app)["notices"] >= 1
     outbox.send(app)
-    meetings.move(app, board["id"], date(2027, 5, 18))
+    meetings.move(app, board["id"], date(2027, 5, 18), actor_email=CHEF)
     notify.sweep(app)
     outbox.send(app)
-    meetings.cancel(app, board["id"])
+    meetings.cancel(app, board["id"], actor_email=CHEF)
     notify.sweep(app)
     outbox.send(app)
     invites = []
@@ -182,7 +182,7 @@ def test_arrival_and_decision_notices(app: Any, clock: Any, year: Any, sink: Sin
         m for m in meetings.list_meetings(app, None, 2027) if m["key"] == "styrelse-2027-09"
     )
     vice, member = "lars.berg@skane.example", "eva.lind@simrishamn.example"
-    meeting_docs.record_minutes(app, board["id"], [CHEF, vice, member], [vice])
+    meeting_docs.record_minutes(app, board["id"], [CHEF, vice, member], [vice], actor_email=CHEF)
     assert not [m for m in outbox.list_messages(app) if m["kind"] == "decision"]
     meeting_docs.justera(app, board["id"], vice)
     decisions = [m for m in outbox.list_messages(app) if m["kind"] == "decision"]

@@ -10,6 +10,7 @@ import pytest
 from helpers import CHAIR, CHEF, advance_to, dump, store_plan_file
 
 from notifications.render import render
+from workflow.core import audit
 from workflow.core.exceptions import NotAllowed, NotFound, UsageError
 from workflow.cycle import meetings
 from workflow.cycle import papers as meeting_docs
@@ -23,10 +24,15 @@ def meeting(app: Any, key: str, year: int = 2026) -> dict[str, Any]:
     return next(m for m in meetings.list_meetings(app, None, year) if m["key"] == key)
 
 
+def met_early(app: Any, day: date = date(2026, 10, 20)) -> None:
+    """Presidium and beredningsgrupp met at short notice that morning (ad hoc meetings)."""
+    for body in ("presidium", "beredningsgrupp"):
+        meetings.add(app, None, body=body, day=day, at_time="08:00", actor_email=CHEF)
+
+
 @pytest.fixture
 def cycle(app: Any, clock: Any) -> Any:
-    advance_to(clock, "2026-09-01T09:00")
-    meetings.generate(app, None, 2026)
+    meetings.generate(app, None, 2026, actor_email=CHEF)  # on 1 October 2026
     advance_to(clock, "2026-10-20T09:00")
     pid = store_plan_file(app)
     return pid
@@ -69,21 +75,22 @@ def test_a_plan_walks_the_meetings_and_the_decision_gets_its_paragraph(
 def test_minutes_justering_and_laga_kraft(app: Any, clock: Any, cycle: int) -> None:
     pid = cycle
     plans.move(app, pid, "submit", actor_email=CHEF)
+    met_early(app)
     plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=date(2026, 10, 20))
     plans.move(app, pid, "recommend-adopt", actor_email=CHEF, meeting=date(2026, 10, 20))
     board = meeting(app, "styrelse-2026-11")
     with pytest.raises(UsageError, match="has not taken place yet"):
-        meeting_docs.record_minutes(app, board["id"], [CHEF], [VICE])
+        meeting_docs.record_minutes(app, board["id"], [CHEF], [VICE], actor_email=CHEF)
     advance_to(clock, "2026-11-24T16:00")
     plans.move(app, pid, "adopt", actor_email=CHEF)
     before = dump(app.url)
     with pytest.raises(NotFound, match=r"nobody@x\.example is not called to meeting"):
-        meeting_docs.record_minutes(app, board["id"], ["nobody@x.example"], [])
+        meeting_docs.record_minutes(app, board["id"], ["nobody@x.example"], [], actor_email=CHEF)
     with pytest.raises(UsageError, match="a justerare must be among those present"):
-        meeting_docs.record_minutes(app, board["id"], [CHEF], [VICE])
+        meeting_docs.record_minutes(app, board["id"], [CHEF], [VICE], actor_email=CHEF)
     assert dump(app.url) == before
     recorded = meeting_docs.record_minutes(
-        app, board["id"], [CHEF, CHAIR, VICE, MEMBER], [VICE, MEMBER]
+        app, board["id"], [CHEF, CHAIR, VICE, MEMBER], [VICE, MEMBER], actor_email=CHEF
     )
     decided = [i for i in recorded["items"] if i.get("decision")]
     assert [(i["paragraph"], i["decision"]["outcome"]) for i in decided] == [("51", "adopt")]
@@ -104,11 +111,27 @@ def test_minutes_justering_and_laga_kraft(app: Any, clock: Any, cycle: int) -> N
         date(2026, 11, 27),
         date(2026, 12, 18),
     )
+    # the minutes and each justerare's approval are rows of the meeting in the trail
+    rows = [r for r in audit.log(app) if r["subject"] == f"meeting:{board['id']}"]
+    assert [(r["action"], r["actor"], r["role"], r["to"]) for r in rows[-3:]] == [
+        ("minutes", CHEF, "förbundschef", "minutes recorded"),
+        ("justera", VICE, "justerare", "minutes approved in part"),
+        ("justera", MEMBER, "justerare", "minutes approved"),
+    ]
+    assert rows[-2]["comment"] == "approved the minutes (1 of 2 justerare)"
+    assert rows[-1]["comment"] == (
+        "approved the minutes (2 of 2 justerare); the minutes stand: notice up by "
+        "2026-11-27, the appeal time runs until 2026-12-18"
+    )
+    assert rows[-3]["comment"] == (
+        f"recorded the minutes: present {', '.join([CHEF, CHAIR, VICE, MEMBER])}; "
+        f"justerare {VICE}, {MEMBER}"
+    )
     standing = plans.show(app, pid)["adoption"]
     assert standing["stands_on"] == "2026-12-19"
     assert standing["note"] == "vinner laga kraft 2026-12-19 om beslutet inte överklagas"
     with pytest.raises(NotAllowed, match="being approved already"):
-        meeting_docs.record_minutes(app, board["id"], [CHEF], [CHEF])
+        meeting_docs.record_minutes(app, board["id"], [CHEF], [CHEF], actor_email=CHEF)
 
 
 def test_notice_lists_who_is_called_and_the_papers(app: Any, cycle: int) -> None:
@@ -130,10 +153,11 @@ def test_notice_lists_who_is_called_and_the_papers(app: Any, cycle: int) -> None
 def test_moving_a_board_meeting_keeps_the_plan_on_it(app: Any, cycle: int) -> None:
     pid = cycle
     plans.move(app, pid, "submit", actor_email=CHEF)
+    met_early(app)
     plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=date(2026, 10, 20))
     moved = plans.move(app, pid, "recommend-adopt", actor_email=CHEF, meeting=date(2026, 10, 20))
     board_id = moved["placed_on"]["meeting"]
-    meetings.move(app, board_id, date(2026, 12, 1))
+    meetings.move(app, board_id, date(2026, 12, 1), actor_email=CHEF)
     items = meeting_docs.agenda(app, board_id)["items"]
     assert any(i.get("plan") == pid for i in items)
 
@@ -181,10 +205,74 @@ def test_cancelling_a_meeting_puts_its_plans_on_the_next_one(app: Any, cycle: in
     pid = cycle
     presidium = plans.move(app, pid, "submit", actor_email=CHEF)["placed_on"]["meeting"]
     board = meeting(app, "styrelse-2026-11")
-    moved = meetings.move(app, board["id"], date(2026, 11, 25))
+    moved = meetings.move(app, board["id"], date(2026, 11, 25), actor_email=CHEF)
     assert moved["plans"] == [{"plan": pid, "meeting": presidium}]  # its prep meeting moved
-    result = meetings.cancel(app, board["id"])
+    result = meetings.cancel(app, board["id"], actor_email=CHEF)
     # the presidium meeting preparing it is cancelled with it; the plan waited there
     assert [c["id"] for c in result["cancelled"]][:1] == [presidium]
     assert result["plans"] == [{"plan": pid, "from": presidium, "to": None}]
     assert not any(i.get("plan") == pid for i in meeting_docs.agenda(app, presidium)["items"])
+
+
+def test_minutes_are_recorded_by_whom_the_forbund_file_allows(
+    app: Any, clock: Any, cycle: int
+) -> None:
+    board = meeting(app, "styrelse-2026-11")
+    advance_to(clock, "2026-11-24T16:00")
+    before = dump(app.url)
+    with pytest.raises(UsageError, match="who is acting"):
+        meeting_docs.record_minutes(app, board["id"], [CHEF, VICE], [VICE], actor_email=None)
+    with pytest.raises(NotAllowed, match="only the förbundschef may record minutes"):
+        meeting_docs.record_minutes(app, board["id"], [CHEF, VICE], [VICE], actor_email=CHAIR)
+    with pytest.raises(UsageError, match="--present contains a control character"):
+        meeting_docs.record_minutes(app, board["id"], [CHEF + "\x1b[2J"], [VICE], actor_email=CHEF)
+    with pytest.raises(UsageError, match="who approves"):
+        meeting_docs.justera(app, board["id"], None)
+    assert dump(app.url) == before
+
+
+def test_a_body_acts_at_a_meeting_the_calendar_holds(app: Any, clock: Any, cycle: int) -> None:
+    pid = cycle
+    plans.move(app, pid, "submit", actor_email=CHEF)
+    presidium = meeting(app, "presidium-styrelse-2026-11")
+    before = dump(app.url)
+    # a Sunday when nobody met: refused, naming the body's meetings around it
+    with pytest.raises(UsageError) as exc:
+        plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=date(2026, 10, 18))
+    message, hint = str(exc.value).split("\n")
+    assert message == (
+        "Presidiet has no meeting on 2026-10-18 in the calendar; its meetings around that "
+        f"day: 2026-04-27 10:00 (meeting {meeting(app, 'presidium-styrelse-2026-05')['id']}), "
+        f"2026-08-31 10:00 (meeting {meeting(app, 'presidium-styrelse-2026-09')['id']}), "
+        f"2026-11-09 10:00 (meeting {presidium['id']})"
+    )
+    assert hint.endswith(
+        "add the meeting first: finsam meeting add --body presidium --date 2026-10-18 --as EMAIL"
+    )
+    # the meeting is in the calendar but has not begun: refused, the same day too
+    with pytest.raises(UsageError, match="has not begun yet"):
+        plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=date(2026, 11, 9))
+    advance_to(clock, "2026-11-09T09:59")
+    with pytest.raises(UsageError) as exc:
+        plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=date(2026, 11, 9))
+    assert str(exc.value).startswith(
+        f"the meeting of Presidiet on 2026-11-09 (meeting {presidium['id']}) begins at 10:00; "
+        "it has not begun yet"
+    )
+    # once it has begun, the recommendation names it
+    advance_to(clock, "2026-11-09T10:30")
+    assert dump(app.url) == before
+    done = plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=date(2026, 11, 9))
+    assert done["meeting"] == presidium["id"]
+    # a year whose calendar finsam does not keep: the date stands alone, as before
+    free = plans.move(app, pid, "recommend-adopt", actor_email=CHEF, meeting=date(2025, 11, 10))
+    assert free["meeting"] is None and plans.history(app, pid)[-1]["meeting"] == "2025-11-10"
+
+
+def test_a_cancelled_meeting_was_not_held(app: Any, clock: Any, cycle: int) -> None:
+    pid = cycle
+    plans.move(app, pid, "submit", actor_email=CHEF)
+    september = meeting(app, "presidium-styrelse-2026-09")
+    meetings.cancel(app, september["id"], actor_email=CHEF, reason="Ingen beslutför")
+    with pytest.raises(UsageError, match="Presidiet has no meeting on 2026-08-31"):
+        plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=date(2026, 8, 31))

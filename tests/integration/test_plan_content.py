@@ -22,7 +22,10 @@ PLANS = EXAMPLES / "plans"
 
 @pytest.fixture
 def app(db_url: str, clock: Any) -> Any:
+    now = clock.now()
+    advance_to(clock, "2016-01-04T09:00")  # registered before the oldest plans (no backdating)
     application = make_app(db_url, clock, SOS_FILE, LUND_FILE)
+    clock.set(now)
     yield application
     application.engine.dispose()
 

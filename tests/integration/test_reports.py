@@ -26,6 +26,7 @@ def year(app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     insatser.add(
         app,
         None,
+        actor_email=CHEF,
         name="Unga vuxna i arbete",
         owner="ystad",
         start=date(2027, 3, 1),
@@ -35,13 +36,17 @@ def year(app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     insatser.add(
         app,
         None,
+        actor_email=CHEF,
         name="Möjligheternas hus",
         owner="tomelilla",
         start=date(2018, 8, 1),
         leader_name="Kim Ros",
         leader_email="kim.ros@tomelilla.example",
     )
-    return {(r["insats_name"], r["kind"]): r for r in reports.generate(app, None, 2027)}
+    return {
+        (r["insats_name"], r["kind"]): r
+        for r in reports.generate(app, None, 2027, actor_email=CHEF)
+    }
 
 
 def test_obligations_follow_the_rules(app: Any, year: Any) -> None:
@@ -58,7 +63,7 @@ def test_obligations_follow_the_rules(app: Any, year: Any) -> None:
     assert t1["due"] == "2027-04-19"
     assert year[("Mariamottagningen", "slutrapport")]["period_end"] == "2027-12-31"
     assert len(kinds) == 9
-    assert reports.generate(app, None, 2027) == []  # safe to repeat
+    assert reports.generate(app, None, 2027, actor_email=CHEF) == []  # safe to repeat
 
 
 def test_ending_an_insats_drops_later_tertials_and_owes_a_final_report(
@@ -66,14 +71,14 @@ def test_ending_an_insats_drops_later_tertials_and_owes_a_final_report(
 ) -> None:
     insats_id = year[("Möjligheternas hus", "tertial-1")]["insats"]
     advance_to(clock, "2027-06-10T09:00")
-    result = reports.end_insats(app, insats_id, date(2027, 6, 30))
+    result = reports.end_insats(app, insats_id, date(2027, 6, 30), actor_email=CHEF)
     assert [o["kind"] for o in result["cancelled"]] == ["tertial-2"]
     # the first board meeting 30 days after the end is September's
     assert (result["final"]["kind"], result["final"]["due"]) == ("slutrapport", "2027-08-30")
     rows = reports.status(app, None, 2027, insats_id=insats_id)
     assert "tertial-2" not in [r["kind"] for r in rows]
     with pytest.raises(UsageError, match="has ended already"):
-        reports.end_insats(app, insats_id, date(2027, 7, 1))
+        reports.end_insats(app, insats_id, date(2027, 7, 1), actor_email=CHEF)
     dropped = result["cancelled"][0]["id"]
     with pytest.raises(NotAllowed, match="cannot submit: the obligation is cancelled"):
         reports.submit(app, dropped, Path(__file__), "kim.ros@tomelilla.example")
@@ -169,7 +174,7 @@ def test_late_list_and_due_dates_that_follow_a_moved_meeting(
     board = next(
         m for m in meetings.list_meetings(app, None, 2027) if m["key"] == "styrelse-2027-09"
     )
-    moved = meetings.move(app, board["id"], date(2027, 9, 28))
+    moved = meetings.move(app, board["id"], date(2027, 9, 28), actor_email=CHEF)
     assert {(o["old_due"], o["new_due"]) for o in moved["due_moved"]} == {
         ("2027-08-30", "2027-09-06")
     }
@@ -202,16 +207,22 @@ def test_the_agenda_knows_what_came_in_and_what_is_missing(
 def test_insatser_from_the_plans_decided_list(app: Any, clock: Any) -> None:
 
     pid = store_plan_file(app)
-    added = decided.insatser_from_plan(app, pid)
+    added = decided.insatser_from_plan(app, pid, actor_email=CHEF)
     assert [(i["name"], i["owner"], i["end"], i["source"]) for i in added] == [
         ("Mariamottagningen", "region-skane", "2028-12-31", f"plan {pid}"),
         ("Unga vuxna i arbete", "ystad", "2029-02-28", f"plan {pid}"),
     ]
     with pytest.raises(UsageError, match="already has an insats named 'Mariamottagningen'"):
-        decided.insatser_from_plan(app, pid)
+        decided.insatser_from_plan(app, pid, actor_email=CHEF)
     with pytest.raises(NotFound, match="unknown projektägare 'malmo'"):
-        insatser.add(app, None, name="X", owner="malmo", start=date(2027, 1, 1))
+        insatser.add(app, None, actor_email=CHEF, name="X", owner="malmo", start=date(2027, 1, 1))
     with pytest.raises(UsageError, match="--leader-email 'nora' is not an e-mail address"):
         insatser.add(
-            app, None, name="Y", owner="ystad", start=date(2027, 1, 1), leader_email="nora"
+            app,
+            None,
+            actor_email=CHEF,
+            name="Y",
+            owner="ystad",
+            start=date(2027, 1, 1),
+            leader_email="nora",
         )

@@ -104,9 +104,14 @@ def test_four_writes_succeed_while_the_notify_sweep_queues_its_reminders(
     other = bootstrap(app.url, clock, check=False)
     writes: list[Callable[[], Any]] = [
         lambda: insatser.add(
-            other, None, name="Ny insats", owner="region-skane", start=date(2027, 2, 1)
+            other,
+            None,
+            actor_email=CHEF,
+            name="Ny insats",
+            owner="region-skane",
+            start=date(2027, 2, 1),
         ),
-        lambda: meetings.move(other, board["id"], date(2027, 5, 18)),
+        lambda: meetings.move(other, board["id"], date(2027, 5, 18), actor_email=CHEF),
         lambda: reports.submit(other, obligation, doc, leader),
         lambda: plans.move(other, plan, "submit", actor_email=CHEF),
     ]
@@ -156,7 +161,7 @@ def test_what_changed_between_the_read_and_the_insert_is_not_queued(
     app: Any, clock: Any, tmp_path: Path
 ) -> None:
     add_maria(app)
-    kinds = {r["id"]: r["kind"] for r in reports.generate(app, None, 2027)}
+    kinds = {r["id"]: r["kind"] for r in reports.generate(app, None, 2027, actor_email=CHEF)}
     owe_reports(app, 1, "2027-05-10", prefix="kept")  # its 14-day reminder: still due
     advance_to(clock, "2027-05-04T15:00")  # the board's kallelse (11 May) and reminders due
     now = clock.now()
@@ -171,7 +176,7 @@ def test_what_changed_between_the_read_and_the_insert_is_not_queued(
     # meanwhile: the årsberättelse is submitted and the board meeting moved, and
     # with it the due date of the tertial report it handles
     reports.submit(app, drafts["arsberattelse"].holds.id, doc, LEADER)
-    meetings.move(app, drafts["notice"].holds.id, date(2027, 5, 18))
+    meetings.move(app, drafts["notice"].holds.id, date(2027, 5, 18), actor_email=CHEF)
     queued = [q.key for q in notify.queue(app, drafts.values(), now)]
     assert queued == [drafts["kept"].key]
     assert notify.queue(app, drafts.values(), now) == []  # each key once

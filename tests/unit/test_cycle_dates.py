@@ -127,3 +127,36 @@ def test_ale_2013_board_meetings_as_the_seed_proposes() -> None:
         ("2013-10-18", "13:00", "kungalv"),
         ("2013-11-28", "09:00", "tjorn"),
     ]
+
+
+def test_a_rule_date_stays_within_its_year() -> None:
+    # the first Friday of January 2027 is nyårsdagen; the day before is nyårsafton and
+    # the closest free day (30 December 2026) lies in another year's calendar
+    rules = CycleRules(board=[BoardMeeting(month=1, week=1, weekday="friday", theme="T")])
+    [board] = propose(rules, 2027, "styrelse")
+    assert (board.day, board.note) == (date(2027, 1, 4), "moved from 2027-01-01: Nyårsdagen")
+    assert nearest_allowed(date(2027, 1, 1)) == date(2026, 12, 30)  # a free move may cross
+    assert nearest_allowed(date(2027, 1, 1), year=2027) == date(2027, 1, 4)
+
+
+def test_a_december_rule_date_stays_in_december() -> None:
+    # the last Friday of December 2027 is nyårsafton: it moves back, not into 2028
+    rules = CycleRules(board=[BoardMeeting(month=12, week=-1, weekday="friday", theme="T")])
+    [board] = propose(rules, 2027, "styrelse")
+    assert board.day == date(2027, 12, 30)
+    assert nearest_allowed(date(2027, 12, 31), year=2027) == date(2027, 12, 30)
+
+
+@pytest.mark.parametrize("year", range(2000, 2101))
+def test_no_rule_of_the_year_leaves_it(year: int) -> None:
+    rules = CycleRules(
+        board=[
+            BoardMeeting(month=1, week=1, weekday=day, theme="T")
+            for day in ("monday", "tuesday", "wednesday", "thursday", "friday")
+        ]
+        + [
+            BoardMeeting(month=12, week=-1, weekday=day, theme="T")
+            for day in ("monday", "tuesday", "wednesday", "thursday", "friday")
+        ]
+    )
+    assert {p.day.year for p in propose(rules, year, "styrelse")} == {year}

@@ -89,3 +89,22 @@ def test_diagrams_are_drawn_from_the_data() -> None:
     dot = diagram.dot(wf)
     assert '"styrelse" -> "adopted" [label="adopt"];' in dot
     assert '"rejected" [label="Avslagen\\n(rejected)", peripheries=2];' not in dot  # force leaves
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key"),
+    [
+        (
+            lambda d: d["actions"][0].update({"from": [["draft"]]}),
+            "workflow.actions[0] (submit).from",
+        ),
+        (lambda d: d["actions"][0].update(to=["x"]), "workflow.actions[0] (submit).to"),
+        (lambda d: d.update(initial=["draft"]), "workflow.initial"),
+        (lambda d: d["actions"][0].update(guards=5), "workflow.actions[0] (submit).guards"),
+        (lambda d: d["actions"][0].update(guards=[["x"]]), "workflow.actions[0] (submit).guards"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_named_not_a_crash(mutate: Any, key: str) -> None:
+    """A list or number where a name belongs (a slip in the TOML) is a WorkflowError, not a
+    TypeError from deep inside."""
+    assert broken(mutate).key == key

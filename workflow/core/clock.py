@@ -12,6 +12,11 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Europe/Stockholm")
+# The instants finsam works in (FINSAM_NOW, --now, dates given on the command line):
+# wide enough for any plan, narrow enough that adding weeks or a time zone never
+# overflows Python's dates (year 1 to 9999).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 class Clock(Protocol):

@@ -12,38 +12,27 @@ import sqlalchemy as sa
 
 from workflow.core.app import App
 from workflow.core.db import make_engine, upgrade
+from workflow.core.db_errors import SUPPORTED_URLS, database_error
 from workflow.core.exceptions import UsageError
 from workflow.core.models import SQLModel  # registers the tables on SQLModel's metadata
-from workflow.core.settings import shown_url
+from workflow.core.settings import mask_secrets, normalise_url, shown_url
 from workflow.core.views import DatabaseCopy
 
 CHUNK = 1000
 
 
 def copy(app: App, target_url: str) -> DatabaseCopy:
-
+    shown = shown_url(target_url)
+    target_url = normalise_url(target_url)
     if target_url == app.url:
         raise UsageError("--to is the database finsam already uses", "give another database's URL")
-    try:
-        target = make_engine(target_url, must_exist=False)
-        upgrade(target)
-    except sa.exc.SQLAlchemyError as exc:
-        raise UsageError(
-            f"cannot open {shown_url(target_url)}: {exc.__class__.__name__}",
-            "give a URL such as postgresql://user:password@host/finsam or sqlite:////path/f.db",
-        ) from None
+    target = make_engine(target_url, must_exist=False, source="--to")
     tables = list(SQLModel.metadata.sorted_tables)
-    counts: dict[str, int] = {}
     try:
-        with target.connect() as check:
-            filled = [
-                t.name for t in tables if check.scalar(sa.select(sa.func.count()).select_from(t))
-            ]
-        if filled:
-            raise UsageError(
-                f"{shown_url(target_url)} already holds data (in {', '.join(filled)})",
-                "copy into an empty database: create a new one and run the copy again",
-            )
+        _reach(target, shown)
+        upgrade(target)
+        _refuse_filled(target, tables, shown)
+        counts: dict[str, int] = {}
         with app.engine.connect() as src, target.begin() as dst:
             for t in tables:
                 counts[t.name] = _copy_table(src, dst, t)
@@ -51,7 +40,33 @@ def copy(app: App, target_url: str) -> DatabaseCopy:
                 _advance_sequences(dst, tables)
     finally:
         target.dispose()
-    return {"from": shown_url(app.url), "to": shown_url(target_url), "rows": counts}
+    return {"from": shown_url(app.url), "to": shown, "rows": counts}
+
+
+def _refuse_filled(target: sa.Engine, tables: list[sa.Table], shown: str) -> None:
+    with target.connect() as check:
+        filled = [t.name for t in tables if check.scalar(sa.select(sa.func.count()).select_from(t))]
+    if filled:
+        raise UsageError(
+            f"{shown} already holds data (in {', '.join(filled)})",
+            "copy into an empty database: create a new one and run the copy again",
+        )
+
+
+def _reach(target: sa.Engine, shown: str) -> None:
+    """Connect once, so that a server that is not there is named as the --to given."""
+    try:
+        with target.connect():
+            pass
+    except sa.exc.DBAPIError as exc:
+        error = database_error(exc, None)
+        if error.exit_code != 2:
+            raise error from None
+        detail = mask_secrets(str(exc.orig).strip().splitlines()[0])
+        raise UsageError(
+            f"cannot open {shown}: {detail}",
+            f"is the server running, and is --to right? give {SUPPORTED_URLS}",
+        ) from None
 
 
 def _copy_table(src: sa.Connection, dst: sa.Connection, table: sa.Table) -> int:

@@ -9,12 +9,14 @@ SQLite file in the user's data folder.
 from __future__ import annotations
 
 import os
-import tomllib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workflow.core import toml_input
 from workflow.core.exceptions import ConfigError
+from workflow.core.files import MAX_FORBUND_FILE, read_text
 
 PROJECT_FILE = "finsam.toml"
 
@@ -45,11 +47,10 @@ def database_location(start: Path | None = None) -> DatabaseLocation:
         return DatabaseLocation(normalise_url(url), "FINSAM_DATABASE_URL")
     project = find_project_file(start)
     if project is not None:
-        try:
-            data = tomllib.loads(project.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{project}: not valid TOML: {exc}") from exc
-        url = data.get("database", {}).get("url")
+        text = read_text(project, "the project file finsam.toml", MAX_FORBUND_FILE)
+        data = toml_input.loads(text, str(project), ConfigError)
+        database = data.get("database", {})
+        url = database.get("url") if isinstance(database, dict) else None
         if not isinstance(url, str) or not url:
             raise ConfigError(
                 f"{project}: database.url is missing",
@@ -79,6 +80,30 @@ def sqlite_path(url: str) -> Path | None:
     return None
 
 
+# FINSAM_MAX_UPLOAD_MB: the largest report file `reports submit` takes, in MB (2**20 bytes)
+DEFAULT_MAX_UPLOAD_MB = 25
+_MAX_UPLOAD_CEILING_MB = 4096  # a sanity bound on the setting itself, not a promise
+
+
+def max_upload_bytes() -> int:
+    """FINSAM_MAX_UPLOAD_MB in bytes: a report bigger than this is refused while it is read,
+    so a wrong file (a disk image, /dev/zero's kin) never fills the store."""
+    text = os.environ.get("FINSAM_MAX_UPLOAD_MB", "").strip()
+    if not text:
+        return DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= _MAX_UPLOAD_CEILING_MB:
+        raise ConfigError(
+            f"FINSAM_MAX_UPLOAD_MB={text!r} is not a size in MB between 0 and "
+            f"{_MAX_UPLOAD_CEILING_MB}",
+            f"leave it unset for {DEFAULT_MAX_UPLOAD_MB} MB, or give e.g. FINSAM_MAX_UPLOAD_MB=50",
+        )
+    return int(value * 1024 * 1024)
+
+
 def from_env(cls: type[Any], prefix: str) -> Any:
     """Settings read from the environment; a bad value is named, with what would do."""
     from pydantic import ValidationError
@@ -100,7 +125,21 @@ def from_env(cls: type[Any], prefix: str) -> Any:
 
 
 def shown_url(url: str) -> str:
-    """The URL without its password, fit for a terminal or a log."""
-    from sqlalchemy.engine import make_url
+    """The URL without its password, fit for a terminal or a log: as written, with
+    whatever stands between `user:` and the host's `@` masked (also in a URL that
+    does not parse, and a password with an unescaped @ in it)."""
+    return mask_secrets(url)
 
-    return make_url(url).render_as_string(hide_password=True)
+
+# user:password@ in a URL, and password=... in a libpq connection string
+_SECRETS = (
+    (re.compile(r"(//[^/@\s:]*:)[^/\s]*@"), r"\1***@"),
+    (re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE), r"\1***"),
+)
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with passwords of URLs or connection strings in it replaced by ***."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text

@@ -15,7 +15,8 @@ checked that the key was free, and a fresh attempt sees the other row; a few
 times per write at most, so a real duplicate still fails), SQLite's busy/locked,
 and PostgreSQL's serialization failure, deadlock and lock timeout. On SQLite a
 write transaction takes the write lock at BEGIN and waits for it at most until
-the deadline; on PostgreSQL `lock_timeout` does the same.
+the deadline; on PostgreSQL `lock_timeout` does the same. Which failures those
+are (`transient()`) is decided in db_errors.py, where the CLI's last net reads it too.
 """
 
 from __future__ import annotations
@@ -30,55 +31,16 @@ from sqlalchemy.orm import Session
 
 from workflow.core.app import App
 from workflow.core.db import BUSY_MS, BUSY_OPTION, IMMEDIATE
+from workflow.core.db_errors import Retry, duplicate, transient
 from workflow.core.exceptions import Busy
+
+# the retry rule's test and the lost race, kept with the database's errors; used here
+__all__ = ["Retry", "UnitOfWork", "duplicate", "read", "retrying", "transient", "write"]
 
 T = TypeVar("T")
 Outcome = TypeVar("Outcome")
-
-# SQLite result codes (low byte of the extended code): SQLITE_BUSY, SQLITE_LOCKED
-_SQLITE_BUSY = {5, 6}
-# PostgreSQL: serialization_failure, deadlock_detected, lock_not_available
-_PG_TRANSIENT = {"40001", "40P01", "55P03"}
-# the audit chain's unique columns: another writer took the head we read
-_AUDIT_HEAD = ("audit_event.seq", "audit_event.prev_hash", "audit_event_seq", "audit_event_prev")
-# PostgreSQL: unique_violation. Under READ COMMITTED a check-then-insert that lost to
-# a concurrent insert of the same key fails so (SQLite's writers take turns instead).
-_PG_UNIQUE = "23505"
 # how many such losses one write may retry: a key still taken after a fresh look is a bug
 _DUPLICATE_RETRIES = 3
-
-
-class Retry(Exception):
-    """Raised inside a unit of work: it lost a race that a fresh attempt may win
-    (a compare-and-set found the row changed). Nothing of the attempt is kept."""
-
-
-def transient(exc: BaseException) -> bool:
-    """Whether a fresh attempt of the same work may succeed where this one failed."""
-    if isinstance(exc, Retry):
-        return True
-    if not isinstance(exc, sa.exc.DBAPIError):
-        return False
-    orig = exc.orig
-    code = getattr(orig, "sqlite_errorcode", None)
-    if code is not None:
-        if code & 0xFF in _SQLITE_BUSY:
-            return True
-    elif getattr(orig, "sqlstate", None) in _PG_TRANSIENT:
-        return True
-    if isinstance(exc, sa.exc.IntegrityError):
-        text = str(orig)
-        return any(name in text for name in _AUDIT_HEAD) or duplicate(exc)
-    return False
-
-
-def duplicate(exc: BaseException) -> bool:
-    """A unique key another writer inserted first (PostgreSQL), other than the audit head."""
-    if not isinstance(exc, sa.exc.IntegrityError):
-        return False
-    if getattr(exc.orig, "sqlstate", None) != _PG_UNIQUE:
-        return False
-    return not any(name in str(exc.orig) for name in _AUDIT_HEAD)
 
 
 def backoff(attempt: int) -> float:

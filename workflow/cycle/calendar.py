@@ -24,7 +24,7 @@ def export(
     if not rows:
         raise UsageError(
             f"no meetings stored for {year}",
-            f"generate them first: finsam cycle generate --year {year}",
+            f"generate them first: finsam cycle generate --year {year} --as EMAIL",
         )
     events: list[dict[str, Any]] = []
     with read(app) as uow:

@@ -70,11 +70,18 @@ def nth_weekday(year: int, month: int, week: int, weekday: str) -> date:
     return days[index]
 
 
-def nearest_allowed(d: date, *, before: date | None = None) -> date:
-    """The closest day that is not blocked (earlier first on a tie), strictly before `before`."""
+def nearest_allowed(d: date, *, before: date | None = None, year: int | None = None) -> date:
+    """The closest day that is not blocked (earlier first on a tie), strictly before `before`.
+
+    With `year`, only days of that year count: a rule of the 2027 cycle whose day is
+    nyårsdagen moves forward into January, not back to December 2026 (another
+    year's calendar, which may be generated and decided already).
+    """
     for step in range(SEARCH_DAYS + 1):
         for candidate in (d - timedelta(days=step), d + timedelta(days=step)):
             if before is not None and candidate >= before:
+                continue
+            if year is not None and candidate.year != year:
                 continue
             if blocked(candidate) is None:
                 return candidate
@@ -108,7 +115,7 @@ def _placed(rule: MonthRule, year: int) -> tuple[date, str]:
     reason = blocked(wanted)
     if reason is None:
         return wanted, ""
-    day = nearest_allowed(wanted)
+    day = nearest_allowed(wanted, year=year)
     return day, f"moved from {wanted.isoformat()}: {reason}"
 
 

@@ -4,6 +4,11 @@ Meetings are Europe/Stockholm wall-clock times; each is stored as an aware UTC
 instant computed from its local date and time, so a 14:00 meeting after the DST
 change is still 14:00. Every move or cancellation raises the meeting's SEQUENCE
 (what calendar programs use to update an event in place) and is recorded.
+
+Every change of the calendar names its actor, whom the förbund file's
+`[permissions]` allow it (`cycle` to generate, `meetings` to add, move and
+cancel), and leaves one audit row per meeting it touches (subject
+`meeting:<id>`), so the trail holds each meeting's whole life.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from states.events import DueMoved, MeetingCancelled, MeetingMoved
+from states.roles import Actor
+from workflow.core import audit
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import NotFound, UsageError
-from workflow.core.models import AgendaItem, Meeting, MeetingChange
+from workflow.core.models import AgendaItem, Forbund, Meeting, MeetingChange
+from workflow.core.text import optional_line
 from workflow.core.uow import UnitOfWork, read, write
 from workflow.cycle.dates import Proposed, blocked, nearest_allowed, propose
 from workflow.cycle.views import (
@@ -35,9 +43,71 @@ from workflow.cycle.views import (
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import ForbundFile
 
+# the years a meeting may fall in (a date outside cannot be a meeting of this register)
+YEARS = range(2000, 2101)
+# what an ad hoc meeting is, in the calendar's kind and its note (shown in `cycle show`)
+EXTRA = "extra"
+EXTRA_NOTE = "extra sammanträde"
+
 
 def local_instant(day: date, hhmm: str) -> datetime:
     return datetime.combine(day, time.fromisoformat(hhmm), tzinfo=LOCAL_TZ)
+
+
+def local_day(m: Meeting) -> date:
+    return m.starts_at.astimezone(LOCAL_TZ).date()
+
+
+def _hhmm(value: str, option: str = "--time") -> str:
+    """A time of day as HH:MM, or a UsageError naming the option."""
+    try:
+        parsed = time.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(
+            f"{option} {value!r} is not a time of day", "give it as HH:MM, e.g. 14:00"
+        ) from None
+    return parsed.strftime("%H:%M")
+
+
+def _in_range(day: date, option: str) -> None:
+    if day.year not in YEARS:
+        raise UsageError(
+            f"{option} {day.isoformat()} is out of range",
+            f"give a date in the years {YEARS.start}–{YEARS.stop - 1}",
+        )
+
+
+def _audit(
+    s: Session,
+    cfg: ForbundFile,
+    m: Meeting,
+    *,
+    at: datetime,
+    who: Actor,
+    role: str,
+    action: str,
+    comment: str,
+    from_state: str | None = "planned",
+) -> None:
+    """The meeting's row in the audit trail: who changed it, in which role, and what changed."""
+    audit.change(
+        s,
+        at=at,
+        forbund_key=cfg.forbund.key,
+        subject=f"meeting:{m.id}",
+        action=action,
+        actor=who,
+        role=role,
+        from_state=from_state,
+        to_state=m.status,
+        comment=comment,
+        body=m.body,
+        meeting_date=local_day(m).isoformat(),
+    )
+
+
+def _when(at: datetime) -> str:
+    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def place_name(cfg: ForbundFile, place: str | None) -> str | None:
@@ -56,28 +126,41 @@ def _rules(cfg: ForbundFile) -> Any:
 
 
 def proposals(cfg: ForbundFile, year: int) -> list[Proposed]:
-    if not 2000 <= year <= 2100:
+    if year not in YEARS:
         raise UsageError(f"year {year} is out of range", "give a year such as 2027")
     return propose(_rules(cfg), year, cfg.board_body())
 
 
 def generate(
-    app: App, forbund_key: str | None, year: int, *, dry_run: bool = False
+    app: App,
+    forbund_key: str | None,
+    year: int,
+    *,
+    actor_email: str | None,
+    dry_run: bool = False,
 ) -> list[MeetingView] | list[ProposedMeeting]:
-    """Propose the year's meetings from the rules; store them unless it is a dry run."""
+    """Propose the year's meetings from the rules; store them unless it is a dry run.
+
+    A dry run changes nothing, so it needs nobody named; storing needs the
+    `cycle` permission and writes a `cycle:<year>` row and one row per meeting.
+    """
     now = app.clock.now()
+    if year not in YEARS:
+        raise UsageError(f"year {year} is out of range", "give a year such as 2027")
 
     def work(uow: UnitOfWork) -> list[MeetingView] | list[ProposedMeeting]:
         s = uow.session
         row = forbunds.resolve(s, forbund_key)
         cfg = forbunds.config_of(row)
-        proposed = proposals(cfg, year)
         if dry_run:
-            return [_proposed_dict(p, cfg) for p in proposed]
+            return [_proposed_dict(p, cfg) for p in proposals(cfg, year)]
+        who, role = forbunds.authorise(cfg, actor_email, "cycle")
+        proposed = proposals(cfg, year)
+        # ad hoc meetings added before the cycle do not count as a generated cycle
         existing = s.scalar(
             sa.select(sa.func.count())
             .select_from(Meeting)
-            .where(Meeting.forbund_id == row.id, Meeting.year == year)
+            .where(Meeting.forbund_id == row.id, Meeting.year == year, Meeting.kind != EXTRA)
         )
         if existing:
             raise UsageError(
@@ -107,9 +190,47 @@ def generate(
             s.add(meeting)
             s.flush()
             by_key[p.key] = meeting
+        _audit_generated(s, row, cfg, year, list(by_key.values()), now, who, role)
         return [meeting_dict(m, cfg) for m in by_key.values()]
 
     return write(app, work)
+
+
+def _audit_generated(
+    s: Session,
+    row: Forbund,
+    cfg: ForbundFile,
+    year: int,
+    created: list[Meeting],
+    now: datetime,
+    who: Actor,
+    role: str,
+) -> None:
+    """One row for the cycle, then one per meeting (where `--subject meeting:N` finds it)."""
+    audit.change(
+        s,
+        at=now,
+        forbund_key=row.key,
+        subject=f"cycle:{year}",
+        action="generate",
+        actor=who,
+        role=role,
+        to_state="generated",
+        comment=f"{len(created)} meetings of {year} generated from the cycle rules",
+    )
+    for m in created:
+        moved = f" ({m.note})" if m.note else ""
+        _audit(
+            s,
+            cfg,
+            m,
+            at=now,
+            who=who,
+            role=role,
+            action="generate",
+            from_state=None,
+            comment=f"{m.key} generated for {_when(m.starts_at)}{moved}",
+        )
 
 
 def _proposed_dict(p: Proposed, cfg: ForbundFile) -> ProposedMeeting:
@@ -221,39 +342,77 @@ def _record(
     )
 
 
+def _authorised(
+    s: Session, meeting_id: int, actor_email: str | None
+) -> tuple[Meeting, ForbundFile, Actor, str]:
+    """The meeting (locked until commit), its förbund's file, and who changes it in which role."""
+    m = _meeting(s, meeting_id, lock=True)
+    cfg = _cfg(s, m)
+    who, role = forbunds.authorise(cfg, actor_email, "meetings")
+    return m, cfg, who, role
+
+
+def _check_year(m: Meeting, to: date, *, force: bool, reason: str | None) -> None:
+    """A move into another year needs both --force and a reason: it leaves its year's cycle."""
+    current = local_day(m)
+    if to.year != current.year and not (force and reason):
+        raise UsageError(
+            f"meeting {m.id} is on {current.isoformat()} ({current.year}); "
+            f"{to.isoformat()} is in another year ({to.year})",
+            "moving a meeting to another year needs both --force and --reason TEXT "
+            "(why it moves); or choose a day in "
+            f"{current.year}",
+        )
+
+
 def move(
-    app: App, meeting_id: int, to: date, at_time: str | None = None, *, force: bool = False
+    app: App,
+    meeting_id: int,
+    to: date,
+    at_time: str | None = None,
+    *,
+    actor_email: str | None,
+    force: bool = False,
+    reason: str | None = None,
 ) -> MeetingMoveView:
     """Move a meeting; the prep meetings that are not pinned keep their distance to it."""
     now = app.clock.now()
-    if at_time is not None:
-        try:
-            time.fromisoformat(at_time)
-        except ValueError:
-            raise UsageError(
-                f"--time {at_time!r} is not a time of day", "give it as HH:MM, e.g. 14:00"
-            ) from None
+    hhmm = None if at_time is None else _hhmm(at_time)
+    reason = optional_line(reason, "--reason", "line")
+    _in_range(to, "--to")
 
     def work(uow: UnitOfWork) -> MeetingMoveView:
         s = uow.session
-        m = _meeting(s, meeting_id, lock=True)
-        cfg = _cfg(s, m)
+        m, cfg, who, role = _authorised(s, meeting_id, actor_email)
         if m.status == "cancelled":
             raise UsageError(f"meeting {m.id} is cancelled", "a cancelled meeting does not move")
-        reason = blocked(to)
-        if reason and not force:
+        _check_year(m, to, force=force, reason=reason)
+        not_a_day = blocked(to)
+        if not_a_day and not force:
             raise UsageError(
-                f"{to.isoformat()} is not a meeting day: {reason}",
+                f"{to.isoformat()} is not a meeting day: {not_a_day}",
                 f"choose another day (e.g. {nearest_allowed(to).isoformat()}) or give --force",
             )
         old = m.starts_at
-        hhmm = at_time or old.astimezone(LOCAL_TZ).strftime("%H:%M")
-        m.starts_at = local_instant(to, hhmm)
+        m.starts_at = local_instant(to, hhmm or old.astimezone(LOCAL_TZ).strftime("%H:%M"))
         m.sequence += 1
         m.updated_at = now
         if m.kind == "prep":
             m.pinned = True  # someone chose this date: it no longer follows the board meeting
-        _record(s, m, now, "move", old, reason or "")
+        why = "; ".join(x for x in (not_a_day, reason) if x)
+        _record(s, m, now, "move", old, why)
+        forced = f" (forced: {not_a_day})" if not_a_day else ""
+        given = f"; reason: {reason}" if reason else ""
+        _audit(
+            s,
+            cfg,
+            m,
+            at=now,
+            who=who,
+            role=role,
+            action="move",
+            comment=f"moved from {_when(old)} to {_when(m.starts_at)}{forced}{given}",
+        )
         moved = []
         for prep in s.scalars(_preps_of(m)):
             if prep.pinned:
@@ -270,6 +429,17 @@ def move(
             prep.sequence += 1
             prep.updated_at = now
             _record(s, prep, now, "move", prep_old, f"follows meeting {m.id}")
+            _audit(
+                s,
+                cfg,
+                prep,
+                at=now,
+                who=who,
+                role=role,
+                action="move",
+                comment=f"moved from {_when(prep_old)} to {_when(prep.starts_at)}: "
+                f"follows meeting {m.id}",
+            )
             moved.append(prep)
         s.flush()
         on_agenda = _waiting_plans(s, [m, *moved])
@@ -280,19 +450,22 @@ def move(
             "moved": [meeting_dict(p, cfg) for p in moved],
             "plans": on_agenda,
             "due_moved": cast(list[DueMovedView], [asdict(d) for d in uow.outcomes_of(DueMoved)]),
-            "forced": bool(reason),
+            "forced": bool(not_a_day),
         }
 
     return write(app, work)
 
 
-def cancel(app: App, meeting_id: int) -> MeetingCancelView:
+def cancel(
+    app: App, meeting_id: int, *, actor_email: str | None, reason: str | None = None
+) -> MeetingCancelView:
+    """Cancel a meeting (kept, exported as cancelled) and the prep meetings that follow it."""
     now = app.clock.now()
+    reason = optional_line(reason, "--reason", "line")
 
     def work(uow: UnitOfWork) -> MeetingCancelView:
         s = uow.session
-        m = _meeting(s, meeting_id, lock=True)
-        cfg = _cfg(s, m)
+        m, cfg, who, role = _authorised(s, meeting_id, actor_email)
         if m.status == "cancelled":
             raise UsageError(f"meeting {m.id} is already cancelled")
         cancelled = [m]
@@ -301,7 +474,19 @@ def cancel(app: App, meeting_id: int) -> MeetingCancelView:
             c.status = "cancelled"
             c.sequence += 1
             c.updated_at = now
-            _record(s, c, now, "cancel", c.starts_at, "" if c is m else f"follows meeting {m.id}")
+            why = (reason or "") if c is m else f"follows meeting {m.id}"
+            _record(s, c, now, "cancel", c.starts_at, why)
+            _audit(
+                s,
+                cfg,
+                c,
+                at=now,
+                who=who,
+                role=role,
+                action="cancel",
+                comment=f"cancelled the meeting of {_when(c.starts_at)}"
+                + (f": {why}" if why else ""),
+            )
         s.flush()
         replaced = _replace_waiting(s, cancelled, now)
         uow.record(MeetingCancelled(meeting_ids=tuple(c.id for c in cancelled), at=now))
@@ -314,6 +499,116 @@ def cancel(app: App, meeting_id: int) -> MeetingCancelView:
         }
 
     return write(app, work)
+
+
+def add(
+    app: App,
+    forbund_key: str | None,
+    *,
+    body: str,
+    day: date,
+    actor_email: str | None,
+    at_time: str | None = None,
+    place: str | None = None,
+    title: str | None = None,
+    force: bool = False,
+) -> MeetingView:
+    """An ad hoc (extra) meeting of a body, outside the rules; kallad like any other.
+
+    It may lie in the past: a meeting held at short notice is entered afterwards so
+    that the decisions taken there can name it.
+    """
+    now = app.clock.now()
+    hhmm = None if at_time is None else _hhmm(at_time)
+    place = optional_line(place, "--place", "place")
+    title = optional_line(title, "--title", "title")
+    _in_range(day, "--date")
+
+    def work(uow: UnitOfWork) -> MeetingView:
+        s = uow.session
+        row = forbunds.resolve(s, forbund_key)
+        cfg = forbunds.config_of(row)
+        who, role = forbunds.authorise(cfg, actor_email, "meetings")
+        names = {b.key: b.name for b in cfg.bodies}
+        if body not in names:
+            raise NotFound(f"unknown body {body!r}", f"bodies: {', '.join(names)}")
+        same_day = [m for m in meetings_of(s, row.id, body) if local_day(m) == day]
+        if same_day:
+            other = same_day[0]
+            raise UsageError(
+                f"{names[body]} meets on {day.isoformat()} already: meeting {other.id} at "
+                f"{other.starts_at.astimezone(LOCAL_TZ).strftime('%H:%M')}",
+                f"use that meeting, move it with 'finsam meeting move {other.id} --time HH:MM', "
+                "or choose another day",
+            )
+        not_a_day = blocked(day)
+        if not_a_day and not force:
+            raise UsageError(
+                f"{day.isoformat()} is not a meeting day: {not_a_day}",
+                f"choose another day (e.g. {nearest_allowed(day).isoformat()}) or give --force",
+            )
+        usual_time, minutes = _usual(cfg, body)
+        m = Meeting(
+            forbund_id=row.id,
+            year=day.year,
+            key=_free_key(s, row.id, f"{body}-{day.isoformat()}-{EXTRA}"),
+            body=body,
+            kind=EXTRA,
+            theme=title or "",
+            starts_at=local_instant(day, hhmm or usual_time),
+            duration_minutes=minutes,
+            location=place_name(cfg, place),
+            joint_with=[],
+            uid=f"{uuid.uuid4()}@finsam",
+            note=EXTRA_NOTE,
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(m)
+        s.flush()
+        forced = f" (forced: {not_a_day})" if not_a_day else ""
+        _audit(
+            s,
+            cfg,
+            m,
+            at=now,
+            who=who,
+            role=role,
+            action="add",
+            from_state=None,
+            comment=f"ad hoc meeting of {names[body]} added for {_when(m.starts_at)}{forced}",
+        )
+        return meeting_dict(m, cfg)
+
+    return write(app, work)
+
+
+def _usual(cfg: ForbundFile, body: str) -> tuple[str, int]:
+    """The body's usual start and length from the cycle rules (13:00, two hours without)."""
+    rules = cfg.cycle
+    if rules is not None:
+        if body == cfg.board_body() and rules.board:
+            return rules.board[0].time, rules.board[0].duration_minutes
+        for r in [*rules.prep, *rules.other]:
+            if r.body == body:
+                return r.time, r.duration_minutes
+    return "13:00", 120
+
+
+def _free_key(s: Session, forbund_id: int, base: str) -> str:
+    """`base`, or `base-2`, `-3`... when a cancelled meeting that day holds it."""
+    taken = set(
+        s.scalars(
+            sa.select(Meeting.key).where(
+                Meeting.forbund_id == forbund_id, Meeting.key.startswith(base)
+            )
+        )
+    )
+    key, n = base, 1
+    while key in taken:
+        n += 1
+        key = f"{base}-{n}"
+    return key
 
 
 def by_ids(ids: tuple[int, ...]) -> sa.Select[tuple[Meeting]]:

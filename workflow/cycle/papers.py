@@ -4,24 +4,31 @@ The decisions in the minutes are drawn from the audit trail (what was decided
 at the meeting), so the protokoll cannot say something the trail does not.
 Approval follows kommunallagen: the notice of approved minutes goes up within
 two days, and a decision can be appealed for three weeks after that.
+
+Recording the minutes needs the `minutes` permission of the förbund file; each
+justerare's approval is theirs alone. Both leave a row in the audit trail
+(subject `meeting:<id>`) naming the person and the role they acted in.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from states.events import MinutesApproved
+from states.roles import Actor
+from workflow.core import audit
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import NotAllowed, NotFound, UsageError
 from workflow.core.models import AgendaItem, AuditEvent, Forbund, Meeting, Minutes
+from workflow.core.text import single_line
 from workflow.core.uow import UnitOfWork, read, write
 from workflow.cycle import placement as plan_meetings
 from workflow.cycle.dates import blocked
-from workflow.cycle.meetings import meeting_dict
+from workflow.cycle.meetings import local_day, meeting_dict
 from workflow.cycle.views import (
     AgendaView,
     CalledPerson,
@@ -36,6 +43,7 @@ from workflow.reports.obligations import for_meeting
 
 POSTING_DAYS = 2
 APPEAL_DAYS = 21
+JUSTERARE = "justerare"  # the role an approval of the minutes is made in
 
 
 def _load(s: Session, meeting_id: int, *, lock: bool = False) -> tuple[Meeting, ForbundFile]:
@@ -117,14 +125,57 @@ def _recorded_minutes(s: Session, m: Meeting) -> Minutes:
     return row
 
 
+def _emails(values: list[str], option: str) -> list[str]:
+    """The addresses given, each one line of an e-mail's length (they end up in messages)."""
+    return [single_line(v.strip(), option, "email") for v in values]
+
+
+def _audit(
+    s: Session,
+    cfg: ForbundFile,
+    m: Meeting,
+    *,
+    at: datetime,
+    who: Actor,
+    role: str,
+    action: str,
+    to_state: str,
+    comment: str,
+) -> None:
+    """The minutes' row in the audit trail, under the meeting's subject."""
+    audit.change(
+        s,
+        at=at,
+        forbund_key=cfg.forbund.key,
+        subject=f"meeting:{m.id}",
+        action=action,
+        actor=who,
+        role=role,
+        from_state=m.status,
+        to_state=to_state,
+        comment=comment,
+        body=m.body,
+        meeting_date=local_day(m).isoformat(),
+    )
+
+
 def record_minutes(
-    app: App, meeting_id: int, present: list[str], justerare: list[str]
+    app: App,
+    meeting_id: int,
+    present: list[str],
+    justerare: list[str],
+    *,
+    actor_email: str | None,
 ) -> MinutesView:
+    """Record who was present and who checks the minutes (`minutes` permission, audited)."""
     now = app.clock.now()
+    present = _emails(present, "--present")
+    justerare = _emails(justerare, "--justerare")
 
     def work(uow: UnitOfWork) -> None:
         s = uow.session
         m, cfg = _load(s, meeting_id, lock=True)
+        who, role = forbunds.authorise(cfg, actor_email, "minutes")
         if m.starts_at > now:
             raise UsageError(
                 f"meeting {m.id} has not taken place yet", "minutes are recorded after the meeting"
@@ -151,6 +202,18 @@ def record_minutes(
         row.justerare = [e.lower() for e in justerare]
         row.recorded_at = now
         s.add(row)
+        _audit(
+            s,
+            cfg,
+            m,
+            at=now,
+            who=who,
+            role=role,
+            action="minutes",
+            to_state="minutes recorded",
+            comment=f"{'re-recorded' if existing else 'recorded'} the minutes: "
+            f"present {', '.join(row.present)}; justerare {', '.join(row.justerare)}",
+        )
 
     write(app, work)
     return minutes(app, meeting_id)
@@ -205,42 +268,65 @@ def _decisions(s: Session, m: Meeting) -> dict[int, Decision]:
 
 
 def justera(app: App, meeting_id: int, email: str | None) -> MinutesView:
-    """A justerare approves the minutes; with the last approval the appeal clock starts."""
+    """A justerare approves the minutes; with the last approval the appeal clock starts.
+
+    Each approval is the justerare's own audit row; the last one says that the
+    minutes now stand and when the appeal time ends.
+    """
     if not email:
-        raise UsageError("who approves? nobody was named", "give --as EMAIL of a justerare")
+        raise UsageError(
+            "who approves? nobody was named",
+            "give --as EMAIL (or set FINSAM_USER) to the e-mail of a justerare",
+        )
     now = app.clock.now()
-    email = email.lower()
+    email = single_line(email.strip(), "--as", "email").lower()
 
     def work(uow: UnitOfWork) -> None:
         s = uow.session
-        m, _cfg = _load(s, meeting_id, lock=True)
+        m, cfg = _load(s, meeting_id, lock=True)
         row = _recorded_minutes(s, m)
         if email not in row.justerare:
             raise NotAllowed(
                 f"{email} is not a justerare of meeting {m.id}",
                 f"justerare: {', '.join(row.justerare)}",
             )
+        who = forbunds.actor(cfg, email)
         if any(a["email"] == email for a in row.approvals):
             raise UsageError(f"{email} has approved these minutes already")
         row.approvals = [*row.approvals, {"email": email, "at": now.isoformat()}]
+        done = len({a["email"] for a in row.approvals} & set(row.justerare))
+        comment = f"approved the minutes ({done} of {len(row.justerare)} justerare)"
+        to_state = "minutes approved in part"
         if {a["email"] for a in row.approvals} >= set(row.justerare):
             row.approved_at = now
             approved = now.astimezone(LOCAL_TZ).date()
             posted = posting_day(approved)
+            ends = posted + timedelta(days=APPEAL_DAYS)
             row.posted_on = posted.isoformat()
-            row.appeal_ends = (posted + timedelta(days=APPEAL_DAYS)).isoformat()
+            row.appeal_ends = ends.isoformat()
+            to_state = "minutes approved"
+            comment += (
+                f"; the minutes stand: notice up by {posted.isoformat()}, the appeal time "
+                f"runs until {ends.isoformat()}"
+            )
             s.add(row)
             s.flush()
             # the members hear of the board's decisions once the minutes stand
             uow.record(
-                MinutesApproved(
-                    meeting_id=m.id,
-                    approved=approved,
-                    appeal_ends=posted + timedelta(days=APPEAL_DAYS),
-                    at=now,
-                )
+                MinutesApproved(meeting_id=m.id, approved=approved, appeal_ends=ends, at=now)
             )
         s.add(row)
+        _audit(
+            s,
+            cfg,
+            m,
+            at=now,
+            who=who,
+            role=JUSTERARE,
+            action="justera",
+            to_state=to_state,
+            comment=comment,
+        )
 
     write(app, work)
     return minutes(app, meeting_id)

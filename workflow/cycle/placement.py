@@ -2,9 +2,10 @@
 
 When a plan moves to a body it is put on that body's next meeting that leaves
 the body `prep_days` to read it; when the body acts on the plan, the item is
-closed with the action and, for the board, the § of the minutes. Works inside
-the caller's transaction (a session), so a move and its agenda change commit
-together.
+closed with the action and, for the board, the § of the minutes. Where the
+calendar of a year is kept here, a body's action names one of its meetings.
+Works inside the caller's transaction (a session), so a move and its agenda
+change commit together.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workflow.core.clock import LOCAL_TZ
+from workflow.core.exceptions import UsageError
 from workflow.core.models import AgendaItem, Insats, Meeting, Obligation, Plan, Revision
 from workflow.cycle import agenda
 from workflow.cycle.meetings import meeting_dict, meetings_of, next_meeting
@@ -28,6 +30,62 @@ def meeting_on(s: Session, forbund_id: int, body: str, day: date) -> Meeting | N
         if m.starts_at.astimezone(LOCAL_TZ).date() == day:
             return m
     return None
+
+
+def has_calendar(s: Session, forbund_id: int, year: int) -> bool:
+    """Whether the förbund keeps its meetings of `year` in finsam (a cycle or an ad hoc one):
+    then a body's action names one of them, not any date."""
+    found = s.scalars(
+        sa.select(Meeting.id).where(Meeting.forbund_id == forbund_id, Meeting.year == year).limit(1)
+    ).first()
+    return found is not None
+
+
+def meetings_around(
+    s: Session, forbund_id: int, body: str, day: date, count: int = 2
+) -> list[Meeting]:
+    """The body's planned meetings nearest before and after `day` (`count` each side)."""
+    rows = meetings_of(s, forbund_id, body)
+    before = [m for m in rows if m.starts_at.astimezone(LOCAL_TZ).date() < day]
+    after = [m for m in rows if m.starts_at.astimezone(LOCAL_TZ).date() >= day]
+    return before[-count:] + after[:count]
+
+
+def named_meeting(
+    s: Session, cfg: ForbundFile, forbund_id: int, body: str, day: date, now: datetime
+) -> Meeting | None:
+    """The body's meeting on `day` that a recommendation or decision names.
+
+    Where finsam keeps that year's calendar the meeting must be in it and have
+    begun: an action at a meeting nobody held, or one still to come, would put a
+    false date in the trail and the minutes. Without a calendar for the year the
+    date stands alone (None).
+    """
+    m = meeting_on(s, forbund_id, body, day)
+    name = next((b.name for b in cfg.bodies if b.key == body), body)
+    if m is None:
+        if not has_calendar(s, forbund_id, day.year):
+            return None
+        around = meetings_around(s, forbund_id, body, day)
+        listing = ", ".join(f"{_local(x)} (meeting {x.id})" for x in around) or "none"
+        raise UsageError(
+            f"{name} has no meeting on {day.isoformat()} in the calendar; its meetings around "
+            f"that day: {listing}",
+            f"give --meeting the date of the meeting where it was taken, or, if {name} met "
+            f"that day at short notice, add the meeting first: finsam meeting add --body {body} "
+            f"--date {day.isoformat()} --as EMAIL",
+        )
+    if m.starts_at > now:
+        raise UsageError(
+            f"the meeting of {name} on {day.isoformat()} (meeting {m.id}) begins at "
+            f"{_local(m)[11:]}; it has not begun yet",
+            "record a recommendation or decision once the meeting has begun",
+        )
+    return m
+
+
+def _local(m: Meeting) -> str:
+    return m.starts_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def held_meeting(s: Session, plan: Plan, body: str, now: datetime) -> Meeting | None:

@@ -20,7 +20,7 @@ def write(app: App, forbund_key: str | None, year: int, path: Path) -> WheelExpo
     if not rows:
         raise UsageError(
             f"no meetings stored for {year}",
-            f"generate them first: finsam cycle generate --year {year}",
+            f"generate them first: finsam cycle generate --year {year} --as EMAIL",
         )
     with read(app) as uow:
         cfg = forbunds.config_of(forbunds.resolve(uow.session, forbund_key))

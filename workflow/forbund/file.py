@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, mo
 from states.definition import WorkflowDef, WorkflowError
 from states.roles import ROLES, Actor
 from workflow.core.exceptions import ConfigError
+from workflow.core.text import Key, Line, Name
 from workflow.forbund.cycle_rules import CycleRules
 from workflow.forbund.permissions import Permissions
 from workflow.forbund.report_rules import ReportRules
@@ -38,52 +39,94 @@ class _Strict(BaseModel):
 
 
 class ForbundInfo(_Strict):
-    key: str = Field(pattern=KEY_PATTERN, description="short identifier, e.g. sydostra-skane")
-    name: str = Field(min_length=1)
+    """The förbund itself."""
+
+    key: Key = Field(
+        pattern=KEY_PATTERN,
+        description="short identifier (lower case letters, digits, - and _), e.g. sydostra-skane",
+    )
+    name: Name = Field(description="the förbund's full name, as in its mail and documents")
 
 
 class Member(_Strict):
-    key: str = Field(pattern=KEY_PATTERN)
-    name: str = Field(min_length=1)
-    kind: MemberKind
-    registrator: EmailStr
+    """One of the förbund's members: the two state agencies, the region, the kommuner."""
+
+    key: Key = Field(pattern=KEY_PATTERN, description="short identifier of the member, e.g. ystad")
+    name: Name = Field(description="the member's name, e.g. Ystads kommun")
+    kind: MemberKind = Field(description="what kind of member it is")
+    registrator: EmailStr = Field(
+        description="the member's registry (registrator), who gets protokollsutdrag of decisions"
+    )
 
 
 class Person(_Strict):
-    name: str = Field(min_length=1)
-    email: EmailStr
-    role: Role
-    member: str | None = None
+    """Somebody who holds a role in a body; one e-mail address is one person."""
+
+    name: Name = Field(description="the person's name, as in mail and minutes")
+    email: EmailStr = Field(description="the person's e-mail address, also who they are in --as")
+    role: Role = Field(description="the role the person holds in this body")
+    member: Key | None = Field(
+        default=None, description="the key of the member the person represents, if any"
+    )
 
 
 class Body(_Strict):
-    key: str = Field(pattern=KEY_PATTERN)
-    name: str = Field(min_length=1)
-    kind: BodyKind
-    people: list[Person] = Field(default_factory=list)
+    """A body of the förbund (board, presidium, beredningsgrupp, ...) and its people."""
+
+    key: Key = Field(pattern=KEY_PATTERN, description="short identifier of the body, e.g. styrelse")
+    name: Name = Field(description="the body's name, e.g. Styrelsen")
+    kind: BodyKind = Field(description="what kind of body it is; one body must be the styrelse")
+    people: list[Person] = Field(
+        default_factory=list, description="the people of the body and their roles"
+    )
 
 
 class Economy(_Strict):
     """The förbund's own rules for its budget (checked by 'finsam plan check')."""
 
-    insatser_min_percent: int | None = Field(default=None, ge=0, le=100)
-    equity_recommendation_percent: int = Field(default=20, ge=0, le=100)
-    equity_recommendation_max_allocation: int = Field(default=7000, ge=0)
+    insatser_min_percent: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="the least share of the costs, in percent, that goes to insatser; "
+        "none: not checked",
+    )
+    equity_recommendation_percent: int = Field(
+        default=20,
+        ge=0,
+        le=100,
+        description="the recommended equity after the year, in percent of the members' "
+        "allocation (a warning below it)",
+    )
+    equity_recommendation_max_allocation: int = Field(
+        default=7000,
+        ge=0,
+        description="the members' allocation (tkr) up to which the equity rule applies",
+    )
 
 
 class MailRules(_Strict):
     """Who mail is from, and when reminders and kallelser go out."""
 
-    sender: str | None = Field(
-        default=None, description="'Name <address>'; default: the förbundschef"
+    sender: Line | None = Field(
+        default=None,
+        description="who mail is from: 'Name <address>' or an address; "
+        "default: the förbund's name and the förbundschef's address",
     )
-    reply_to: EmailStr | None = None
+    reply_to: EmailStr | None = Field(
+        default=None, description="where replies go; default: the sender"
+    )
     reminder_offsets: list[int] = Field(
         default_factory=lambda: [14, 3, 0, -7],
+        max_length=20,
         description="days before a report's due date (0: the day, negative: after)",
     )
-    reminder_hour: int = Field(default=8, ge=0, le=23)
-    notice_days_before: int = Field(default=7, ge=1, le=60)
+    reminder_hour: int = Field(
+        default=8, ge=0, le=23, description="the hour of the day (local time) reminders go out"
+    )
+    notice_days_before: int = Field(
+        default=7, ge=1, le=60, description="days before a meeting its kallelse goes out"
+    )
 
     @model_validator(mode="after")
     def _sender(self) -> MailRules:
@@ -100,19 +143,42 @@ class MailRules(_Strict):
 
 
 class ForbundFile(_Strict):
-    forbund: ForbundInfo
-    members: list[Member] = Field(min_length=1)
-    bodies: list[Body] = Field(min_length=1)
-    workflow: dict[str, Any] | None = None
-    economy: Economy = Field(default_factory=Economy)
-    cycle: CycleRules | None = None
-    reports: ReportRules = Field(default_factory=ReportRules)
-    mail: MailRules = Field(default_factory=MailRules)
-    editors: list[str] = Field(
-        default_factory=lambda: ["förbundschef"],
-        description="role specs that may create plans and edit drafts",
+    """A förbund file: who the förbund is, its members and bodies, and its rules."""
+
+    forbund: ForbundInfo = Field(description="the förbund: its key and name")
+    members: list[Member] = Field(
+        min_length=1,
+        description="the members: exactly one each of försäkringskassan, arbetsförmedlingen "
+        "and region, and at least one kommun",
     )
-    permissions: Permissions = Field(default_factory=Permissions)
+    bodies: list[Body] = Field(
+        min_length=1,
+        description="the bodies and their people; one styrelse, one förbundschef at least",
+    )
+    workflow: dict[str, Any] | None = Field(
+        default=None,
+        description="the plans' workflow (states and actions); default: the built-in one",
+    )
+    economy: Economy = Field(default_factory=Economy, description="rules for the budget")
+    cycle: CycleRules | None = Field(
+        default=None,
+        description="the yearly cycle of meetings (årshjul); none: meetings are added by hand",
+    )
+    reports: ReportRules = Field(
+        default_factory=ReportRules, description="which reports an insats owes, and when"
+    )
+    mail: MailRules = Field(
+        default_factory=MailRules, description="who mail is from, and when it goes out"
+    )
+    editors: list[Line] = Field(
+        default_factory=lambda: ["förbundschef"],
+        description="role specs (role or role@body) that may create plans and edit drafts",
+    )
+    permissions: Permissions = Field(
+        default_factory=Permissions,
+        description="role specs that may change the calendar, minutes, insatser, reports "
+        "and the förbund file",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ForbundFile:
@@ -249,6 +315,19 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def error_message(err: Any) -> str:
+    """A pydantic error in the words of finsam's own checks (`workflow.core.text`)."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "string_too_long" and isinstance(err.get("input"), str):
+        length, most = len(err["input"]), ctx.get("max_length")
+        return f"is {length} characters long; at most {most} are allowed"
+    if kind == "too_long" and "max_length" in ctx:
+        return f"has {ctx.get('actual_length')} entries; at most {ctx['max_length']} are allowed"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
 def parse_forbund(data: dict[str, Any], source: str) -> ForbundFile:
     """Validate parsed data; every problem is reported with `source` and the key."""
     try:
@@ -257,9 +336,7 @@ def parse_forbund(data: dict[str, Any], source: str) -> ForbundFile:
         problems = []
         for err in exc.errors():
             key = _loc(err["loc"]) or "(top level)"
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
+            msg = error_message(err)
             problems.append(f"{key}: {msg}" if not msg.startswith(key) else msg)
         raise ConfigError(f"{source}: invalid förbund file:\n  " + "\n  ".join(problems)) from None
     try:
@@ -283,18 +360,15 @@ def parse_forbund(data: dict[str, Any], source: str) -> ForbundFile:
 
 
 def load_forbund(path: Path) -> ForbundFile:
+    """A förbund file: a regular file of at most 1 MB, UTF-8 TOML of sane nesting."""
+    # start-up: kept with the one function that reads a file (this module parses data)
+    from workflow.core import toml_input
+    from workflow.core.exceptions import UsageError
+    from workflow.core.files import MAX_FORBUND_FILE, read_text
+
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: no such file", "give the path of a förbund .toml file"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text; save the förbund file as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        text = read_text(path, "a förbund .toml file", MAX_FORBUND_FILE)
+    except UsageError as exc:  # a förbund file's problems are ConfigErrors, all of them
+        raise ConfigError(exc.message, exc.hint) from None
+    data = toml_input.loads(text, str(path), ConfigError)
     return parse_forbund(data, str(path))

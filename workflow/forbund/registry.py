@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import getpass
+from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from states.roles import Actor, RoleSpec, describe_specs
+from workflow.core import audit
 from workflow.core.app import App
 from workflow.core.exceptions import ConfigError, NotAllowed, NotFound, UsageError
 from workflow.core.models import Forbund, Plan
@@ -17,56 +21,175 @@ from workflow.forbund.permissions import COVERS, Permission
 from workflow.forbund.views import Registered
 
 
-def register(app: App, cfg: ForbundFile) -> Registered:
-    """Add a förbund, or update its people and rules when its file changed.
+def register(app: App, cfg: ForbundFile, actor_email: str | None = None) -> Registered:
+    """Add a förbund, or update its people and rules when its file changed; audited.
 
-    An update may not strand a plan: every state a plan is in must still exist.
+    A new förbund's row names the person acting when one is given (someone the
+    new file lets change it), else `finsam init` and the OS user: nobody is in
+    the database yet. An update changes who holds which role, so it needs a
+    person the stored file allows (`[permissions] forbund`), and its row says
+    what changed. An update may not strand a plan: every state a plan is in
+    must still exist. An unchanged file writes nothing.
     """
     now = app.clock.now()
+    sha = cfg.sha256()
 
     def work(uow: UnitOfWork) -> Registered:
         s = uow.session
         row = s.scalars(sa.select(Forbund).where(Forbund.key == cfg.forbund.key)).first()
-        data = cfg.model_dump(mode="json")
-        sha = cfg.sha256()
         if row is None:
-            row = Forbund(
-                key=cfg.forbund.key,
-                name=cfg.forbund.name,
-                config=data,
-                config_sha256=sha,
-                created_at=now,
-                updated_at=now,
-            )
-            s.add(row)
-            s.flush()  # the id, for the answer
+            row = _create(s, cfg, sha, now, actor_email)
             outcome = "created"
         elif row.config_sha256 == sha:
             outcome = "unchanged"
         else:
-            states = cfg.workflow_def.states
-            stranded = s.execute(
-                sa.select(Plan.id, Plan.state).where(
-                    Plan.forbund_id == row.id, Plan.state.not_in(list(states))
-                )
-            ).all()
-            if stranded:
-                listing = ", ".join(f"plan {pid} in {state!r}" for pid, state in stranded)
-                raise ConfigError(
-                    f"the new workflow of {cfg.forbund.key} lacks states that plans are in: "
-                    f"{listing}",
-                    f"keep those states, or move the plans first; states now: {', '.join(states)}",
-                )
-            row.name, row.config, row.config_sha256, row.updated_at = (
-                cfg.forbund.name,
-                data,
-                sha,
-                now,
-            )
+            _update(s, row, cfg, sha, now, actor_email)
             outcome = "updated"
         return {"key": row.key, "name": row.name, "outcome": outcome, "id": row.id}
 
     return write(app, work)
+
+
+def _create(
+    s: Session, cfg: ForbundFile, sha: str, now: datetime, actor_email: str | None
+) -> Forbund:
+    who, role = authorise(cfg, actor_email, "forbund") if actor_email else _init_itself()
+    row = Forbund(
+        key=cfg.forbund.key,
+        name=cfg.forbund.name,
+        config=cfg.model_dump(mode="json"),
+        config_sha256=sha,
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(row)
+    s.flush()  # the id, for the answer
+    people = len(cfg.people())
+    audit.change(
+        s,
+        at=now,
+        forbund_key=row.key,
+        subject=f"forbund:{row.key}",
+        action="create",
+        kind=audit.FORBUND_FILE,
+        actor=who,
+        role=role,
+        to_state="registered",
+        comment=f"registered from its file: {people} people in {len(cfg.bodies)} bodies",
+        content_sha256=sha,
+    )
+    return row
+
+
+def _init_itself() -> tuple[Actor, str]:
+    """Who creates a förbund when nobody is named: `finsam init`, run by the OS user."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no name for the uid (a container): say so rather than fail
+        user = "unknown"
+    itself = Actor(email="finsam", name=f"finsam init (OS user {user})", memberships=frozenset())
+    return itself, "system"
+
+
+def _update(
+    s: Session, row: Forbund, cfg: ForbundFile, sha: str, now: datetime, actor_email: str | None
+) -> None:
+    _no_stranded_plans(s, row, cfg)
+    old = config_of(row)
+    changes = describe_changes(old, cfg)
+    if not actor_email:
+        specs = tuple(RoleSpec.parse(spec) for spec in old.permissions.specs("forbund"))
+        raise UsageError(
+            f"förbund {row.key} is registered already and its file changed "
+            f"({'; '.join(changes)}): who is changing it?",
+            f"give --as EMAIL (or FINSAM_USER) of {describe_specs(specs)} in the stored file",
+        )
+    who, role = authorise(old, actor_email, "forbund")
+    row.name, row.config, row.config_sha256, row.updated_at = (
+        cfg.forbund.name,
+        cfg.model_dump(mode="json"),
+        sha,
+        now,
+    )
+    s.add(row)
+    audit.change(
+        s,
+        at=now,
+        forbund_key=row.key,
+        subject=f"forbund:{row.key}",
+        action="update",
+        kind=audit.FORBUND_FILE,
+        actor=who,
+        role=role,
+        from_state="registered",
+        to_state="registered",
+        comment="; ".join(changes),
+        content_sha256=sha,
+    )
+
+
+def _no_stranded_plans(s: Session, row: Forbund, cfg: ForbundFile) -> None:
+    states = cfg.workflow_def.states
+    stranded = s.execute(
+        sa.select(Plan.id, Plan.state).where(
+            Plan.forbund_id == row.id, Plan.state.not_in(list(states))
+        )
+    ).all()
+    if stranded:
+        listing = ", ".join(f"plan {pid} in {state!r}" for pid, state in stranded)
+        raise ConfigError(
+            f"the new workflow of {cfg.forbund.key} lacks states that plans are in: {listing}",
+            f"keep those states, or move the plans first; states now: {', '.join(states)}",
+        )
+
+
+# the förbund file's tables besides its people, named in an update's audit row
+_SECTIONS = ("members", "workflow", "economy", "cycle", "reports", "mail", "editors", "permissions")
+
+
+def _people(cfg: ForbundFile) -> dict[str, tuple[str, list[str]]]:
+    """E-mail -> (name, ["role@body", ...]) in file order."""
+    found: dict[str, tuple[str, list[str]]] = {}
+    for body in cfg.bodies:
+        for p in body.people:
+            found.setdefault(p.email.lower(), (p.name, []))[1].append(f"{p.role}@{body.key}")
+    return found
+
+
+def _bodies_besides_roles(cfg: ForbundFile) -> list[Any]:
+    """The bodies with each person reduced to what the role lines do not show."""
+    return [
+        (b.key, b.name, b.kind, [(p.email.lower(), p.member) for p in b.people]) for b in cfg.bodies
+    ]
+
+
+def describe_changes(old: ForbundFile, new: ForbundFile) -> list[str]:
+    """What an update of a förbund file changes, in words for the audit row.
+
+    People added and removed with their roles, changed roles
+    (`Anna Svensson: ledamot@styrelse → ordförande@styrelse`) and names, then
+    each other table that differs (`[cycle]`, `[reports]`, `[mail]`, workflow).
+    """
+    before, after = _people(old), _people(new)
+    lines = [f"added {n} <{e}>: {', '.join(r)}" for e, (n, r) in after.items() if e not in before]
+    lines += [
+        f"removed {n} <{e}>: {', '.join(r)}" for e, (n, r) in before.items() if e not in after
+    ]
+    for email, (name, roles) in after.items():
+        if email not in before:
+            continue
+        old_name, old_roles = before[email]
+        if old_name != name:
+            lines.append(f"<{email}>: name {old_name} → {name}")
+        if sorted(old_roles) != sorted(roles):
+            lines.append(f"{name}: {', '.join(old_roles)} → {', '.join(roles)}")
+    if old.forbund.name != new.forbund.name:
+        lines.append(f"name: {old.forbund.name} → {new.forbund.name}")
+    if _bodies_besides_roles(old) != _bodies_besides_roles(new):
+        lines.append("[bodies] changed (besides people and roles)")
+    was, now = old.model_dump(mode="json"), new.model_dump(mode="json")
+    lines += [f"[{name}] changed" for name in _SECTIONS if was.get(name) != now.get(name)]
+    return lines or ["the file changed"]
 
 
 @lru_cache(maxsize=32)

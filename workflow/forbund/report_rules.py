@@ -10,18 +10,34 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from workflow.core.text import Key, Name
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ReportKind(_Strict):
-    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    name: str = Field(min_length=1)
-    from_month: int = Field(default=1, ge=1, le=12)
-    to_month: int = Field(ge=1, le=12)
-    previous_year: bool = False
-    board_month: int = Field(ge=1, le=12)
+    """A report every running insats owes once a year."""
+
+    key: Key = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="short identifier of the kind (lower case letters, digits and -), "
+        "e.g. tertial-1",
+    )
+    name: Name = Field(description="the report's name, as in reminders, e.g. Tertialrapport 1")
+    from_month: int = Field(default=1, ge=1, le=12, description="the first month it covers")
+    to_month: int = Field(ge=1, le=12, description="the last month it covers")
+    previous_year: bool = Field(
+        default=False,
+        description="true: it covers months of the year before (the annual report)",
+    )
+    board_month: int = Field(
+        ge=1,
+        le=12,
+        description="the month of the board meeting that handles it; the förbund's [cycle] "
+        "must have a board meeting that month",
+    )
 
     @model_validator(mode="after")
     def _months(self) -> ReportKind:
@@ -31,8 +47,18 @@ class ReportKind(_Strict):
 
 
 class ReportRules(_Strict):
-    prep_body: str = "beredningsgrupp"
-    due_days_before_prep: int = Field(default=7, ge=0, le=60)
+    """Which reports an insats owes, and when each is due."""
+
+    prep_body: Key = Field(
+        default="beredningsgrupp",
+        description="the key of the body whose meeting before the board's sets the due date",
+    )
+    due_days_before_prep: int = Field(
+        default=7,
+        ge=0,
+        le=60,
+        description="days before that body's meeting a report is due",
+    )
     final_report_days: int = Field(
         default=30,
         ge=0,
@@ -40,7 +66,12 @@ class ReportRules(_Strict):
         description="days after an insats ends before the board "
         "meeting that handles its final report",
     )
-    kinds: list[ReportKind] = Field(default_factory=lambda: DEFAULT_KINDS)
+    kinds: list[ReportKind] = Field(
+        default_factory=lambda: DEFAULT_KINDS,
+        max_length=24,
+        description="the kinds of report; default: årsberättelse (board in March), "
+        "tertialrapport 1 (May) and 2 (September)",
+    )
 
 
 DEFAULT_KINDS = [

@@ -24,6 +24,13 @@ wait for its whole run. A sweep goes in three steps instead:
 
 Sweeps queue only what has fallen due, and of several missed reminders only the
 latest applicable one.
+
+One message that cannot be made fails alone: a name with a line break in an
+old database (a header injection the e-mail library refuses), a förbund whose
+stored file no longer passes, a template error. A sweep's message is then not
+queued and is reported (`Failed`, with its reason) so the sweep goes on with the
+others and tries it again next time, once the data is corrected; a drafted
+row is marked failed with its reason (`outbox retry` drafts it anew).
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from notifications.messages import Attachment, address, build, render_parts
 from notifications.render import render
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ
+from workflow.core.exceptions import FinsamError
 from workflow.core.models import (
     AgendaItem,
     AuditEvent,
@@ -51,6 +59,7 @@ from workflow.core.models import (
     Obligation,
     OutboxMessage,
 )
+from workflow.core.text import LIMITS, line_problem
 from workflow.core.uow import UnitOfWork, read, write
 from workflow.cycle import papers, placement
 from workflow.cycle.meetings import meeting_dict
@@ -65,6 +74,56 @@ BATCH = 100
 
 OPEN = ("pending", "returned")  # the states of a report still owed
 
+# a recipient: (name, address), or an address ready for a header
+Recipient = tuple[str, str] | str
+
+
+class Unsendable(Exception):
+    """A message that cannot be made from what the database holds; it fails alone."""
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A message a sweep could not make, and why: reported, never queued, tried again."""
+
+    key: str
+    forbund_key: str
+    kind: str
+    ref: str | None
+    reason: str
+
+    def describe(self) -> str:
+        about = f" ({self.ref})" if self.ref else ""
+        return f"{self.key}{about}: {self.reason}"
+
+
+def header_address(recipient: Recipient) -> str:
+    """'Name <address>' for a header, or Unsendable saying what is wrong with which part.
+
+    Names and addresses are checked on the way in; this catches what an old
+    database holds (a CR/LF in a name would be a header injection).
+    """
+    name, email = ("", recipient) if isinstance(recipient, str) else recipient
+    problem = line_problem(email, LIMITS["email"] if isinstance(recipient, tuple) else 1000)
+    if problem is not None:
+        raise Unsendable(f"the recipient {email!r} {problem}")
+    problem = line_problem(name, LIMITS["line"])
+    if problem is not None:
+        raise Unsendable(f"the name of the recipient <{email}> {problem}")
+    try:
+        return address(name, email) if name else email
+    except (ValueError, IndexError) as exc:  # the e-mail library's own refusals
+        raise Unsendable(f"the recipient <{email}> cannot be written in a header: {exc}") from None
+
+
+def _reason(exc: Exception) -> str:
+    """Why a message could not be made, in words for the log and `scheduler status`."""
+    if isinstance(exc, Unsendable):
+        return str(exc)
+    if isinstance(exc, FinsamError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}"
+
 
 # ---------------------------------------------------------------- messages
 
@@ -75,8 +134,8 @@ def _message(
     forbund_key: str,
     kind: str,
     cfg: ForbundFile,
-    to: list[str],
-    cc: list[str] | None,
+    to: list[Recipient],
+    cc: list[Recipient] | None,
     context: dict[str, Any],
     not_before: datetime,
     now: datetime,
@@ -84,13 +143,16 @@ def _message(
     attachments: list[Attachment] | None = None,
     calendar: tuple[str, bytes] | None = None,
 ) -> dict[str, Any]:
-    """Render one message: the outbox_message row's values (the slow part, no database)."""
+    """Render one message: the outbox_message row's values (the slow part, no database).
+    Unsendable when a recipient cannot be written in a header."""
+    to_header = [header_address(r) for r in to]
+    cc_header = [header_address(r) for r in cc] if cc else None
     subject, text, html = render_parts(kind, context)
     built = build(
         sender=cfg.sender(),
         reply_to=cfg.mail.reply_to,
-        to=to,
-        cc=cc,
+        to=to_header,
+        cc=cc_header,
         subject=subject,
         text=text,
         html=html,
@@ -120,8 +182,8 @@ def enqueue(
     forbund_key: str,
     kind: str,
     cfg: ForbundFile,
-    to: list[str],
-    cc: list[str] | None,
+    to: list[Recipient],
+    cc: list[Recipient] | None,
     context: dict[str, Any],
     not_before: datetime,
     now: datetime,
@@ -208,12 +270,18 @@ class Draft:
     forbund_key: str
     kind: str
     cfg: ForbundFile
-    to: list[str]
-    cc: list[str] | None
+    to: list[Recipient]  # formatted for the header when rendered, where a bad one fails alone
+    cc: list[Recipient] | None
     context: dict[str, Any]
     ref: str
     holds: Holds
     invite: Invite | None = None
+
+    def failed(self, exc: Exception) -> Failed:
+        return Failed(self.key, self.forbund_key, self.kind, self.ref, _reason(exc))
+
+    def emails(self) -> list[str]:
+        return [r if isinstance(r, str) else r[1] for r in [*self.to, *(self.cc or [])]]
 
 
 @dataclass(frozen=True)
@@ -266,6 +334,7 @@ def queue(
     now: datetime,
     stop: Event | None = None,
     on_queued: Callable[[Queued], None] | None = None,
+    on_failed: Callable[[Failed], None] | None = None,
 ) -> list[Queued]:
     """Render the drafts and insert them, `BATCH` rows per short write transaction.
 
@@ -273,14 +342,21 @@ def queue(
     so the write lock is held only while a batch's rows go in. `stop` ends the
     run after the batch in hand: what was inserted stands, and the rest is
     still due, so the next sweep queues it. `on_queued` hears of each row once
-    its batch has committed.
+    its batch has committed; `on_failed` of each draft that could not be
+    rendered (it is not queued, and the others go on).
     """
     queued: list[Queued] = []
     batch: list[Rendered] = []
     for d in drafts:
         if stop is not None and stop.is_set():
             break
-        batch.append(render_draft(d, now))
+        try:
+            rendered = render_draft(d, now)
+        except Exception as exc:  # one message fails, never the sweep
+            if on_failed is not None:
+                on_failed(d.failed(exc))
+            continue
+        batch.append(rendered)
         if len(batch) >= BATCH:
             queued += _insert_batch(app, batch, now, on_queued)
             batch = []
@@ -425,8 +501,8 @@ def due_reminders(s: Session, row: Forbund, cfg: ForbundFile, now: datetime) -> 
     for o, insats, offset, key in due_now:
         if key in done:
             continue
-        to = [
-            address(n, e)
+        to: list[Recipient] = [
+            (n or "", e)
             for n, e in (
                 (insats.leader_name, insats.leader_email),
                 (insats.contact_name, insats.contact_email),
@@ -442,7 +518,7 @@ def due_reminders(s: Session, row: Forbund, cfg: ForbundFile, now: datetime) -> 
                 kind="reminder",
                 cfg=cfg,
                 to=to,
-                cc=[address(chef_name, chef_email)] if offset < 0 else None,
+                cc=[(chef_name, chef_email)] if offset < 0 else None,
                 context=_reminder_context(s, cfg, o, insats, now),
                 ref=f"obligation:{o.id}",
                 holds=Holds("open", o.id, o.due),
@@ -486,7 +562,7 @@ def cycle_missing(
         forbund_key=row.key,
         kind="cycle",
         cfg=cfg,
-        to=[address(chef_name, chef_email)],
+        to=[(chef_name, chef_email)],
         cc=None,
         context={"chef": chef_name, "forbund": cfg.forbund.name, "year": year},
         ref=f"year:{year}",
@@ -550,7 +626,7 @@ def _notice(s: Session, row: Forbund, cfg: ForbundFile, m: Meeting, method: str)
         forbund_key=row.key,
         kind="notice",
         cfg=cfg,
-        to=[address(p["name"], p["email"]) for p in called],
+        to=[(p["name"], p["email"]) for p in called],
         cc=None,
         context=context,
         ref=f"meeting:{m.id}",
@@ -562,17 +638,25 @@ def _notice(s: Session, row: Forbund, cfg: ForbundFile, m: Meeting, method: str)
 # ---------------------------------------------------------------- the notify sweep
 
 
-def due_in(s: Session, now: datetime) -> list[Draft]:
+def due_in(
+    s: Session, now: datetime, on_failed: Callable[[Failed], None] | None = None
+) -> list[Draft]:
     """Every reminder and kallelse due now and not queued yet, for every förbund (read only).
 
     Reads in the caller's transaction, so a dry run sees what its own
-    uncommitted work (the year's new obligations) would make due.
+    uncommitted work (the year's new obligations) would make due. A förbund
+    whose messages cannot be drafted (its stored file no longer passes) is
+    reported to `on_failed` and the others go on.
     """
     drafts: list[Draft] = []
     for row in s.scalars(sa.select(Forbund).order_by(Forbund.key)):
-        cfg = forbunds.config_of(row)
-        drafts += due_reminders(s, row, cfg, now)
-        drafts += due_notices(s, row, cfg, now)
+        try:
+            cfg = forbunds.config_of(row)
+            drafts += due_reminders(s, row, cfg, now)
+            drafts += due_notices(s, row, cfg, now)
+        except FinsamError as exc:
+            if on_failed is not None:
+                on_failed(Failed(f"forbund:{row.key}", row.key, "notify", None, exc.message))
     return drafts
 
 
@@ -582,23 +666,48 @@ def counts(kinds: Iterable[str]) -> dict[str, int]:
     return {"reminders": kinds.count("reminder"), "notices": kinds.count("notice")}
 
 
+# how many failures a sweep's record names; the log has every one
+NAMED_FAILURES = 5
+
+
+def failure_detail(failed: list[Failed]) -> dict[str, Any]:
+    """{"failed": n, "problems": [...]} for a sweep's record, or {} when nothing failed."""
+    if not failed:
+        return {}
+    named = [f.describe() for f in failed[:NAMED_FAILURES]]
+    if len(failed) > NAMED_FAILURES:
+        named.append(f"and {len(failed) - NAMED_FAILURES} more (see the log)")
+    return {"failed": len(failed), "problems": named}
+
+
 def sweep(
     app: App,
     now: datetime | None = None,
     stop: Event | None = None,
     on_queued: Callable[[Queued], None] | None = None,
-) -> dict[str, int]:
+    on_failed: Callable[[Failed], None] | None = None,
+) -> dict[str, Any]:
     """Queue every reminder and kallelse that has fallen due, for every förbund (idempotent).
 
     Read, then render and insert in short batches (see the module's docstring):
     other commands write between the batches. `stop` ends it after the batch in
-    hand; the rest comes with the next sweep.
+    hand; the rest comes with the next sweep. A message that cannot be made
+    fails alone: the counts say how many (`failed`) and name the first few
+    (`problems`); `on_failed` hears of each.
     """
     now = now or app.clock.now()
-    render_drafts(app, now)  # what a change drafted and a crash left unrendered
+    failed: list[Failed] = []
+
+    def fail(f: Failed) -> None:
+        failed.append(f)
+        if on_failed is not None:
+            on_failed(f)
+
+    render_drafts(app, now, fail)  # what a change drafted and a crash left unrendered
     with read(app) as uow:
-        drafts = due_in(uow.session, now)
-    return counts(q.kind for q in queue(app, drafts, now, stop, on_queued))
+        drafts = due_in(uow.session, now, fail)
+    done = queue(app, drafts, now, stop, on_queued, fail)
+    return {**counts(q.kind for q in done), **failure_detail(failed)}
 
 
 # ---------------------------------------------------------------- plans and decisions
@@ -726,20 +835,25 @@ class _Parts:
     kind: str
     ref: str | None
     cfg: ForbundFile
-    to: list[str]
+    to: list[Recipient]
     context: dict[str, Any]
     plan: Any = None  # decisions: the plan (a loaded document), attached as HTML
 
 
-def render_drafts(app: App, now: datetime | None = None) -> int:
+def render_drafts(
+    app: App, now: datetime | None = None, on_failed: Callable[[Failed], None] | None = None
+) -> int:
     """Render the messages changes drafted and queue them; returns how many.
 
     Read in a read unit of work, rendered outside every transaction, queued in
     one short write that takes only rows still drafts (another process may have
     rendered them meanwhile). Called right after a change commits, and by the
-    notify sweep for drafts a crash left behind.
+    notify sweep for drafts a crash left behind. A draft that cannot be made
+    is marked failed with its reason, in the same write, and the others go on.
     """
     now = now or app.clock.now()
+    failed: list[tuple[int, Failed]] = []  # the row's id, and why
+    parts: list[_Parts] = []
     with read(app) as uow:
         s = uow.session
         rows = list(
@@ -749,11 +863,26 @@ def render_drafts(app: App, now: datetime | None = None) -> int:
                 .order_by(OutboxMessage.id)
             )
         )
-        parts = [p for p in (_parts(app, s, r) for r in rows) if p is not None]
-    if not parts:
-        return 0
+        for r in rows:
+            try:
+                p = _parts(app, s, r)
+            except Exception as exc:  # one draft fails, never the others
+                if isinstance(exc, sa.exc.SQLAlchemyError):
+                    raise  # the database, not the message: the whole run is retried
+                assert r.id is not None
+                failed.append((r.id, Failed(r.key, r.forbund_key, r.kind, r.ref, _reason(exc))))
+                continue
+            if p is not None:
+                parts.append(p)
     plans: dict[int, bytes] = {}  # a plan's HTML once, however many members get it
-    rendered = [(p, _render_parts(p, now, plans)) for p in parts]
+    rendered: list[tuple[_Parts, dict[str, Any]]] = []
+    for p in parts:
+        try:
+            rendered.append((p, _render_parts(p, now, plans)))
+        except Exception as exc:  # one draft fails, never the others
+            failed.append((p.id, Failed(p.key, p.forbund_key, p.kind, p.ref, _reason(exc))))
+    if not rendered and not failed:
+        return 0
     t = OutboxMessage.__table__
 
     def work(uow: UnitOfWork) -> int:
@@ -772,9 +901,19 @@ def render_drafts(app: App, now: datetime | None = None) -> int:
                     draft=None,
                 )
             ).rowcount
+        for id_, f in failed:  # the draft stays, so 'outbox retry' can draft it anew
+            uow.session.execute(
+                sa.update(t)
+                .where(t.c.id == id_, t.c.state == "draft")
+                .values(state="failed", last_error=f.reason)
+            )
         return done
 
-    return write(app, work)
+    done = write(app, work)
+    if on_failed is not None:
+        for _, f in failed:
+            on_failed(f)
+    return done
 
 
 def _parts(app: App, s: Session, row: OutboxMessage) -> _Parts | None:
@@ -793,14 +932,14 @@ def _parts(app: App, s: Session, row: OutboxMessage) -> _Parts | None:
         context = {
             "plan_title": d["plan_title"],
             "revision": d["revision"],
-            "body": next(b.name for b in cfg.bodies if b.key == body),
+            "body": _body_name(cfg, body),
             "meeting_date": start.date(),
             "meeting_time": start.strftime("%H:%M"),
             "location": meeting.location,
             "comment": d["comment"],
             "forbund": cfg.forbund.name,
         }
-        to = list(dict.fromkeys(address(n, e) for n, e in people))
+        to: list[Recipient] = list(dict.fromkeys(people))
         return _Parts(row.id, row.key, row.forbund_key, row.kind, row.ref, cfg, to, context)
     event = s.scalars(sa.select(AuditEvent).where(AuditEvent.seq == d["decision"])).first()
     member = next((m for m in cfg.members if m.key == d["member"]), None)
@@ -809,7 +948,7 @@ def _parts(app: App, s: Session, row: OutboxMessage) -> _Parts | None:
     loaded = plan_docs.load_stored(app, event.plan_id, event.revision, session=s)
     context = {
         "forbund": cfg.forbund.name,
-        "body": next(b.name for b in cfg.bodies if b.key == meeting.body),
+        "body": _body_name(cfg, meeting.body),
         "meeting_date": start.date(),
         "paragraph": d["paragraph"],
         "plan_title": loaded.plan.title,
@@ -822,8 +961,16 @@ def _parts(app: App, s: Session, row: OutboxMessage) -> _Parts | None:
         "chef": cfg.chef()[0],
         "revision": event.revision,
     }
-    to = [address(member.name, member.registrator)]
+    to = [(member.name, member.registrator)]
     return _Parts(row.id, row.key, row.forbund_key, row.kind, row.ref, cfg, to, context, loaded)
+
+
+def _body_name(cfg: ForbundFile, key: str) -> str:
+    """The name of a body, or Unsendable when the förbund file no longer has it."""
+    for b in cfg.bodies:
+        if b.key == key:
+            return b.name
+    raise Unsendable(f"the body {key!r} is no longer in the förbund file")
 
 
 def _render_parts(p: _Parts, now: datetime, plans: dict[int, bytes]) -> dict[str, Any]:

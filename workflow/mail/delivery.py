@@ -695,7 +695,9 @@ def retry(app: App, message_id: int) -> MessageView:
     """Queue a failed (or waiting) message to go with the next send.
 
     Recipients who accepted it before keep it: the next attempt goes to the
-    others only (`accepted` says who has it).
+    others only (`accepted` says who has it). A message that failed before it
+    was ever made (its draft could not be rendered) is drafted anew instead,
+    so the corrected data makes it, never an empty one.
     """
     now = app.clock.now()
 
@@ -706,7 +708,7 @@ def retry(app: App, message_id: int) -> MessageView:
             raise UsageError(
                 f"message {m.id} is {m.state}; only a failed or waiting message is retried"
             )
-        m.state, m.next_attempt_at = "queued", now
+        m.state, m.next_attempt_at = ("draft" if m.draft is not None else "queued"), now
         s.add(m)
         return message_dict(m)
 

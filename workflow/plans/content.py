@@ -26,16 +26,18 @@ class Content:
 
 
 def read_content(path: Path) -> Content:
-    """A file given on the command line: .toml is a plan file, anything else Markdown."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(
-            f"{path}: no such file", "give a plan file (.toml) or Markdown text"
-        ) from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text; save it as UTF-8") from None
-    return Content(text, PLAN if path.suffix.lower() == ".toml" else MARKDOWN)
+    """A file given on the command line: .toml is a plan file, anything else Markdown.
+    Only a regular file of at most 5 MB is read; a plan file's nesting is checked
+    here, so that every later parse of the text is safe."""
+    # start-up: kept with the one function that reads a file (this module parses text)
+    from workflow.core import toml_input
+    from workflow.core.files import MAX_PLAN_FILE, read_text
+
+    text = read_text(path, "a plan file (.toml) or Markdown text", MAX_PLAN_FILE)
+    kind = PLAN if path.suffix.lower() == ".toml" else MARKDOWN
+    if kind == PLAN:
+        toml_input.check_nesting(text, str(path))
+    return Content(text, kind)
 
 
 def as_plan(content: Content, source: str, cfg: ForbundFile, *, year: int, title: str) -> PlanFile:

@@ -55,7 +55,9 @@ def load(
     revision: int | None = None,
 ) -> Loaded:
     """A plan id (digits) is read from the database; anything else is a plan file."""
-    if target.isdigit():
+    if target.isascii() and target.isdigit():
+        if len(target) > 18:  # beyond any id a database column holds
+            raise NotFound(f"no plan {target}", "see 'finsam plan list' for the plans' ids")
         return load_stored(app_factory(), int(target), revision)
     if revision is not None:
         raise UsageError("--revision goes with a plan id, not a file")
@@ -65,12 +67,18 @@ def load(
 def load_file(
     path: Path, app_factory: Callable[[], Any], forbund_file: Path | None = None
 ) -> Loaded:
-    if not path.is_file():
-        raise PlanFileError(f"{path}: no such file", "give a plan file (.toml) or a plan id")
+    # start-up: kept with the file read below (only regular files, capped, sanely nested)
+    from workflow.core import toml_input
+    from workflow.core.files import MAX_PLAN_FILE, read_text
+
+    text = read_text(path, "a plan file (.toml) or a plan id", MAX_PLAN_FILE)
+    toml_input.check_nesting(text, str(path), PlanFileError)
     try:
-        meta = tomllib.loads(path.read_text(encoding="utf-8")).get("plan", {})
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        meta = tomllib.loads(text).get("plan", {})
+    except tomllib.TOMLDecodeError:
         meta = {}  # read_plan_file below says what is wrong, with the line
+    if not isinstance(meta, dict):
+        meta = {}
     cfg = _forbund_for(path, meta, app_factory, forbund_file)
     plan, _ = read_plan_file(path, cfg)
     return Loaded(plan, cfg, str(path))

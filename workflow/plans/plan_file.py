@@ -16,8 +16,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
 from workflow.core.exceptions import UsageError
+from workflow.core.text import Comment, Key, Line, Markdown, Name, Title
 from workflow.core.toml_lines import line_of
-from workflow.forbund.file import ForbundFile
+from workflow.forbund.file import ForbundFile, error_message
 
 SectionKind = Literal[
     "inledning", "uppdrag", "mal", "organisation", "insatser", "uppfoljning", "utmaningar",
@@ -41,13 +42,13 @@ class _Strict(BaseModel):
 
 
 class PlanMeta(_Strict):
-    forbund: str = Field(min_length=1)
-    forbund_file: str | None = None
-    year: int = Field(ge=2000, le=2100)
-    last_year: int | None = None
-    title: str | None = None
-    date: dt.date | None = None
-    author: str | None = None
+    forbund: Key = Field(min_length=1, description="the key of the förbund the plan is for")
+    forbund_file: Line | None = Field(default=None, description="the förbund file it was made for")
+    year: int = Field(ge=2000, le=2100, description="the (first) year of the plan")
+    last_year: int | None = Field(default=None, description="the last year, for a multi-year plan")
+    title: Title | None = Field(default=None, description="the plan's title")
+    date: dt.date | None = Field(default=None, description="the date of the document")
+    author: Name | None = Field(default=None, description="who wrote it")
 
     @property
     def years(self) -> list[int]:
@@ -56,31 +57,31 @@ class PlanMeta(_Strict):
 
 class Section(_Strict):
     kind: SectionKind
-    title: str = Field(min_length=1)
-    text: str
+    title: Title  # a heading: one line
+    text: Markdown
 
 
 class Indicator(_Strict):
-    indicator: str
-    measure: str
+    indicator: Comment
+    measure: Comment
 
 
 class Goal(_Strict):
-    text: str
+    text: Comment
     indicators: list[Indicator] = Field(default_factory=list)
 
 
 class DecidedInsats(_Strict):
-    name: str = Field(min_length=1)
-    owner: str | None = None
+    name: Name
+    owner: Key | None = None
     until: dt.date | None = None
-    description: str = ""
+    description: Comment = ""
 
 
 class BudgetLine(_Strict):
     group: Group
-    label: str = Field(min_length=1)
-    member: str | None = None
+    label: Title  # a row of the budget table: one line
+    member: Key | None = None
     amounts: dict[int, Amount]
 
     @model_validator(mode="after")
@@ -94,17 +95,17 @@ class BudgetLine(_Strict):
 
 class PrintedFigure(_Strict):
     figure: Figure
-    label: str = Field(min_length=1)
+    label: Title
     amounts: dict[int, StrictInt]
 
 
 class Budget(_Strict):
     columns: list[int] = Field(min_length=1)
-    column_labels: dict[int, str] = Field(default_factory=dict)
+    column_labels: dict[int, Title] = Field(default_factory=dict)
     equity_before: dict[int, StrictInt] = Field(default_factory=dict)
     lines: list[BudgetLine] = Field(default_factory=list)
     printed: list[PrintedFigure] = Field(default_factory=list)
-    note: str = ""
+    note: Comment = ""
 
     def label(self, year: int) -> str:
         return self.column_labels.get(year, str(year))
@@ -153,10 +154,7 @@ def parse_plan(text: str, source: str, cfg: ForbundFile | None = None) -> PlanFi
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-            problems.append((tuple(err["loc"]), msg))
+            problems.append((tuple(err["loc"]), error_message(err)))
         raise _fail(source, text, problems) from None
     problems = _consistency(plan, cfg)
     if problems:
@@ -234,18 +232,28 @@ def _years(
 
 def read_plan_file(path: Path, cfg: ForbundFile | None = None) -> tuple[PlanFile, str]:
     """The parsed plan and its text (the text is what a revision stores)."""
+    # start-up: kept with the one function that reads a file (this module parses text)
+    from workflow.core import toml_input
+    from workflow.core.files import MAX_PLAN_FILE, read_text
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlanFileError(f"{path}: no such file", "give the path of a plan .toml file") from None
-    except UnicodeDecodeError:
-        raise PlanFileError(f"{path}: not UTF-8 text; save the plan file as UTF-8") from None
+        text = read_text(path, "a plan .toml file", MAX_PLAN_FILE)
+    except UsageError as exc:  # a plan file's problems are PlanFileErrors, all of them
+        raise PlanFileError(exc.message, exc.hint) from None
+    toml_input.check_nesting(text, str(path), PlanFileError)
     return parse_plan(text, str(path), cfg), text
 
 
 def markdown_plan(text: str, year: int, forbund: str, title: str) -> PlanFile:
-    """Free Markdown text as a plan with one section and no budget."""
-    return PlanFile(
-        plan=PlanMeta(forbund=forbund, year=year, title=title),
-        sections=[Section(kind="annat", title=title, text=text)] if text.strip() else [],
+    """Free Markdown text as a plan with one section and no budget.
+
+    Built without validation: the text and title are what the database holds,
+    checked when they came in (an old database's may not pass today's checks,
+    and showing them must not fail).
+    """
+    return PlanFile.model_construct(
+        plan=PlanMeta.model_construct(forbund=forbund, year=year, title=title),
+        sections=[Section.model_construct(kind="annat", title=title, text=text)]
+        if text.strip()
+        else [],
     )

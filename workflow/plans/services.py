@@ -28,6 +28,7 @@ from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ, local_today
 from workflow.core.exceptions import ConflictError, NotAllowed, NotFound, UsageError
 from workflow.core.models import AuditEvent, Forbund, Plan, Revision
+from workflow.core.text import multi_line, optional_line, optional_text
 from workflow.core.uow import Retry, UnitOfWork, read, write
 from workflow.core.views import AuditEventView
 from workflow.cycle import papers as meeting_docs
@@ -183,6 +184,21 @@ def _audit(ctx: _Ctx, now: datetime, actor: Actor, role: RoleSpec, **fields: Any
     )
 
 
+# ---------------------------------------------------------------- what people hand in
+
+
+def _checked(content: Content | None, source: str) -> Content | None:
+    """The content unchanged, or a UsageError: Markdown holds lines of visible text only.
+
+    A plan file's fields are checked by its parser; free Markdown is checked
+    here as a whole (newlines and tabs, no other control characters), since it
+    is stored and shown as it is.
+    """
+    if content is not None and content.format == MARKDOWN:
+        multi_line(content.text, source, "markdown")
+    return content
+
+
 # ---------------------------------------------------------------- services
 
 
@@ -198,7 +214,8 @@ def create(
     source: str = "the plan file",
 ) -> PlanView:
     """A new plan in the workflow's first state; its year may come from a plan file."""
-    content = content or Content("", MARKDOWN)
+    title = optional_line(title, "title", "title")
+    content = _checked(content, source) or Content("", MARKDOWN)
     if year is None:
         if content.format != PLAN:
             raise UsageError("which year is the plan for?", "give --year YEAR or --from FILE")
@@ -289,6 +306,8 @@ def edit(
     """Change the draft revision; a revision that has left draft is frozen."""
     if title is None and content is None:
         raise UsageError("nothing to change", "give --title TEXT and/or --file PATH")
+    title = optional_line(title, "title", "title")
+    content = _checked(content, source)
 
     def work(ctx: _Ctx) -> PlanEdited:
         now = app.clock.now()
@@ -347,6 +366,11 @@ def move(
     target: str | None = None,
     expected_version: int | None = None,
 ) -> PlanMoved:
+    """Take a workflow action; the comment may hold lines, the § and the target one line each."""
+    comment = optional_text(comment, "comment", "comment")
+    paragraph = optional_line(paragraph, "paragraph", "line")
+    target = optional_line(target, "target", "key")
+
     def work(ctx: _Ctx) -> PlanMoved:
         now = app.clock.now()
         who = forbunds.actor(ctx.cfg, actor_email)
@@ -381,6 +405,8 @@ def _meeting_of_action(
 
     Without --meeting, the meeting the plan was put on counts once it has begun;
     without --paragraph, a decision gets the § of the plan's item on that agenda.
+    A date given must be a meeting of the body that has begun, when the calendar
+    of that year is kept here (see placement.named_meeting).
     """
     act = ctx.cfg.workflow_def.action(action, ctx.plan.state)
     if act is None or act.body is None:
@@ -389,7 +415,9 @@ def _meeting_of_action(
         held = plan_meetings.held_meeting(ctx.session, ctx.plan, act.body, now)
         day = held.starts_at.astimezone(LOCAL_TZ).date() if held else None
     else:
-        held = plan_meetings.meeting_on(ctx.session, ctx.plan.forbund_id, act.body, day)
+        held = plan_meetings.named_meeting(
+            ctx.session, ctx.cfg, ctx.plan.forbund_id, act.body, day, now
+        )
     if held is not None and paragraph is None and act.kind == "decision":
         paragraph = plan_meetings.paragraph_for(ctx.session, held, ctx.plan.id, ctx.cfg)
     return held, day, paragraph
@@ -462,6 +490,8 @@ def revise(
     'revise', with its guards and reason) is taken first, in the same
     transaction, so a file can never slip past the workflow.
     """
+    comment = optional_text(comment, "comment", "comment")
+    _checked(content, source)
 
     def work(ctx: _Ctx) -> PlanRevised:
         now = app.clock.now()

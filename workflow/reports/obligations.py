@@ -8,9 +8,7 @@ is every submission, approval and return.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import cast
@@ -24,12 +22,15 @@ from workflow.core import audit
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ, Clock, local_today
 from workflow.core.exceptions import NotAllowed, NotFound, UsageError
+from workflow.core.files import open_regular
 from workflow.core.models import Forbund, Insats, Meeting, Obligation
-from workflow.core.settings import sqlite_path
+from workflow.core.settings import max_upload_bytes, sqlite_path
+from workflow.core.text import optional_text, single_line
 from workflow.core.uow import UnitOfWork, read, write
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import ForbundFile
 from workflow.forbund.report_rules import FINAL_KIND, FINAL_NAME, ReportKind
+from workflow.reports import files as store
 from workflow.reports.views import (
     InsatsEnded,
     MeetingReports,
@@ -38,6 +39,9 @@ from workflow.reports.views import (
 )
 
 SYSTEM = ("finsam", "finsam", "system")
+Who = tuple[str, str, str]  # e-mail, name and role of the person an audit row names
+YEARS = range(2000, 2101)  # the years a cycle and its reports can be generated for
+MAX_ID = 2**63 - 1  # the largest id a database holds: a larger one is no row, not an overflow
 
 
 # ---------------------------------------------------------------- dates
@@ -77,13 +81,27 @@ def due_for(s: Session, meeting: Meeting, cfg: ForbundFile) -> date:
 # ---------------------------------------------------------------- generating
 
 
-def generate(app: App, forbund_key: str | None, year: int) -> list[ObligationView]:
-    """Create the year's obligations of every active insats (those missing; safe to repeat)."""
+def generate(
+    app: App, forbund_key: str | None, year: int, *, actor_email: str | None
+) -> list[ObligationView]:
+    """Create the year's obligations of every active insats (those missing; safe to repeat).
+
+    Each obligation's `create` row names the person who generated it (the
+    `[permissions] reports` of the förbund file), so `audit log --subject
+    obligation:ID` shows an obligation's whole life from who created it on.
+    """
+    if year not in YEARS:
+        raise UsageError(
+            f"--year {year} is out of range", f"give a year from {YEARS[0]} to {YEARS[-1]}"
+        )
 
     def work(uow: UnitOfWork) -> list[ObligationView]:
         s = uow.session
         row = forbunds.resolve(s, forbund_key)
-        created = generate_in(s, row, forbunds.config_of(row), year, app.clock.now())
+        cfg = forbunds.config_of(row)
+        who, role = forbunds.authorise(cfg, actor_email, "reports")
+        actor = (who.email, who.name, role)
+        created = generate_in(s, row, cfg, year, app.clock.now(), actor)
         out = [obligation_dict(o, s.get(Insats, o.insats_id), app.clock) for o in created]
         return out
 
@@ -91,9 +109,10 @@ def generate(app: App, forbund_key: str | None, year: int) -> list[ObligationVie
 
 
 def generate_in(
-    s: Session, row: Forbund, cfg: ForbundFile, year: int, now: datetime
+    s: Session, row: Forbund, cfg: ForbundFile, year: int, now: datetime, actor: Who = SYSTEM
 ) -> list[Obligation]:
-    """The obligations missing for `year`, in the caller's transaction (the scheduler's too)."""
+    """The obligations missing for `year`, in the caller's transaction (the scheduler's too,
+    whose rows name finsam itself as the actor)."""
 
     board = cfg.board_body()
     created = []
@@ -103,21 +122,52 @@ def generate_in(
     for kind in cfg.reports.kinds:
         meeting = _board_meeting(s, row.id, board, year, kind.board_month)
         if meeting is None and insatser:
-            raise UsageError(
-                f"no board meeting in month {kind.board_month} of {year} to handle {kind.name}",
-                f"generate the cycle first: finsam cycle generate --year {year}",
-            )
+            raise _no_board_meeting(s, row, cfg, kind, year)
         for insats in insatser:
-            o = _obligation_for(s, insats, kind, year, meeting, cfg, now)
+            o = _obligation_for(s, insats, kind, year, meeting, cfg, now, actor)
             if o is not None:
                 created.append(o)
     for insats in insatser:
         if insats.end and date.fromisoformat(insats.end).year == year:
-            o = _final(s, insats, cfg, now)
+            o = _final(s, insats, cfg, now, actor)
             if o is not None:
                 created.append(o)
     s.flush()
     return created
+
+
+def _no_board_meeting(
+    s: Session, row: Forbund, cfg: ForbundFile, kind: ReportKind, year: int
+) -> UsageError:
+    """The board does not meet in the month a report kind names: say which `[reports]`
+    key names that month, and in which months the board does meet (none: no cycle yet)."""
+    board = cfg.board_body()
+    keys = s.scalars(
+        sa.select(Meeting.key).where(
+            Meeting.forbund_id == row.id, Meeting.key.like(f"{board}-{year}-%")
+        )
+    )
+    months = sorted({int(k.rsplit("-", 1)[1]) for k in keys if k.rsplit("-", 1)[1].isdigit()})
+    where = f'[[reports.kinds]] key = "{kind.key}", board_month = {kind.board_month}'
+    message = (
+        f"no {board} meeting in month {kind.board_month} of {year} to handle {kind.name} "
+        f"(the förbund file's {where})"
+    )
+    change = (
+        f"or change board_month of that [[reports.kinds]] entry in the förbund file's "
+        f"[reports] to a month the {board} meets in"
+    )
+    if not months:
+        return UsageError(
+            message + f"; the {year} cycle has no {board} meetings yet",
+            f"generate the cycle first: finsam cycle generate --year {year}; {change}",
+        )
+    listed = ", ".join(str(m) for m in months)
+    return UsageError(
+        message + f"; in {year} the {board} meets in month(s) {listed}",
+        f"add a {board} meeting in month {kind.board_month} (or generate the cycle again "
+        f"after changing [cycle]), {change}: {listed}",
+    )
 
 
 def has_board_meetings(s: Session, row: Forbund, cfg: ForbundFile, year: int) -> bool:
@@ -151,11 +201,10 @@ def _obligation_for(
     meeting: Meeting | None,
     cfg: ForbundFile,
     now: datetime,
+    actor: Who = SYSTEM,
 ) -> Obligation | None:
-    start, end = period(year, kind.from_month, kind.to_month, kind.previous_year)
-    begins = date.fromisoformat(insats.start)
-    ends = date.fromisoformat(insats.end) if insats.end else None
-    if begins > end or (ends is not None and ends < end) or meeting is None:
+    covered = _owed_period(insats, kind, year)
+    if covered is None or meeting is None:
         return None  # nothing before its start; an insats ending first owes a final report
     if _exists(s, insats, kind.key, year):
         return None
@@ -164,8 +213,8 @@ def _obligation_for(
         kind=kind.key,
         name=kind.name,
         year=year,
-        period_start=max(start, begins).isoformat(),
-        period_end=end.isoformat(),
+        period_start=covered[0],
+        period_end=covered[1],
         meeting_id=meeting.id,
         due=due_for(s, meeting, cfg).isoformat(),
         created_at=now,
@@ -173,18 +222,32 @@ def _obligation_for(
     )
     s.add(o)
     s.flush()
-    _audit(s, insats, o, now, SYSTEM, "create", None, "pending", None)
+    _audit(s, insats, o, now, actor, "create", None, "pending", None)
     return o
 
 
-def _final(s: Session, insats: Insats, cfg: ForbundFile, now: datetime) -> Obligation | None:
-    assert insats.end is not None
-    ends = date.fromisoformat(insats.end)
-    if _exists(s, insats, FINAL_KIND, ends.year):
-        return None
+def _owed_period(insats: Insats, kind: ReportKind, year: int) -> tuple[str, str] | None:
+    """The period (first, last day) of `kind` for `year` the insats owes, or None.
 
+    Nothing is owed for a period ending before the insats starts, nor for one
+    ending after the insats ends (its final report covers that).
+    """
+    start, end = period(year, kind.from_month, kind.to_month, kind.previous_year)
+    begins = date.fromisoformat(insats.start)
+    ends = date.fromisoformat(insats.end) if insats.end else None
+    if begins > end or (ends is not None and ends < end):
+        return None
+    return max(start, begins).isoformat(), end.isoformat()
+
+
+def _final_meeting(s: Session, insats: Insats, cfg: ForbundFile) -> tuple[Meeting | None, date]:
+    """The board meeting that handles the final report (the first one `final_report_days`
+    after the end) and its due date; without such a meeting, due on that day."""
+    assert insats.end is not None
     after = datetime.combine(
-        ends + timedelta(days=cfg.reports.final_report_days), datetime.min.time(), tzinfo=LOCAL_TZ
+        date.fromisoformat(insats.end) + timedelta(days=cfg.reports.final_report_days),
+        datetime.min.time(),
+        tzinfo=LOCAL_TZ,
     )
     meeting = s.scalars(
         sa.select(Meeting)
@@ -196,7 +259,17 @@ def _final(s: Session, insats: Insats, cfg: ForbundFile, now: datetime) -> Oblig
         )
         .order_by(Meeting.starts_at)
     ).first()
-    due = due_for(s, meeting, cfg) if meeting else after.date()
+    return meeting, due_for(s, meeting, cfg) if meeting else after.date()
+
+
+def _final(
+    s: Session, insats: Insats, cfg: ForbundFile, now: datetime, actor: Who = SYSTEM
+) -> Obligation | None:
+    assert insats.end is not None
+    ends = date.fromisoformat(insats.end)
+    if _exists(s, insats, FINAL_KIND, ends.year):
+        return None
+    meeting, due = _final_meeting(s, insats, cfg)
     o = Obligation(
         insats_id=insats.id,
         kind=FINAL_KIND,
@@ -211,26 +284,60 @@ def _final(s: Session, insats: Insats, cfg: ForbundFile, now: datetime) -> Oblig
     )
     s.add(o)
     s.flush()
-    _audit(s, insats, o, now, SYSTEM, "create", None, "pending", None)
+    _audit(s, insats, o, now, actor, "create", None, "pending", None)
     return o
 
 
-def end_insats(app: App, insats_id: int, on: date) -> InsatsEnded:
-    """The insats ends: later tertial reports fall away, a final report is owed."""
+def end_insats(
+    app: App, insats_id: int, on: date, *, actor_email: str | None, reason: str | None = None
+) -> InsatsEnded:
+    """The insats ends: later tertial reports fall away, a final report is owed.
+
+    The person ending it needs `[permissions] insatser`; the insats's row and
+    every obligation dropped or created name them.
+    """
     now = app.clock.now()
+    reason = optional_text(reason, "--reason")
 
     def work(uow: UnitOfWork) -> InsatsEnded:
         s = uow.session
-        insats = s.get(Insats, insats_id, with_for_update=True)
+        insats = s.get(Insats, insats_id, with_for_update=True) if 0 < insats_id <= MAX_ID else None
         if insats is None:
             raise NotFound(f"unknown insats {insats_id}", "see 'finsam insats list'")
-        if insats.status == "ended":
-            raise UsageError(f"insats {insats_id} has ended already ({insats.end})")
-        if on < date.fromisoformat(insats.start):
-            raise UsageError(f"{on} is before the insats started ({insats.start})")
         cfg = forbunds.config_by_id(s, insats.forbund_id)
+        who, role = forbunds.authorise(cfg, actor_email, "insatser")
+        actor = (who.email, who.name, role)
+        if insats.status == "ended":
+            raise UsageError(
+                f"insats {insats_id} has ended already ({insats.end})",
+                "correct its last day with 'finsam insats edit ID --end YYYY-MM-DD'",
+            )
+        if on < date.fromisoformat(insats.start):
+            raise UsageError(
+                f"{on} is before the insats started ({insats.start})",
+                f"give --date on or after {insats.start}",
+            )
+        if on.year > YEARS[-1]:
+            raise UsageError(f"--date {on} is out of range", f"give a day up to {YEARS[-1]}")
+        planned = insats.end
         insats.status, insats.end, insats.updated_at = "ended", on.isoformat(), now
         s.add(insats)
+        row = s.get(Forbund, insats.forbund_id)
+        assert row is not None
+        audit.change(
+            s,
+            at=now,
+            forbund_key=row.key,
+            subject=f"insats:{insats.id}",
+            action="end",
+            actor=who,
+            role=role,
+            from_state="active",
+            to_state="ended",
+            comment=f"ended {on.isoformat()}"
+            + (f" (planned end {planned})" if planned and planned != insats.end else "")
+            + (f": {reason}" if reason else ""),
+        )
         dropped = []
         for o in s.scalars(
             sa.select(Obligation)
@@ -251,14 +358,17 @@ def end_insats(app: App, insats_id: int, on: date) -> InsatsEnded:
                     insats,
                     o,
                     now,
-                    SYSTEM,
+                    actor,
                     "cancel",
                     "pending",
                     "cancelled",
                     f"the insats ended {on.isoformat()}",
                 )
                 dropped.append(o)
-        final = _final(s, insats, cfg, now)
+        final = _final(s, insats, cfg, now, actor)
+        if final is None:  # owed already for a planned end: its period ends now
+            settled = _settle_final(s, insats, cfg, on.year, now, actor, "the insats ended")
+            final = settled[1] if settled else None
         s.flush()
         result: InsatsEnded = {
             "insats": insats.id,
@@ -269,6 +379,160 @@ def end_insats(app: App, insats_id: int, on: date) -> InsatsEnded:
         return result
 
     return write(app, work)
+
+
+# ---------------------------------------------------------------- a changed period
+
+
+def follow_period(
+    s: Session, insats: Insats, cfg: ForbundFile, now: datetime, actor: Who, why: str
+) -> list[tuple[str, Obligation]]:
+    """After an insats's start or end changed (`insats edit`): its obligations agree
+    with the new period again, in the caller's transaction, each change audited.
+
+    Only reports still to be written follow: a pending one no longer owed is
+    cancelled, one whose period changed gets the new period (a final report its
+    new due date), one newly owed is created in the years already generated for
+    this insats (reopened when it was cancelled); other years are left to
+    `reports generate`, as for any insats. A report handed in (submitted,
+    returned or approved) was written for its period: a change that would alter
+    or drop it is refused, naming it. Returns (what happened, obligation).
+    """
+    row = s.get(Forbund, insats.forbund_id)
+    assert row is not None
+    existing = {
+        (o.kind, o.year): o
+        for o in s.scalars(
+            sa.select(Obligation)
+            .where(Obligation.insats_id == insats.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    # the years generated for this insats; an ended one owes its final report at once
+    years = {year for _, year in existing}
+    if insats.end and insats.status == "ended":
+        years.add(date.fromisoformat(insats.end).year)
+    board = cfg.board_body()
+    changes: list[tuple[str, Obligation]] = []
+    for year in sorted(years):
+        for kind in cfg.reports.kinds:
+            wanted = _owed_period(insats, kind, year)
+            o = existing.get((kind.key, year))
+            if wanted is not None and o is None:
+                meeting = _board_meeting(s, row.id, board, year, kind.board_month)
+                made = _obligation_for(s, insats, kind, year, meeting, cfg, now, actor)
+                if made is not None:  # none without a board meeting: reports generate says so
+                    changes.append(("create", made))
+                continue
+            if o is not None:
+                done = _settle(s, insats, o, wanted, None, now, actor, why)
+                if done is not None:
+                    changes.append((done, o))
+        final = _settle_final(s, insats, cfg, year, now, actor, why, existing)
+        if final is not None:
+            changes.append(final)
+    s.flush()
+    return changes
+
+
+def _settle_final(
+    s: Session,
+    insats: Insats,
+    cfg: ForbundFile,
+    year: int,
+    now: datetime,
+    actor: Who,
+    why: str,
+    existing: dict[tuple[str, int], Obligation] | None = None,
+) -> tuple[str, Obligation] | None:
+    """The final report of `year` agrees with the insats's end: created, updated,
+    reopened or cancelled; (what was done, the obligation) when something changed."""
+    if existing is None:
+        o = s.scalars(
+            sa.select(Obligation).where(
+                Obligation.insats_id == insats.id,
+                Obligation.kind == FINAL_KIND,
+                Obligation.year == year,
+            )
+        ).first()
+    else:
+        o = existing.get((FINAL_KIND, year))
+    ends = date.fromisoformat(insats.end) if insats.end else None
+    owed = ends is not None and ends.year == year
+    if o is None:
+        made = _final(s, insats, cfg, now, actor) if owed else None
+        return ("create", made) if made is not None else None
+    wanted = (insats.start, insats.end or "") if owed else None
+    placed = _final_meeting(s, insats, cfg) if owed else None
+    done = _settle(s, insats, o, wanted, placed, now, actor, why)
+    return (done, o) if done is not None else None
+
+
+def _settle(
+    s: Session,
+    insats: Insats,
+    o: Obligation,
+    wanted: tuple[str, str] | None,
+    placed: tuple[Meeting | None, date] | None,
+    now: datetime,
+    actor: Who,
+    why: str,
+) -> str | None:
+    """One obligation brought to the period `wanted` (None: no longer owed); `placed`
+    is a final report's meeting and due date. What was done, or None."""
+    period_now = (o.period_start, o.period_end)
+    same = wanted == period_now
+    if o.state == "cancelled":
+        if wanted is None:
+            return None
+        action, before = "reopen", o.state
+        o.state = "pending"
+    elif o.state != "pending":
+        if same:
+            return None
+        shown = f"{wanted[0]}–{wanted[1]}" if wanted else ""
+        change = f"to cover {shown}" if wanted else "to fall away"
+        raise UsageError(
+            f"report {o.id} ({o.name} {o.year}, insats {insats.name}) is {o.state} for "
+            f"{o.period_start}–{o.period_end}; the new period would need it {change}",
+            "a report handed in stays as it was written: choose a start and end that keep "
+            "its period, or end the insats with 'finsam insats end'",
+        )
+    elif wanted is None:
+        o.state, o.updated_at = "cancelled", now
+        o.version += 1
+        s.add(o)
+        _audit(s, insats, o, now, actor, "cancel", "pending", "cancelled", why)
+        return "cancel"
+    elif same and (placed is None or placed[1].isoformat() == o.due):
+        return None
+    else:
+        action, before = "period", o.state
+    assert wanted is not None
+    o.period_start, o.period_end = wanted
+    if placed is not None:
+        meeting, due = placed
+        o.meeting_id, o.due = (meeting.id if meeting else None), due.isoformat()
+    elif o.meeting_id is not None:
+        meeting_row = s.get(Meeting, o.meeting_id)
+        assert meeting_row is not None
+        o.due = due_for(s, meeting_row, forbunds.config_by_id(s, insats.forbund_id)).isoformat()
+    o.version += 1
+    o.updated_at = now
+    s.add(o)
+    _audit(
+        s,
+        insats,
+        o,
+        now,
+        actor,
+        action,
+        before,
+        o.state,
+        f"{why}: period {period_now[0]}–{period_now[1]} → {wanted[0]}–{wanted[1]}, due {o.due}",
+    )
+    return action
 
 
 def follow_meetings(s: Session, meeting_ids: tuple[int, ...], now: datetime) -> list[DueMoved]:
@@ -394,7 +658,11 @@ def _load(s: Session, obligation_id: int) -> tuple[Obligation, Insats, ForbundFi
     # locked until commit (PostgreSQL; SQLite writers hold the file's lock): two
     # people acting on one report at once act one after the other, the second on
     # the state the first left
-    o = s.get(Obligation, obligation_id, with_for_update=True)
+    o = (
+        s.get(Obligation, obligation_id, with_for_update=True)
+        if 0 < obligation_id <= MAX_ID
+        else None
+    )
     if o is None:
         raise NotFound(
             f"unknown report obligation {obligation_id}", "see 'finsam reports status --year YEAR'"
@@ -407,56 +675,82 @@ def _load(s: Session, obligation_id: int) -> tuple[Obligation, Insats, ForbundFi
 def submit(
     app: App, obligation_id: int, file: Path, actor_email: str | None
 ) -> SubmittedObligation:
+    """Hand in a report file: read once into the store's staging folder (hashed and typed as
+    it is written), the row committed, then the file put in its place (`reports.files`).
+
+    Who may submit is asked before a byte is read, so a refusal leaves the store as it was;
+    the write transaction asks again, since the state may change meanwhile.
+    """
     now = app.clock.now()
-    if not file.is_file():
-        raise UsageError(f"{file}: no such file", "give the path of the report document")
-    content = file.read_bytes()
-    sha = hashlib.sha256(content).hexdigest()
+    limit = max_upload_bytes()
+    name = single_line(file.name, "--file (the file's name)", "line")
+    fd = open_regular(file, "the report document", follow_symlinks=False)
+    try:
+        with read(app) as uow:
+            _may_submit(uow.session, obligation_id, actor_email, lock=False)
+        store.sweep_staging(app)  # what a killed submission left, settled first
+        staged = store.stage(store.root(app.url), fd, str(file), limit)
+    finally:
+        os.close(fd)
 
     def work(uow: UnitOfWork) -> SubmittedObligation:
         s = uow.session
-        o, insats, cfg = _load(s, obligation_id)
-        email, name, roles = _actor(cfg, insats, actor_email)
-        verdict = step(o.state, "submit", roles)
-        if not verdict.ok:
-            raise NotAllowed(f"report {o.id} ({o.name} {o.year}, {insats.name}): {verdict.reason}")
-        target = data_dir(app) / sha[:2] / sha
-        created = not target.exists()
-        if created:
-            _private_dirs(data_dir(app), target.parent)
-            tmp = target.with_suffix(".part")
-            shutil.copyfile(file, tmp)
-            tmp.chmod(0o600)  # reports hold personal data: their owner only
-            tmp.replace(target)
-        try:
-            before = o.state
-            o.state, o.submitted_at, o.submitted_by = verdict.to_state, now, email
-            o.file_name, o.file_size, o.file_sha256 = file.name, len(content), sha
-            o.version += 1
-            o.updated_at = now
-            s.add(o)
-            _audit(
-                s,
-                insats,
-                o,
-                now,
-                (email, name, _role(roles, "submit")),
-                "submit",
-                before,
-                o.state,
-                f"{file.name} ({len(content)} bytes)",
-                sha,
-            )
-            # the stored file's place is added below
-            result = cast(SubmittedObligation, obligation_dict(o, insats, app.clock))
-        except Exception:
-            if created:
-                target.unlink(missing_ok=True)
-            raise
-        result["stored_at"] = str(target)
-        return result
+        o, insats, email, who, roles, to_state = _may_submit(s, obligation_id, actor_email)
+        before = o.state
+        o.state, o.submitted_at, o.submitted_by = to_state, now, email
+        o.file_name, o.file_size, o.file_sha256 = name, staged.size, staged.sha256
+        o.version += 1
+        o.updated_at = now
+        s.add(o)
+        _audit(
+            s,
+            insats,
+            o,
+            now,
+            (email, who, _role(roles, "submit")),
+            "submit",
+            before,
+            o.state,
+            f"{name} ({staged.size} bytes, {staged.mime})",
+            staged.sha256,
+        )
+        return cast(SubmittedObligation, obligation_dict(o, insats, app.clock))
 
-    return write(app, work)
+    try:
+        result = write(app, work)
+    except Exception:  # not committed: nothing of the submission stays
+        staged.discard()
+        raise
+    except BaseException:  # interrupted, perhaps after the commit: the next sweep decides
+        staged.abandon()
+        raise
+    result["stored_at"] = str(store.publish(staged))
+    return result
+
+
+def _may_submit(
+    s: Session, obligation_id: int, actor_email: str | None, *, lock: bool = True
+) -> tuple[Obligation, Insats, str, str, frozenset[str], str]:
+    """The obligation, its insats, the person (e-mail, name, roles) and the state a
+    submission leads to; or the refusal (unknown report, unknown person, not allowed now).
+    `lock=False` is the look before the file is read: a reader that never waits for a
+    writer's row lock (the write transaction looks again, locked)."""
+    o, insats, cfg = _load(s, obligation_id) if lock else _peek(s, obligation_id)
+    email, who, roles = _actor(cfg, insats, actor_email)
+    verdict = step(o.state, "submit", roles)
+    if not verdict.ok:
+        raise NotAllowed(f"report {o.id} ({o.name} {o.year}, {insats.name}): {verdict.reason}")
+    return o, insats, email, who, roles, verdict.to_state
+
+
+def _peek(s: Session, obligation_id: int) -> tuple[Obligation, Insats, ForbundFile]:
+    """`_load` without the row lock."""
+    o = s.get(Obligation, obligation_id) if 0 < obligation_id <= MAX_ID else None
+    if o is None:
+        return _load(s, obligation_id)  # its refusal, said once
+    insats = s.get(Insats, o.insats_id)
+    assert insats is not None
+    return o, insats, forbunds.config_by_id(s, insats.forbund_id)
 
 
 def decide(
@@ -464,6 +758,7 @@ def decide(
 ) -> ObligationView:
     """approve, or return for komplettering (with a comment saying what is missing)."""
     now = app.clock.now()
+    comment = optional_text(comment, "--comment")
     if action == "return" and not (comment and comment.strip()):
         raise UsageError(
             "a returned report needs a comment saying what to complete", "give --comment TEXT"
@@ -591,7 +886,7 @@ def status(
             )
         )
         if insats_id is not None:
-            if s.get(Insats, insats_id) is None:
+            if not 0 < insats_id <= MAX_ID or s.get(Insats, insats_id) is None:
                 raise NotFound(f"unknown insats {insats_id}", "see 'finsam insats list'")
             query = query.where(Insats.id == insats_id)
         rows = [

@@ -77,3 +77,10 @@ class InsatsEnded(TypedDict):
     end: str | None
     cancelled: list[ObligationView]
     final: ObligationView | None
+
+
+class InsatsEdited(InsatsDetail):
+    """The CLI's JSON shape for `insats edit`: the insats as `insats show` gives it, and
+    what changed in words (each also an audit row), its reports' changes included."""
+
+    changed: list[str]

@@ -211,7 +211,7 @@ def status(app: App, stale_after: timedelta) -> SchedulerStatus:
         upcoming = next_due(s, now)
     counts = {k: 0 for k in ("queued", "sending", "sent", "failed", "skipped")}
     counts.update(outbox.counts(app))
-    problems = []
+    problems = sweep_problems(sweep_list)
     if counts["failed"]:
         problems.append(
             f"{counts['failed']} failed message(s): see 'finsam outbox list --state failed'"
@@ -230,6 +230,28 @@ def status(app: App, stale_after: timedelta) -> SchedulerStatus:
         "outbox": counts,
         "next_due": upcoming,
     }
+
+
+def sweep_problems(sweeps: list[SweepStateView]) -> list[str]:
+    """What the sweeps' last runs say is wrong: a sweep that errored, or messages a
+    sweep could not make (those have no outbox row, so only its record tells).
+
+    The outbox sweep's own failures are failed rows, counted from the outbox.
+    """
+    problems = []
+    for w in sweeps:
+        detail = w["detail"] or {}
+        if w["outcome"] == "error":
+            problems.append(
+                f"the last run of the {w['name']} sweep failed: {detail.get('error', '?')}"
+            )
+        elif w["name"] != "outbox" and detail.get("failed"):
+            named = "; ".join(detail.get("problems") or [])
+            problems.append(
+                f"the last run of the {w['name']} sweep could not make {detail['failed']} "
+                f"message(s), tried again each run until the data is corrected: {named}"
+            )
+    return problems
 
 
 def _alive(n: SchedulerNode, now: datetime, stale_after: timedelta) -> bool:

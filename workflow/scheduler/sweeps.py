@@ -100,7 +100,18 @@ def cycle_drafts(s: Session, now: datetime, years: list[int]) -> list[notify.Dra
     return drafts
 
 
-def _year(app: App, ctx: Context) -> dict[str, int]:
+def _failure_logger(ctx: Context) -> Callable[[notify.Failed], None]:
+    """Log a message that could not be made, with its reason; the sweep goes on."""
+
+    def logged(f: notify.Failed) -> None:
+        ctx.log(
+            "message-failed", "error", forbund=f.forbund_key, item=f.key, ref=f.ref, why=f.reason
+        )
+
+    return logged
+
+
+def _year(app: App, ctx: Context) -> dict[str, Any]:
     """This year's (and from October the coming year's) obligations, or a cycle reminder.
 
     The obligations are a few rows per insats, created in one write; the
@@ -116,30 +127,42 @@ def _year(app: App, ctx: Context) -> dict[str, int]:
         ctx.log("obligation", **o)
     with read(app) as uow:
         drafts = cycle_drafts(uow.session, now, years)
-    reminded = notify.queue(app, drafts, now)
+    failed: list[notify.Failed] = []
+    log_failure = _failure_logger(ctx)
+
+    def fail(f: notify.Failed) -> None:
+        failed.append(f)
+        log_failure(f)
+
+    reminded = notify.queue(app, drafts, now, on_failed=fail)
     for q in reminded:
         ctx.log("cycle-missing", forbund=q.forbund_key, item=q.ref)
-    return {"obligations": len(created), "cycle_reminders": len(reminded)}
+    return {
+        "obligations": len(created),
+        "cycle_reminders": len(reminded),
+        **notify.failure_detail(failed),
+    }
 
 
 # ---------------------------------------------------------------- notify
 
 
-def _notify(app: App, ctx: Context) -> dict[str, int]:
+def _notify(app: App, ctx: Context) -> dict[str, Any]:
     """Reminders and kallelser: read, rendered outside, inserted in short batches;
-    `stop` ends it after the batch in hand, what was inserted stands."""
+    `stop` ends it after the batch in hand, what was inserted stands. A message
+    that cannot be made is logged and counted, and the others go on."""
 
     def logged(q: notify.Queued) -> None:
         ctx.log("queued", forbund=q.forbund_key, item=f"outbox:{q.id}", kind=q.kind, ref=q.ref)
 
-    return notify.sweep(app, stop=ctx.stop, on_queued=logged)
+    return notify.sweep(app, stop=ctx.stop, on_queued=logged, on_failed=_failure_logger(ctx))
 
 
 # ---------------------------------------------------------------- outbox
 
 
-def _outbox(app: App, ctx: Context) -> dict[str, int]:
-    return outbox.send(app, stop=ctx.stop, log=ctx.log, worker=ctx.worker)
+def _outbox(app: App, ctx: Context) -> dict[str, Any]:
+    return dict(outbox.send(app, stop=ctx.stop, log=ctx.log, worker=ctx.worker))
 
 
 # ---------------------------------------------------------------- the table
@@ -148,7 +171,7 @@ def _outbox(app: App, ctx: Context) -> dict[str, int]:
 @dataclass(frozen=True)
 class Sweep:
     name: str
-    run: Callable[[App, Context], dict[str, int]]
+    run: Callable[[App, Context], dict[str, Any]]  # counts; "failed" and "problems" if any
     every: int  # seconds, the default; FINSAM_SCHEDULER_<NAME>_SECONDS overrides
     exclusive: bool  # on PostgreSQL one node at a time (an advisory lock); else all share
     doc: str
@@ -188,12 +211,15 @@ def dry_run(app: App) -> dict[str, Any]:
     years = years_swept(now)
     t = OutboxMessage
 
-    def attempt(deadline: float) -> tuple[int, list[notify.Draft], list[notify.Draft], Any]:
+    def attempt(
+        deadline: float,
+    ) -> tuple[int, list[notify.Draft], list[notify.Draft], Any, list[notify.Failed]]:
         with UnitOfWork(app, deadline=deadline) as uow:  # never committed
             s = uow.session
             created, _ = obligations_in(s, now, years)
             cycle = cycle_drafts(s, now, years)
-            drafts = notify.due_in(s, now)
+            failed: list[notify.Failed] = []
+            drafts = notify.due_in(s, now, failed.append)
             due = s.scalars(
                 sa.select(t)
                 .where(
@@ -213,20 +239,21 @@ def dry_run(app: App) -> dict[str, Any]:
                 }
                 for m in due
             ]
-            return len(created), cycle, drafts, waiting
+            return len(created), cycle, drafts, waiting, failed
 
-    obligations, cycle, drafts, send = retrying(app, attempt)
+    obligations, cycle, drafts, send, failed = retrying(app, attempt)
+    for f in failed:  # a förbund whose messages cannot be drafted at all
+        entry = {"id": None, "forbund": f.forbund_key, "kind": f.kind, "to": []}
+        send.append({**entry, "subject": None, "error": f.reason})
     for d in [*cycle, *drafts]:
-        values = notify.render_draft(d, now).values
-        send.append(
-            {
-                "id": None,
-                "forbund": d.forbund_key,
-                "kind": d.kind,
-                "to": list(values["recipients"]),
-                "subject": values["subject"],
-            }
-        )
+        entry = {"id": None, "forbund": d.forbund_key, "kind": d.kind}
+        try:
+            values = notify.render_draft(d, now).values
+        except Exception as exc:  # one message fails, never the dry run
+            failure = d.failed(exc)
+            send.append({**entry, "to": d.emails(), "subject": None, "error": failure.reason})
+            continue
+        send.append({**entry, "to": list(values["recipients"]), "subject": values["subject"]})
     return {
         "now": now.isoformat(),
         "year": {"obligations": obligations, "cycle_reminders": len(cycle)},

@@ -19,7 +19,7 @@ class SweepRun(TypedDict):
     sweep: str
     outcome: Literal["ok", "error", "skipped"]
     error: NotRequired[str]
-    counts: NotRequired[dict[str, int]]
+    counts: NotRequired[dict[str, Any]]  # numbers; with "problems" (words) when some failed
 
 
 class NodeView(TypedDict):
@@ -43,7 +43,7 @@ class SweepStateView(TypedDict):
     started_at: str
     finished_at: str | None
     outcome: str
-    detail: dict[str, Any]  # the run's counts, or its error
+    detail: dict[str, Any]  # the run's counts (and "problems"), or its error
 
 
 class NextDue(TypedDict):
