@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import JsonOpt, app_for_command, handled
+from cli.common import AsOpt, JsonOpt, app_for_command, handled
 from cli.output import console, emit, styled, sv_datetime, table, visible
 
 outbox_app = typer.Typer(help="Messages: queued, sent, failed; deliver them.", no_args_is_help=True)
@@ -124,7 +124,7 @@ def _clock_time(instant: str) -> str:
 
 @outbox_app.command("retry")
 @handled
-def retry(message_id: MessageId, as_json: JsonOpt = False) -> None:
+def retry(message_id: MessageId, actor: AsOpt = None, as_json: JsonOpt = False) -> None:
     """Put a failed message back in the queue, to go with the next send.
 
     A message that failed before it was made (its draft could not be rendered)
@@ -135,7 +135,7 @@ def retry(message_id: MessageId, as_json: JsonOpt = False) -> None:
     from workflow.mail import delivery as outbox
 
     app = app_for_command()
-    data: dict[str, Any] = dict(outbox.retry(app, message_id))
+    data: dict[str, Any] = dict(outbox.retry(app, message_id, actor))
     if data["state"] == "draft":
         notify.render_drafts(app)
         data = dict(outbox.show(app, message_id))

@@ -9,6 +9,7 @@ import typer
 
 from cli.common import AsOpt, ForbundOpt, JsonOpt, app_for_command, handled, parse_date
 from cli.output import console, emit, styled, sv_date, sv_datetime, table
+from workflow.core.exceptions import UsageError
 from workflow.core.text import optional_line, optional_text, single_line
 from workflow.plans import services as plans
 from workflow.plans.content import read_content
@@ -98,6 +99,15 @@ def list_(forbund: ForbundOpt = None, as_json: JsonOpt = False) -> None:
         )
 
     emit(data, as_json, human)
+
+
+def _meeting_ref(text: str | None) -> Any:
+    """`--meeting` as a meeting's id (digits) or its date."""
+    if text is not None and text.strip().isascii() and text.strip().isdigit():
+        if len(text.strip()) > 18:  # beyond any id a database column holds
+            raise UsageError(f"--meeting {text.strip()} is out of range", "give a meeting's id")
+        return int(text)
+    return parse_date(text, "--meeting")
 
 
 def _years(r: dict[str, Any]) -> str:
@@ -207,7 +217,11 @@ def move(
         typer.Option(help="Recommendation text or reason (required to send back or reject)."),
     ] = None,
     meeting: Annotated[
-        str | None, typer.Option(help="Date of the meeting that decided (YYYY-MM-DD).")
+        str | None,
+        typer.Option(
+            help="The meeting where the body acted: its date (YYYY-MM-DD) or its id "
+            "(see 'finsam cycle show')."
+        ),
     ] = None,
     paragraph: Annotated[str | None, typer.Option(help="The § in the minutes.")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Target state (force only).")] = None,
@@ -222,7 +236,7 @@ def move(
         single_line(action, "ACTION", "key"),
         actor_email=actor,
         comment=optional_text(comment, "--comment", "comment"),
-        meeting=parse_date(meeting, "--meeting"),
+        meeting=_meeting_ref(meeting),
         paragraph=optional_line(paragraph, "--paragraph", "line"),
         target=optional_line(to, "--to", "key"),
         expected_version=if_version,

@@ -313,5 +313,6 @@ def test_a_draft_that_cannot_be_made_fails_alone_with_its_reason(year_db: str) -
     failed = json.loads(run_cli("outbox", "list", "--state", "failed", "--json").stdout)
     assert [m["id"] for m in failed] == [row]
     assert failed[0]["last_error"] == "the body 'gone' is no longer in the förbund file"
-    again = run_cli("outbox", "retry", str(row), code=1)  # drafted anew, and still not makeable
+    # drafted anew, and still not makeable
+    again = run_cli("outbox", "retry", str(row), "--as", CHEF, code=1)
     assert f"Message {row} still cannot be made" in again.stdout

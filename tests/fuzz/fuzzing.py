@@ -238,12 +238,14 @@ def _by_name(harness: Harness) -> dict[str, st.SearchStrategy[str]]:
     }
 
 
-def param_value(harness: Harness, param: Param) -> st.SearchStrategy[str]:
-    """Text for one value of `param`: two times in three plausible, else hostile."""
+def param_value(harness: Harness, param: Param, sane: bool = False) -> st.SearchStrategy[str]:
+    """Text for one value of `param`: two times in three plausible, else hostile (always
+    plausible in a sane run, where a value has a plausible form)."""
     ids = st.integers(min_value=1, max_value=12).map(str)
     years = st.integers(min_value=2026, max_value=2028).map(str)
     files = st.sampled_from(harness.good_files(param.name))
-    plausible = _by_name(harness).get(param.name)
+    # a path is a path whatever it is called (`init --forbund FILE`, not a förbund key)
+    plausible = None if param.annotation == "Path" else _by_name(harness).get(param.name)
     if plausible is None:
         plausible = {
             "int": years if param.name in {"year", "until"} else ids,
@@ -255,16 +257,22 @@ def param_value(harness: Harness, param: Param) -> st.SearchStrategy[str]:
     }.get(param.annotation, hostile_text())
     if plausible is None:
         return hostile
+    if sane:
+        return plausible
     return st.integers(0, 2).flatmap(lambda i: hostile if i == 0 else plausible)
 
 
 @st.composite
 def arguments(draw: Any, harness: Harness, command: Command) -> list[str]:
     """An argument list for `command`: required parameters mostly there, optional ones a
-    random subset, flags on or off, sometimes an option it does not have."""
+    random subset, flags on or off, sometimes an option it does not have. One run in
+    three is sane (every required parameter, plausible values), so the paths that
+    accept and change things are fuzzed too, not only the refusals."""
     args: list[str] = list(command.path)
+    sane = draw(st.integers(0, 2)) == 0
     for param in command.params:
-        wanted = draw(st.integers(0, 19)) < (19 if param.required else 6)
+        wanted = param.required if sane else False
+        wanted = wanted or draw(st.integers(0, 19)) < (19 if param.required else 6)
         if not wanted:
             continue
         if param.flag:
@@ -272,12 +280,12 @@ def arguments(draw: Any, harness: Harness, command: Command) -> list[str]:
             continue
         count = draw(st.integers(1, 3)) if param.multiple else 1
         for _ in range(count):
-            value = draw(param_value(harness, param))
+            value = draw(param_value(harness, param, sane))
             if param.opts:
                 args += [draw(st.sampled_from(param.opts)), value]
             else:
                 args.append(value)
-    if draw(st.integers(0, 49)) == 0:
+    if not sane and draw(st.integers(0, 49)) == 0:
         args.append(draw(st.sampled_from(["--bogus", "extra", "--json", "--help"])))
     return args
 

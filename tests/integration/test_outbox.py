@@ -15,14 +15,17 @@ import sqlalchemy as sa
 from helpers import (
     CHEF,
     LEADER,
+    MEMBER,
     add_maria,
     adopt_in_september,
     advance_to,
     begin_2027,
+    dump,
 )
 from smtp_sink import Handler, Sink
 
-from workflow.core.exceptions import ConfigError
+from workflow.core import audit
+from workflow.core.exceptions import ConfigError, NotAllowed, UsageError
 from workflow.core.models import UTCDateTime
 from workflow.cycle import meetings
 from workflow.cycle import papers as meeting_docs
@@ -120,7 +123,22 @@ def test_refused_recipient_fails_with_the_servers_answer(
         assert outbox.send(app)["failed"] == 1
         failed = outbox.list_messages(app, "failed")[0]
         assert "550 5.1.1 Mailbox unavailable" in failed["last_error"]
-        assert outbox.retry(app, failed["id"])["state"] == "queued"
+        before = dump(app.url)
+        with pytest.raises(UsageError, match="who is acting"):
+            outbox.retry(app, failed["id"], None)
+        with pytest.raises(NotAllowed, match=r"only the förbundschef may put a failed message"):
+            outbox.retry(app, failed["id"], MEMBER)
+        assert dump(app.url) == before
+        assert outbox.retry(app, failed["id"], CHEF)["state"] == "queued"
+        row = audit.log(app, subject=f"message:{failed['id']}")[-1]
+        assert (row["action"], row["actor"], row["role"], row["from"], row["to"]) == (
+            "retry",
+            CHEF,
+            "förbundschef",
+            "failed",
+            "queued",
+        )
+        assert "550 5.1.1 Mailbox unavailable" in row["comment"]
 
 
 def test_unreachable_server_keeps_the_message(
@@ -374,7 +392,7 @@ def test_after_a_partial_failure_only_the_others_get_it_again(
             message = outbox.list_messages(app, "failed")[0]
             assert message["last_error"] == f"{per}: 550 5.1.1 Mailbox unavailable"
             handler.refuse.clear()
-            assert outbox.retry(app, message["id"])["accepted"] == [LEADER]
+            assert outbox.retry(app, message["id"], CHEF)["accepted"] == [LEADER]
         else:
             assert first["transient"] == 1
             message = outbox.list_messages(app, "queued")[0]

@@ -276,3 +276,21 @@ def test_a_cancelled_meeting_was_not_held(app: Any, clock: Any, cycle: int) -> N
     meetings.cancel(app, september["id"], actor_email=CHEF, reason="Ingen beslutför")
     with pytest.raises(UsageError, match="Presidiet has no meeting on 2026-08-31"):
         plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=date(2026, 8, 31))
+
+
+def test_a_body_acts_at_a_meeting_named_by_its_id(app: Any, clock: Any, cycle: int) -> None:
+    """`--meeting` takes the meeting's id as well as its date: the same checks hold."""
+    pid = cycle
+    plans.move(app, pid, "submit", actor_email=CHEF)
+    presidium = meeting(app, "presidium-styrelse-2026-11")
+    board = meeting(app, "styrelse-2026-11")
+    before = dump(app.url)
+    with pytest.raises(UsageError, match=f"meeting {board['id']} is not a meeting of Presidiet"):
+        plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=board["id"])
+    with pytest.raises(UsageError, match="has not begun yet"):
+        plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=presidium["id"])
+    assert dump(app.url) == before
+    advance_to(clock, "2026-11-09T10:30")
+    done = plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=presidium["id"])
+    assert done["meeting"] == presidium["id"]
+    assert plans.history(app, pid)[-1]["meeting"] == "2026-11-09"

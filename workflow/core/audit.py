@@ -462,7 +462,7 @@ def head_of(app: Any) -> AuditHead:
         }
 
 
-SUBJECT_KINDS = ("plan", "meeting", "insats", "obligation", "forbund")
+SUBJECT_KINDS = ("plan", "meeting", "cycle", "insats", "obligation", "message", "forbund")
 
 
 def subject_filter(subject: str) -> sa.ColumnElement[bool]:
@@ -472,7 +472,7 @@ def subject_filter(subject: str) -> sa.ColumnElement[bool]:
         raise UsageError(
             f"--subject {subject!r} is not a subject",
             f"give KIND:ID, KIND one of {', '.join(SUBJECT_KINDS)}: e.g. meeting:14, "
-            "plan:5, obligation:7, forbund:KEY",
+            "plan:5, obligation:7, cycle:2027, forbund:KEY",
         )
     if kind == "forbund":
         return AuditEvent.subject == f"forbund:{ident}"

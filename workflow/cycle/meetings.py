@@ -77,7 +77,7 @@ def _in_range(day: date, option: str) -> None:
         )
 
 
-def _audit(
+def audit_meeting(
     s: Session,
     cfg: ForbundFile,
     m: Meeting,
@@ -88,8 +88,11 @@ def _audit(
     action: str,
     comment: str,
     from_state: str | None = "planned",
+    to_state: str | None = None,
 ) -> None:
-    """The meeting's row in the audit trail: who changed it, in which role, and what changed."""
+    """The meeting's row in the audit trail (subject `meeting:<id>`): who changed it, in
+    which role, and what changed; `to_state` is the meeting's status unless given (the
+    minutes name their own steps)."""
     audit.change(
         s,
         at=at,
@@ -99,7 +102,7 @@ def _audit(
         actor=who,
         role=role,
         from_state=from_state,
-        to_state=m.status,
+        to_state=to_state or m.status,
         comment=comment,
         body=m.body,
         meeting_date=local_day(m).isoformat(),
@@ -220,7 +223,7 @@ def _audit_generated(
     )
     for m in created:
         moved = f" ({m.note})" if m.note else ""
-        _audit(
+        audit_meeting(
             s,
             cfg,
             m,
@@ -403,7 +406,7 @@ def move(
         _record(s, m, now, "move", old, why)
         forced = f" (forced: {not_a_day})" if not_a_day else ""
         given = f"; reason: {reason}" if reason else ""
-        _audit(
+        audit_meeting(
             s,
             cfg,
             m,
@@ -429,7 +432,7 @@ def move(
             prep.sequence += 1
             prep.updated_at = now
             _record(s, prep, now, "move", prep_old, f"follows meeting {m.id}")
-            _audit(
+            audit_meeting(
                 s,
                 cfg,
                 prep,
@@ -476,7 +479,7 @@ def cancel(
             c.updated_at = now
             why = (reason or "") if c is m else f"follows meeting {m.id}"
             _record(s, c, now, "cancel", c.starts_at, why)
-            _audit(
+            audit_meeting(
                 s,
                 cfg,
                 c,
@@ -567,7 +570,7 @@ def add(
         s.add(m)
         s.flush()
         forced = f" (forced: {not_a_day})" if not_a_day else ""
-        _audit(
+        audit_meeting(
             s,
             cfg,
             m,

@@ -12,14 +12,12 @@ justerare's approval is theirs alone. Both leave a row in the audit trail
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from states.events import MinutesApproved
-from states.roles import Actor
-from workflow.core import audit
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import NotAllowed, NotFound, UsageError
@@ -28,7 +26,7 @@ from workflow.core.text import single_line
 from workflow.core.uow import UnitOfWork, read, write
 from workflow.cycle import placement as plan_meetings
 from workflow.cycle.dates import blocked
-from workflow.cycle.meetings import local_day, meeting_dict
+from workflow.cycle.meetings import audit_meeting, meeting_dict
 from workflow.cycle.views import (
     AgendaView,
     CalledPerson,
@@ -130,35 +128,6 @@ def _emails(values: list[str], option: str) -> list[str]:
     return [single_line(v.strip(), option, "email") for v in values]
 
 
-def _audit(
-    s: Session,
-    cfg: ForbundFile,
-    m: Meeting,
-    *,
-    at: datetime,
-    who: Actor,
-    role: str,
-    action: str,
-    to_state: str,
-    comment: str,
-) -> None:
-    """The minutes' row in the audit trail, under the meeting's subject."""
-    audit.change(
-        s,
-        at=at,
-        forbund_key=cfg.forbund.key,
-        subject=f"meeting:{m.id}",
-        action=action,
-        actor=who,
-        role=role,
-        from_state=m.status,
-        to_state=to_state,
-        comment=comment,
-        body=m.body,
-        meeting_date=local_day(m).isoformat(),
-    )
-
-
 def record_minutes(
     app: App,
     meeting_id: int,
@@ -202,10 +171,11 @@ def record_minutes(
         row.justerare = [e.lower() for e in justerare]
         row.recorded_at = now
         s.add(row)
-        _audit(
+        audit_meeting(
             s,
             cfg,
             m,
+            from_state=m.status,
             at=now,
             who=who,
             role=role,
@@ -316,10 +286,11 @@ def justera(app: App, meeting_id: int, email: str | None) -> MinutesView:
                 MinutesApproved(meeting_id=m.id, approved=approved, appeal_ends=ends, at=now)
             )
         s.add(row)
-        _audit(
+        audit_meeting(
             s,
             cfg,
             m,
+            from_state=m.status,
             at=now,
             who=who,
             role=JUSTERARE,

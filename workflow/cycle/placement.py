@@ -52,17 +52,26 @@ def meetings_around(
 
 
 def named_meeting(
-    s: Session, cfg: ForbundFile, forbund_id: int, body: str, day: date, now: datetime
+    s: Session, cfg: ForbundFile, forbund_id: int, body: str, ref: date | int, now: datetime
 ) -> Meeting | None:
-    """The body's meeting on `day` that a recommendation or decision names.
+    """The body's meeting that a recommendation or decision names, by date or by id.
 
     Where finsam keeps that year's calendar the meeting must be in it and have
     begun: an action at a meeting nobody held, or one still to come, would put a
     false date in the trail and the minutes. Without a calendar for the year the
-    date stands alone (None).
+    date stands alone (None). An id always names a meeting of the calendar.
     """
-    m = meeting_on(s, forbund_id, body, day)
     name = next((b.name for b in cfg.bodies if b.key == body), body)
+    if isinstance(ref, int):
+        m = next((x for x in meetings_of(s, forbund_id, body) if x.id == ref), None)
+        if m is None:
+            raise UsageError(
+                f"meeting {ref} is not a meeting of {name}",
+                f"see 'finsam cycle show --body {body}' for its meetings' ids, or give the date",
+            )
+        return _begun(m, name, now)
+    day = ref
+    m = meeting_on(s, forbund_id, body, day)
     if m is None:
         if not has_calendar(s, forbund_id, day.year):
             return None
@@ -75,9 +84,13 @@ def named_meeting(
             f"that day at short notice, add the meeting first: finsam meeting add --body {body} "
             f"--date {day.isoformat()} --as EMAIL",
         )
+    return _begun(m, name, now)
+
+
+def _begun(m: Meeting, name: str, now: datetime) -> Meeting:
     if m.starts_at > now:
         raise UsageError(
-            f"the meeting of {name} on {day.isoformat()} (meeting {m.id}) begins at "
+            f"the meeting of {name} on {_local(m)[:10]} (meeting {m.id}) begins at "
             f"{_local(m)[11:]}; it has not begun yet",
             "record a recommendation or decision once the meeting has begun",
         )

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Permission = Literal["cycle", "meetings", "minutes", "insatser", "reports", "forbund"]
+Permission = Literal["cycle", "meetings", "minutes", "insatser", "reports", "mail", "forbund"]
 
 # what each permission covers, in words: for messages and the generated docs
 COVERS: dict[str, str] = {
@@ -21,6 +21,7 @@ COVERS: dict[str, str] = {
     "minutes": "record minutes (meeting minutes)",
     "insatser": "add, edit and end insatser (insats add|edit|end)",
     "reports": "create the report obligations (reports generate)",
+    "mail": "put a failed message back in the queue (outbox retry)",
     "forbund": "change the förbund file of a registered förbund (init)",
 }
 
@@ -37,6 +38,7 @@ class Permissions(BaseModel):
     minutes: list[str] = Field(default_factory=lambda: list(_CHEF), description=COVERS["minutes"])
     insatser: list[str] = Field(default_factory=lambda: list(_CHEF), description=COVERS["insatser"])
     reports: list[str] = Field(default_factory=lambda: list(_CHEF), description=COVERS["reports"])
+    mail: list[str] = Field(default_factory=lambda: list(_CHEF), description=COVERS["mail"])
     forbund: list[str] = Field(default_factory=lambda: list(_CHEF), description=COVERS["forbund"])
 
     def specs(self, permission: Permission) -> list[str]:

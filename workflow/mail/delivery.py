@@ -44,11 +44,13 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import sqlalchemy as sa
 
+from workflow.core import audit
 from workflow.core.app import App
 from workflow.core.db import BUSY_MS
 from workflow.core.exceptions import ConfigError, NotFound, UsageError
 from workflow.core.models import Insats, Meeting, Obligation, OutboxAttempt, OutboxMessage
 from workflow.core.uow import UnitOfWork, read, retrying, write
+from workflow.forbund import registry as forbunds
 from workflow.mail.views import Delivery, HeldClaims, MessageDetail, MessageView
 
 if TYPE_CHECKING:  # types only: the transports load when mail is sent (start-up)
@@ -691,25 +693,43 @@ def show(app: App, message_id: int) -> MessageDetail:
         return data
 
 
-def retry(app: App, message_id: int) -> MessageView:
+def retry(app: App, message_id: int, actor_email: str | None) -> MessageView:
     """Queue a failed (or waiting) message to go with the next send.
 
     Recipients who accepted it before keep it: the next attempt goes to the
     others only (`accepted` says who has it). A message that failed before it
     was ever made (its draft could not be rendered) is drafted anew instead,
-    so the corrected data makes it, never an empty one.
+    so the corrected data makes it, never an empty one. A retry sends mail in the
+    förbund's name, so it is a change like any other: the förbund file's
+    `[permissions] mail` says who may, and the trail says who did.
     """
     now = app.clock.now()
 
     def work(uow: UnitOfWork) -> MessageView:
         s = uow.session
         m = _message(s, message_id)
+        row = forbunds.resolve(s, m.forbund_key)
+        who, role = forbunds.authorise(forbunds.config_of(row), actor_email, "mail")
         if m.state not in ("failed", "queued"):
             raise UsageError(
                 f"message {m.id} is {m.state}; only a failed or waiting message is retried"
             )
+        before = m.state
         m.state, m.next_attempt_at = ("draft" if m.draft is not None else "queued"), now
         s.add(m)
+        audit.change(
+            s,
+            at=now,
+            forbund_key=row.key,
+            subject=f"message:{m.id}",
+            action="retry",
+            actor=who,
+            role=role,
+            from_state=before,
+            to_state=m.state,
+            comment=f"{m.kind} {m.subject!r} put back in the queue"
+            + (f" (it failed: {m.last_error[:300]})" if m.last_error else ""),
+        )
         return message_dict(m)
 
     return write(app, work)

@@ -361,7 +361,7 @@ def move(
     *,
     actor_email: str | None,
     comment: str | None = None,
-    meeting: date | None = None,
+    meeting: date | int | None = None,
     paragraph: str | None = None,
     target: str | None = None,
     expected_version: int | None = None,
@@ -399,7 +399,7 @@ def move(
 
 
 def _meeting_of_action(
-    ctx: _Ctx, action: str, day: date | None, paragraph: str | None, now: datetime
+    ctx: _Ctx, action: str, meeting: date | int | None, paragraph: str | None, now: datetime
 ) -> tuple[Any, date | None, str | None]:
     """The meeting a body's action was taken at, its date, and (for a decision) its §.
 
@@ -410,14 +410,16 @@ def _meeting_of_action(
     """
     act = ctx.cfg.workflow_def.action(action, ctx.plan.state)
     if act is None or act.body is None:
-        return None, day, paragraph
-    if day is None:
+        return None, meeting if isinstance(meeting, date) else None, paragraph
+    if meeting is None:
         held = plan_meetings.held_meeting(ctx.session, ctx.plan, act.body, now)
-        day = held.starts_at.astimezone(LOCAL_TZ).date() if held else None
     else:
         held = plan_meetings.named_meeting(
-            ctx.session, ctx.cfg, ctx.plan.forbund_id, act.body, day, now
+            ctx.session, ctx.cfg, ctx.plan.forbund_id, act.body, meeting, now
         )
+    day = held.starts_at.astimezone(LOCAL_TZ).date() if held else None
+    if held is None and isinstance(meeting, date):
+        day = meeting  # a year whose calendar finsam does not keep: the date stands alone
     if held is not None and paragraph is None and act.kind == "decision":
         paragraph = plan_meetings.paragraph_for(ctx.session, held, ctx.plan.id, ctx.cfg)
     return held, day, paragraph
