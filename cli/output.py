@@ -133,13 +133,10 @@ def write_or_print(text: str, output: Any) -> None:
     import typer
 
     # start-up: loaded when the command runs, so `finsam --help` stays quick
-    from workflow.core.exceptions import UsageError
+    from workflow.core.files import write_output
 
     if output is None:
         typer.echo(visible(text), nl=False)
         return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
-    console(stderr=True).print(f"Wrote {output} ({len(text.encode())} bytes)")
+    size = write_output(output, text)
+    console(stderr=True).print(f"Wrote {output} ({size} bytes)")

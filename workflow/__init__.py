@@ -1,12 +1,16 @@
 """The application core of finsam: one subpackage per capability, over a small core.
 
     core/       app, unit of work and the one retry rule, audit trail, clock,
-                settings, exceptions, models, migrations, database copy
-    forbund/    the förbund file (members, bodies, workflow), its cycle and report
-                rules, the registry of förbund in the database
+                settings, exceptions, models, migrations, database copy; what
+                text a field may hold (text.py), reading only regular files
+                under a cap (files.py, toml_input.py), database errors in words
+    forbund/    the förbund file (members, bodies, workflow, permissions), its
+                cycle and report rules, its JSON Schema and reference, the
+                registry of förbund in the database
     cycle/      dates and holidays, meetings, agenda, placement of plans on
                 meetings, papers (kallelse, minutes, justering), calendar, årshjul
-    reports/    insatser, report obligations and submissions
+    reports/    insatser, report obligations and submissions, the report file
+                store (stage, commit, publish; the check of `db check`)
     plans/      plan services and queries, content, plan files, budget, documents,
                 decided insatser
     mail/       composing messages into the outbox, delivering it

@@ -352,3 +352,29 @@ def test_the_console_script_shows_no_traceback(tmp_path: Path) -> None:
     assert result.stderr.startswith("error: cannot open the database: connection failed")
     assert "(postgresql+psycopg://u:***@127.0.0.1:1/db)" in result.stderr
     assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("plan", "render", "a\x00b"),
+        ("plan", "check", "a\x00b.toml"),
+        ("init", "--forbund", "a\x00b.toml"),
+        ("plan", "render", "1", "-o", "out\x00.html"),
+        ("calendar", "export", "--year", "2027", "--ics", "cal\x00.ics"),
+    ],
+    ids=lambda c: " ".join(c[:2]),
+)
+def test_a_nul_in_a_path_is_refused(db: str, command: tuple[str, ...]) -> None:
+    """No process argument can hold a NUL, but text from elsewhere can (the fuzzer found one
+    in-process): the path is refused by name, never an internal error."""
+    from cli.main import app
+
+    result = CliRunner().invoke(app, list(command))
+    assert result.exit_code == 2, result.output
+    # finsam's own words, or Typer's where the option is a checked path
+    assert "a path cannot hold a NUL character" in result.output or (
+        "embedded null byte" in result.output and "Usage: finsam" in result.output
+    )
+    assert "internal error" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

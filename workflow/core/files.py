@@ -49,6 +49,10 @@ def open_regular(path: Path, what: str, *, follow_symlinks: bool = True) -> int:
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     if not follow_symlinks:
         flags |= getattr(os, "O_NOFOLLOW", 0)
+    if "\x00" in str(path):
+        raise UsageError(
+            f"{str(path)!r}: a path cannot hold a NUL character", f"give the path of {what}"
+        )
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
@@ -114,3 +118,19 @@ def read_text(path: Path, what: str, max_bytes: int) -> str:
 
 def _size(n: int) -> str:
     return f"{n // MB} MB" if n % MB == 0 else f"{n} bytes"
+
+
+def write_output(path: Path, data: bytes | str) -> int:
+    """Write a document someone asked for (`-o PATH`); the bytes written, or a UsageError
+    naming the path and why (a missing folder, no permission, a NUL in the name)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if "\x00" in str(path):
+        raise UsageError(f"cannot write {str(path)!r}: a path cannot hold a NUL character")
+    try:
+        path.write_bytes(raw)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {path}: {exc.strerror}",
+            "give a path in a folder that exists and that you may write to",
+        ) from None
+    return len(raw)

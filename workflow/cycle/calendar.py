@@ -7,6 +7,7 @@ from typing import Any
 
 from workflow.core.app import App
 from workflow.core.exceptions import UsageError
+from workflow.core.files import write_output
 from workflow.core.models import Meeting
 from workflow.core.uow import read
 from workflow.cycle import agenda, meetings
@@ -40,10 +41,7 @@ def export(
             events.append({**m, "summary": summary, "description": description})
     name = cfg.forbund.name + (f" – {body}" if body else "")
     data = calendar_bytes(f"{name} {year}", events, app.clock.now())
-    try:
-        path.write_bytes(data)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    write_output(path, data)
     return {
         "path": str(path),
         "events": len(events),

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from workflow.core.app import App
 from workflow.core.exceptions import UsageError
+from workflow.core.files import write_output
 from workflow.core.uow import read
 from workflow.cycle import meetings
 from workflow.cycle.views import WheelExport
@@ -36,8 +37,5 @@ def write(app: App, forbund_key: str | None, year: int, path: Path) -> WheelExpo
     )
     if path.suffix.lower() != ".svg":
         raise UsageError(f"{path}: the årshjul is written as SVG", "give a path ending in .svg")
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    write_output(path, text)
     return {"path": str(path), "meetings": len(rows), "bodies": [k for k, _ in bodies]}
