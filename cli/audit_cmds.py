@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import JsonOpt, app_for_command, handled
+from cli.common import ForbundOpt, JsonOpt, app_for_command, handled
 from cli.output import console, emit, emit_json, sv_date, sv_datetime, table
 from workflow.core import audit
 from workflow.core.exceptions import AuditBroken, UsageError
@@ -26,6 +26,13 @@ def verify(
             "in the chain.",
         ),
     ] = None,
+    forbund: Annotated[
+        str | None,
+        typer.Option(
+            "--forbund",
+            help="Verify only this förbund's own chain, plans, reports and file (its key).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Exit 0 when the trail is intact and agrees with the plans, reports and förbund files.
@@ -33,7 +40,8 @@ def verify(
     Exit 1 naming what is off: the first row that breaks the chain, every row
     dated before its predecessor, and every plan, report obligation and förbund
     whose current state disagrees with its last row (a removed tail shows so,
-    even without --head).
+    even without --head). Without --forbund: the whole trail's chain and every
+    förbund's own chain; with it: that förbund's rows alone.
     """
 
     if head is not None and (
@@ -43,8 +51,9 @@ def verify(
             f"--head {head!r} is not a hash prefix",
             "give at least 12 hex digits, as printed by 'finsam audit head'",
         )
-    result = audit.verify_database(app_for_command(), head)
+    result = audit.verify_database(app_for_command(), head, forbund)
     data = {
+        "forbund": result.forbund,
         "ok": result.ok,
         "rows": result.rows,
         "head": result.head,
@@ -52,11 +61,12 @@ def verify(
         "problem": result.problem or None,
         "problems": list(result.problems),
         "expected_head_found": result.expected_head_found,
+        "heads": result.heads,
     }
     if as_json:
         emit_json(data)
     elif result.ok:
-        console().print(f"audit chain intact: {result.rows} rows, head {result.head[:16]}")
+        _print_intact(result)
     if not result.ok:
         # exit 1 through the one error path: the listing on stderr (with --json, the count)
         summary = f"audit chain BROKEN: {len(result.problems)} problem(s) in {result.rows} rows"
@@ -64,13 +74,31 @@ def verify(
         raise AuditBroken(summary + listing)
 
 
+def _print_intact(result: audit.Verification) -> None:
+    short = audit.SHORT
+    if result.forbund is not None:
+        console().print(
+            f"audit chain of förbund {result.forbund} intact: {result.rows} rows, "
+            f"head {result.head[:short]}"
+        )
+        return
+    console().print(f"audit chain intact: {result.rows} rows, head {result.head[:short]}")
+    for key, digest in result.heads.items():
+        console().print(f"  förbund {key}: head {digest[:short]}")
+
+
 @app.command("head")
 @handled
-def head(as_json: JsonOpt = False) -> None:
-    """The current head hash, short enough to write into the board's minutes."""
+def head(forbund: ForbundOpt = None, as_json: JsonOpt = False) -> None:
+    """The head of the förbund's own chain, short enough to write into its board's minutes."""
 
-    data = audit.head_of(app_for_command())
-    emit(data, as_json, lambda d: console().print(f"{d['short']}  (row {d['seq']}, {d['hash']})"))
+    data = audit.head_of(app_for_command(), forbund)
+    emit(data, as_json, _print_head)
+
+
+def _print_head(d: audit.ForbundHead) -> None:
+    of = f" of förbund {d['forbund']}" if d["forbund"] else ""
+    console().print(f"{d['short']}  (row {d['seq']}{of}, {d['hash']})")
 
 
 @app.command("log")
@@ -90,7 +118,11 @@ def log(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Every audit row, oldest first (or those of one plan, subject or förbund)."""
+    """Every audit row, oldest first (or those of one plan, subject or förbund).
+
+    With --forbund the rows carry that förbund's own seq and hashes (not the
+    whole trail's), so the export says nothing of another förbund.
+    """
 
     data = audit.log(app_for_command(), plan, subject=subject, forbund_key=forbund)
     emit(data, as_json, _log_table)

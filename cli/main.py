@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from cli import admin_cmds
+from cli import admin_cmds, web_cmds
 
 # name: (modules that register the group's commands, the Typer app's attribute, help).
 # The help is what `finsam --help` prints without building the group; a test
@@ -90,6 +90,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # a crash must not print passwords or plan text
 )
 app.command("init")(admin_cmds.init)
+app.command("web")(web_cmds.web)
 
 
 @app.callback()

@@ -309,3 +309,28 @@ class RenderSpy:
         monkeypatch.setattr(UnitOfWork, "__enter__", entered)
         monkeypatch.setattr(UnitOfWork, "__exit__", left)
         monkeypatch.setattr(notify, "render_parts", rendering)
+
+
+def race(calls: list[Any], join_seconds: float = 60) -> list[Any]:
+    """Run the calls in threads that start together; each one's result, or the FinsamError
+    it raised (a lost race is an answer, not a failure of the test)."""
+    import threading
+
+    from workflow.core.exceptions import FinsamError
+
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = calls[i]()
+        except FinsamError as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(join_seconds)
+    return results

@@ -14,11 +14,13 @@
     plans/      plan services and queries, content, plan files, budget, documents,
                 decided insatser
     mail/       composing messages into the outbox, delivering it
+    identity/   who is signing in: one-time sign-in links, sessions, the förbund
+                a person belongs to (used by the web)
     scheduler/  sweeps, nodes and heartbeats, the daemon
     handlers.py the one table: domain event -> handlers, run before commit
     bootstrap.py builds the app for the CLI, the daemon and the tests
 
-Arrows point down this list's layers (scheduler, mail, plans, cycle, reports,
+Arrows point down this list's layers (scheduler, identity, mail, plans, cycle, reports,
 forbund, core; see .importlinter): a capability uses those below it through
 their public functions, and what follows from a change in one capability to
 another travels as a domain event (states/events.py) through handlers.py.

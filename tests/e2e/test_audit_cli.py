@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import CHEF, MEMBER, SOS_FILE, dump, run_cli
+from helpers import ALE_FILE, CHEF, MEMBER, SOS_FILE, dump, run_cli
 
 KEY = "sydostra-skane"
 
@@ -160,3 +160,46 @@ def test_a_new_forbund_without_a_person_is_recorded_as_finsam_init(
     (row,) = log()
     assert (row["actor"], row["role"], row["action"]) == ("finsam", "system", "create")
     assert row["actor_name"].startswith("finsam init (OS user ")
+
+
+# ---------------------------------------------------------------- one chain per förbund
+
+ALE = "ale-kungalv"
+ALE_CHEF = "per.liljeback@sofakst.example"
+
+
+def test_each_forbund_has_its_own_head_and_verifies_alone(db: str) -> None:
+    run_cli("init", "--forbund", str(ALE_FILE), "--as", ALE_CHEF)
+    several = run_cli("audit", "head", code=2)
+    assert "this database holds several förbund" in several.stderr
+    assert f"--forbund KEY: {ALE}, {KEY}" in several.stderr
+    sos = json.loads(run_cli("audit", "head", "--forbund", KEY, "--json").stdout)
+    assert (sos["forbund"], sos["seq"], sos["short"]) == (KEY, 3, sos["hash"][:16])
+    ale = json.loads(run_cli("audit", "head", "--forbund", ALE, "--json").stdout)
+    shown = run_cli("audit", "head", "--forbund", ALE).stdout
+    assert f"{ale['short']}  (row 1 of förbund {ALE}, {ale['hash']})" in shown
+    alone = run_cli("audit", "verify", "--forbund", ALE).stdout
+    assert f"audit chain of förbund {ALE} intact: 1 rows, head {ale['short']}" in alone
+    whole = run_cli("audit", "verify").stdout
+    assert "audit chain intact: 4 rows" in whole and f"förbund {KEY}: head {sos['short']}" in whole
+    data = json.loads(run_cli("audit", "verify", "--json").stdout)
+    assert data["heads"] == {ALE: ale["hash"], KEY: sos["hash"]} and data["forbund"] is None
+    run_cli("audit", "verify", "--forbund", KEY, "--head", sos["short"])
+    (row,) = log("--forbund", ALE)
+    assert (row["seq"], row["prev_hash"], row["hash"], row["chain"]) == (
+        1,
+        "0" * 64,
+        ale["hash"],
+        "forbund",
+    )
+    unknown = run_cli("audit", "verify", "--forbund", "lund", code=2)
+    assert "unknown förbund 'lund'" in unknown.stderr
+
+
+def test_a_row_edited_in_one_forbund_leaves_the_other_intact(db: str) -> None:
+    run_cli("init", "--forbund", str(ALE_FILE), "--as", ALE_CHEF)
+    tamper(db, f"UPDATE audit_event SET comment = 'x' WHERE forbund_key = '{KEY}' AND seq = 2")
+    run_cli("audit", "verify", "--forbund", ALE)
+    broken = run_cli("audit", "verify", "--forbund", KEY, code=1)
+    assert f"row seq 2 of förbund {KEY} (id 2) was edited after it was written" in broken.stderr
+    assert "row seq 2 (id 2) was edited" in run_cli("audit", "verify", code=1).stderr

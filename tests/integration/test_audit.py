@@ -34,13 +34,15 @@ def tamper(app: Any, *statements: str) -> None:
 
 
 def redate_and_rechain(app: Any, seq: int, at: datetime) -> None:
-    """A cleverer attacker: move one row's date and recompute every hash after it,
-    so the chain itself is whole again and only the order of the dates shows."""
+    """A cleverer attacker: move one row's date and recompute every hash after it, in
+    the whole trail's chain and the förbund's, so both chains are whole again and
+    only the order of the dates shows."""
     tamper(app)
     with app.engine.begin() as conn:
         table = AuditEvent.__table__
         rows = [dict(r._mapping) for r in conn.execute(sa.select(table).order_by(table.c.seq))]
         prev = audit.GENESIS
+        prev_of: dict[str, str] = {}
         for row in rows:
             values = {k: v for k, v in row.items() if k != "id"}
             if row["seq"] == seq:
@@ -48,11 +50,18 @@ def redate_and_rechain(app: Any, seq: int, at: datetime) -> None:
             values["prev_hash"] = prev
             values["hash"] = audit.row_hash(values)
             prev = values["hash"]
-            # unique prev_hash/hash: move each row aside first, then into place
+            values["prev_hash_in_forbund"] = prev_of.get(row["forbund_key"], audit.GENESIS)
+            values["hash_in_forbund"] = audit.forbund_hash(values)
+            prev_of[row["forbund_key"]] = values["hash_in_forbund"]
+            # unique previous hashes/hash: move each row aside first, then into place
             conn.execute(
                 table.update()
                 .where(table.c.id == row["id"])
-                .values(prev_hash=f"x{row['id']}", hash=f"y{row['id']}")
+                .values(
+                    prev_hash=f"x{row['id']}",
+                    hash=f"y{row['id']}",
+                    prev_hash_in_forbund=f"z{row['id']}",
+                )
             )
             row["new"] = values
         for row in rows:

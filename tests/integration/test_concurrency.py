@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import sqlalchemy as sa
-from helpers import CHEF, draft_plan
+from helpers import CHEF, draft_plan, race
 
 from workflow.bootstrap import bootstrap
 from workflow.core import audit
@@ -18,25 +17,6 @@ from workflow.plans import services as plans
 def second_client(app: Any) -> Any:
     """Another process's view of the same database: its own engine and connections."""
     return bootstrap(app.url, app.clock)
-
-
-def race(calls: list[Any]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = calls[i]()
-        except FinsamError as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 def test_same_plan_same_version_one_wins(app: Any) -> None:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
-OURS = ("states", "workflow", "notifications", "cli")
+OURS = ("states", "workflow", "notifications", "cli", "web")
 
 
 def _modules() -> dict[str, Path]:

@@ -6,6 +6,15 @@ same seq), so two writers can never fork the chain; the loser retries.
 The head hash, written into the board's minutes, makes a rewrite of the whole
 database visible too.
 
+Every row is in two chains (issue 14, docs/decisions.md §35): the whole trail's
+(`seq`, `prev_hash`, `hash`), kept so that heads written down before it still
+verify, and its förbund's own (`seq_in_forbund`, `prev_hash_in_forbund`,
+`hash_in_forbund`: the same canonical fields with the förbund's seq and previous
+hash in place of the trail's). A förbund's head, its minutes and an export of
+its trail therefore say nothing of another förbund; `verify(forbund_key=K)`
+walks K's rows alone. In a database of one förbund the two chains are the same
+numbers and hashes.
+
 Time only moves forward in the trail: a row dated before the last one is
 refused (`Backdated`), and `verify` also reports rows dated before their
 predecessor and plans, report obligations and förbund whose current state
@@ -19,14 +28,14 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from states.roles import Actor
 from workflow.core.exceptions import NotFound, UsageError
-from workflow.core.models import AuditEvent, Forbund, Obligation, Plan
+from workflow.core.models import AuditEvent, Forbund, Insats, Obligation, Plan
 from workflow.core.uow import read
 from workflow.core.views import AuditEventView, AuditHead
 
@@ -62,12 +71,33 @@ def row_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(values)).hexdigest()
 
 
+def forbund_hash(values: dict[str, Any]) -> str:
+    """A row's hash in its förbund's chain: its canonical fields, with the förbund's seq
+    and previous hash in place of the whole trail's, so no other förbund's row counts."""
+    return row_hash(
+        {**values, "seq": values["seq_in_forbund"], "prev_hash": values["prev_hash_in_forbund"]}
+    )
+
+
 def _values(row: AuditEvent) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in (*HASHED_FIELDS, *OPTIONAL_FIELDS)}
+    names = (*HASHED_FIELDS, *OPTIONAL_FIELDS, "seq_in_forbund", "prev_hash_in_forbund")
+    return {name: getattr(row, name) for name in names}
 
 
 def head(session: Session) -> AuditEvent | None:
+    """The whole trail's last row."""
     return session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
+
+
+def forbund_head(session: Session, forbund_key: str) -> AuditEvent | None:
+    """The last row of one förbund's chain (the unique (förbund, seq) index finds it)."""
+    query = (
+        sa.select(AuditEvent)
+        .where(AuditEvent.forbund_key == forbund_key)
+        .order_by(AuditEvent.seq_in_forbund.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
 
 
 # How far behind the trail's last row a writer's clock may be and still be taken
@@ -103,15 +133,22 @@ def _not_before(last: AuditEvent | None, at: datetime) -> datetime:
 def append(session: Session, **fields: Any) -> AuditEvent:
     """Add the next row of the chain to the session (flushed, not committed).
 
-    Refuses (`Backdated`, exit 2) a row dated before the last row by more than
-    `SKEW`, so nobody can slip a change in among older ones by setting a clock.
+    The row continues both the whole trail's chain and its förbund's; a writer
+    that lost either head to another hits a unique constraint and retries.
+    Refuses (`Backdated`, exit 2) a row dated before the trail's last row (of
+    any förbund) by more than `SKEW`, so nobody can slip a change in among
+    older ones by setting a clock; the one order of times keeps both chains'
+    times in order.
     """
     last = head(session)
+    mine = forbund_head(session, fields["forbund_key"])
     values = dict(fields)
     values["seq"] = (last.seq + 1) if last else 1
     values["prev_hash"] = last.hash if last else GENESIS
+    values["seq_in_forbund"] = (mine.seq_in_forbund + 1) if mine else 1
+    values["prev_hash_in_forbund"] = mine.hash_in_forbund if mine else GENESIS
     values["at"] = _not_before(last, values["at"].astimezone(UTC))
-    row = AuditEvent(**values, hash=row_hash(values))
+    row = AuditEvent(**values, hash=row_hash(values), hash_in_forbund=forbund_hash(values))
     session.add(row)
     session.flush()
     return row
@@ -171,9 +208,37 @@ class Verification:
     problem: str = ""
     expected_head_found: bool | None = None
     problems: tuple[str, ...] = ()
+    # the förbund verified alone (its rows, seqs and head), or None for the whole trail
+    forbund: str | None = None
+    # each förbund's head as far as its chain held, by key
+    heads: dict[str, str] = field(default_factory=dict)
 
 
 MAX_PROBLEMS = 50  # listed by verify; the rest are counted
+
+
+@dataclass(frozen=True)
+class _Chain:
+    """The columns that make one chain, and how its rows are named in a problem."""
+
+    seq: str
+    prev: str
+    hash: str
+    of_forbund: bool
+
+    def digest(self, row: AuditEvent) -> str:
+        values = _values(row)
+        return forbund_hash(values) if self.of_forbund else row_hash(values)
+
+    def label(self, row: AuditEvent) -> str:
+        """`seq N`: the row's place in this chain, as the log of this chain shows it."""
+        return f"seq {getattr(row, self.seq)}" + (
+            f" of förbund {row.forbund_key}" if self.of_forbund else ""
+        )
+
+
+TRAIL = _Chain("seq", "prev_hash", "hash", of_forbund=False)
+FORBUND_CHAIN = _Chain("seq_in_forbund", "prev_hash_in_forbund", "hash_in_forbund", True)
 
 
 @dataclass
@@ -186,9 +251,10 @@ class _Last:
 
 @dataclass
 class _Walk:
-    """The chain walked in seq order: its problems and the last row of each subject."""
+    """The chain walked in its order: its problems and the last row of each subject."""
 
     found: bool | None
+    chain: _Chain = TRAIL
     rows: int = 0
     head: str = GENESIS
     broken: bool = False
@@ -197,6 +263,9 @@ class _Walk:
     plans: dict[int, _Last] = field(default_factory=dict)
     obligations: dict[int, _Last] = field(default_factory=dict)
     forbund: dict[str, _Last] = field(default_factory=dict)
+    # each förbund's chain so far: its last seq and hash (the whole trail's walk checks them)
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    forks: set[str] = field(default_factory=set)  # förbund whose own chain broke
 
     def flag(self, seq: int | None, problem: str) -> None:
         if self.first_bad_seq is None:
@@ -204,20 +273,37 @@ class _Walk:
         self.problems.append(problem)
 
 
-def _chain_problem(row: AuditEvent, expected_seq: int, prev_hash: str) -> str | None:
-    """Why `row` does not continue the chain, or None when it does."""
-    if row.seq != expected_seq:
-        return f"row seq {row.seq} (id {row.id}) follows seq {expected_seq - 1}: " + (
-            "a row is missing before it" if row.seq > expected_seq else "rows are reordered"
+def _chain_problem(chain: _Chain, row: AuditEvent, expected_seq: int, prev_hash: str) -> str | None:
+    """Why `row` does not continue `chain`, or None when it does."""
+    seq = getattr(row, chain.seq)
+    name = f"row {chain.label(row)} (id {row.id})"
+    if seq != expected_seq:
+        return f"{name} follows seq {expected_seq - 1}: " + (
+            "a row is missing before it" if seq > expected_seq else "rows are reordered"
         )
-    if row.prev_hash != prev_hash:
+    if getattr(row, chain.prev) != prev_hash:
         return (
-            f"row seq {row.seq} (id {row.id}) does not follow the row before it "
+            f"{name} does not follow the row before it "
             "(its previous hash differs): a row before it was changed, removed or reordered"
         )
-    if row_hash(_values(row)) != row.hash:
-        return f"row seq {row.seq} (id {row.id}) was edited after it was written"
+    if chain.digest(row) != getattr(row, chain.hash):
+        return f"{name} was edited after it was written"
     return None
+
+
+def _follow_forbund(walk: _Walk, row: AuditEvent) -> None:
+    """Check `row` against its förbund's own chain too (the whole trail's walk); a förbund
+    whose chain broke is named once and not followed further."""
+    key = row.forbund_key
+    if key in walk.forks:
+        return
+    seq, prev = walk.heads.get(key, (0, GENESIS))
+    broken = _chain_problem(FORBUND_CHAIN, row, seq + 1, prev)
+    if broken is not None:
+        walk.forks.add(key)
+        walk.flag(row.seq, broken)
+        return
+    walk.heads[key] = (row.seq_in_forbund, row.hash_in_forbund)
 
 
 def _second_row_of_one_change(prev: AuditEvent | None, row: AuditEvent) -> bool:
@@ -263,29 +349,52 @@ def _note(walk: _Walk, prev: AuditEvent | None, row: AuditEvent) -> None:
         walk.forbund[key] = _Last(row, (last.changes if last else 0) + 1)
 
 
-def _walk(session: Session, expect_head: str | None) -> _Walk:
-    """One pass over the trail: the chain, the order of its times, each subject's last row."""
-    walk = _Walk(found=None if expect_head is None else False)
+def _found(walk: _Walk, row: AuditEvent, expect_head: str | None) -> bool:
+    """Whether `row` carries the head sought: in the chain walked, or, walking the whole
+    trail, in its förbund's chain (a head from the minutes of one förbund)."""
+    if expect_head is None:
+        return False
+    wanted = expect_head.lower()
+    hashes = [getattr(row, walk.chain.hash)]
+    if walk.chain is TRAIL:
+        hashes.append(row.hash_in_forbund)
+    return any(h.startswith(wanted) for h in hashes)
+
+
+def _walk(session: Session, expect_head: str | None, forbund_key: str | None = None) -> _Walk:
+    """One pass over the trail, or over one förbund's rows: the chain, the order of its
+    times, each subject's last row; the whole trail's pass checks every förbund's chain."""
+    chain = TRAIL if forbund_key is None else FORBUND_CHAIN
+    walk = _Walk(found=None if expect_head is None else False, chain=chain)
     prev: AuditEvent | None = None
-    query = sa.select(AuditEvent).order_by(AuditEvent.seq, AuditEvent.id)
+    query = sa.select(AuditEvent).order_by(getattr(AuditEvent, chain.seq), AuditEvent.id)
+    if forbund_key is not None:
+        query = query.where(AuditEvent.forbund_key == forbund_key)
     for row in session.scalars(query.execution_options(yield_per=1000)):
         walk.rows += 1
-        broken = _chain_problem(row, prev.seq + 1 if prev else 1, walk.head)
+        seq = getattr(row, chain.seq)
+        broken = _chain_problem(
+            chain, row, (getattr(prev, chain.seq) + 1) if prev else 1, walk.head
+        )
         if broken is not None:
             walk.broken = True
-            walk.flag(row.seq, broken)
+            walk.flag(seq, broken)
             break
+        if chain is TRAIL:
+            _follow_forbund(walk, row)
+        else:
+            walk.heads[row.forbund_key] = (seq, row.hash_in_forbund)
         if prev is not None and row.at < prev.at:
             walk.flag(
-                row.seq,
-                f"row seq {row.seq} (id {row.id}) is dated {row.at.isoformat()}, before the "
-                f"row before it (seq {prev.seq}, {prev.at.isoformat()}): it was backdated "
-                "or its date was edited",
+                seq,
+                f"row {chain.label(row)} (id {row.id}) is dated {row.at.isoformat()}, before "
+                f"the row before it ({chain.label(prev)}, {prev.at.isoformat()}): it was "
+                "backdated or its date was edited",
             )
         _note(walk, prev, row)
-        if expect_head is not None and row.hash.startswith(expect_head.lower()):
+        if _found(walk, row, expect_head):
             walk.found = True
-        walk.head = row.hash
+        walk.head = getattr(row, chain.hash)
         prev = row
     return walk
 
@@ -293,13 +402,16 @@ def _walk(session: Session, expect_head: str | None) -> _Walk:
 _TAMPERED = "a row was removed or the table was edited directly"
 
 
-def _plan_problems(session: Session, trail: dict[int, _Last]) -> Iterable[str]:
-    """Each plan's state, revision and version against its last row and its changes."""
+def _plan_problems(session: Session, walk: _Walk, forbund_id: int | None) -> Iterable[str]:
+    """Each plan's state, revision and version against its last row and its changes
+    (of one förbund when `forbund_id` is given)."""
+    trail, seq = walk.plans, walk.chain.label
     seen = set()
     columns = (Plan.id, Plan.year, Plan.state, Plan.revision, Plan.version)
-    for pid, year, state, revision, version in session.execute(
-        sa.select(*columns).order_by(Plan.id)
-    ):
+    query = sa.select(*columns).order_by(Plan.id)
+    if forbund_id is not None:
+        query = query.where(Plan.forbund_id == forbund_id)
+    for pid, year, state, revision, version in session.execute(query):
         seen.add(pid)
         name = f"plan {pid} ({year})"
         last = trail.get(pid)
@@ -309,31 +421,35 @@ def _plan_problems(session: Session, trail: dict[int, _Last]) -> Iterable[str]:
         row = last.row
         if state != row.to_state:
             yield (
-                f"{name} is in state {state!r}, but its last row in the trail (seq {row.seq}, "
+                f"{name} is in state {state!r}, but its last row in the trail ({seq(row)}, "
                 f"{row.action}) leaves it in {row.to_state!r}: {_TAMPERED}"
             )
         if revision != (row.new_revision or row.revision):
             yield (
-                f"{name} is at revision {revision}, but its last row in the trail (seq "
-                f"{row.seq}, {row.action}) leaves it at {row.new_revision or row.revision}: "
+                f"{name} is at revision {revision}, but its last row in the trail "
+                f"({seq(row)}, {row.action}) leaves it at {row.new_revision or row.revision}: "
                 f"{_TAMPERED}"
             )
         if version != last.changes:
             yield (
                 f"{name} is at version {version}, but the trail holds {last.changes} changes "
-                f"of it (the last: seq {row.seq}, {row.action}): {_TAMPERED}"
+                f"of it (the last: {seq(row)}, {row.action}): {_TAMPERED}"
             )
     for pid in sorted(set(trail) - seen):
         yield f"the trail has rows for plan {pid}, which is not in the database: it was deleted"
 
 
-def _obligation_problems(session: Session, trail: dict[int, _Last]) -> Iterable[str]:
+def _obligation_problems(session: Session, walk: _Walk, forbund_id: int | None) -> Iterable[str]:
     """Each report obligation's state and version against its rows (one per version)."""
+    trail, seq = walk.obligations, walk.chain.label
     seen = set()
     columns = (Obligation.id, Obligation.kind, Obligation.year, Obligation.state)
-    for oid, kind, year, state, version in session.execute(
-        sa.select(*columns, Obligation.version).order_by(Obligation.id)
-    ):
+    query = sa.select(*columns, Obligation.version).order_by(Obligation.id)
+    if forbund_id is not None:
+        query = query.join(Insats, Insats.id == Obligation.insats_id).where(
+            Insats.forbund_id == forbund_id
+        )
+    for oid, kind, year, state, version in session.execute(query):
         seen.add(oid)
         name = f"report obligation {oid} ({kind} {year})"
         last = trail.get(oid)
@@ -343,13 +459,13 @@ def _obligation_problems(session: Session, trail: dict[int, _Last]) -> Iterable[
         row = last.row
         if state != row.to_state:
             yield (
-                f"{name} is in state {state!r}, but its last row in the trail (seq {row.seq}, "
+                f"{name} is in state {state!r}, but its last row in the trail ({seq(row)}, "
                 f"{row.action}) leaves it in {row.to_state!r}: {_TAMPERED}"
             )
         if version != last.changes:
             yield (
                 f"{name} is at version {version}, but the trail holds {last.changes} changes "
-                f"of it (the last: seq {row.seq}, {row.action}): {_TAMPERED}"
+                f"of it (the last: {seq(row)}, {row.action}): {_TAMPERED}"
             )
     for oid in sorted(set(trail) - seen):
         yield (
@@ -358,46 +474,67 @@ def _obligation_problems(session: Session, trail: dict[int, _Last]) -> Iterable[
         )
 
 
-def _forbund_problems(session: Session, trail: dict[str, _Last]) -> Iterable[str]:
+def _forbund_problems(session: Session, walk: _Walk, forbund_id: int | None) -> Iterable[str]:
     """Each förbund's stored file against the file its last `init` row records.
 
     A förbund registered before `init` wrote rows has none, and is not checked.
     """
+    trail, seq = walk.forbund, walk.chain.label
     seen = set()
-    for key, sha in session.execute(
-        sa.select(Forbund.key, Forbund.config_sha256).order_by(Forbund.key)
-    ):
+    query = sa.select(Forbund.key, Forbund.config_sha256).order_by(Forbund.key)
+    if forbund_id is not None:
+        query = query.where(Forbund.id == forbund_id)
+    for key, sha in session.execute(query):
         seen.add(key)
         last = trail.get(key)
         if last is not None and last.row.content_sha256 != sha:
             yield (
                 f"förbund {key}: its stored file (sha256 {sha[:12]}…) is not the one its last "
-                f"row in the trail records (seq {last.row.seq}, {last.row.content_sha256[:12]}…): "
+                f"row in the trail records ({seq(last.row)}, {last.row.content_sha256[:12]}…): "
                 f"{_TAMPERED}"
             )
     for key in sorted(set(trail) - seen):
         yield f"the trail has rows for förbund {key}, which is not in the database: it was deleted"
 
 
-def verify(session: Session, expect_head: str | None = None) -> Verification:
+def _missing_head(expect_head: str, forbund_key: str | None) -> str:
+    if forbund_key is None:
+        return (
+            f"the head {expect_head} (e.g. from the minutes) is not in the chain: "
+            "rows were removed or the chain was rewritten"
+        )
+    return (
+        f"the head {expect_head} (e.g. from the minutes) is not in förbund {forbund_key}'s "
+        "chain: rows were removed or the chain was rewritten (a head written before each "
+        "förbund had its own chain is the whole trail's: check it with 'finsam audit verify "
+        f"--head {expect_head}' without --forbund)"
+    )
+
+
+def verify(
+    session: Session, expect_head: str | None = None, forbund_key: str | None = None
+) -> Verification:
     """Walk the chain in seq order, then hold the tables against it.
+
+    Without `forbund_key`: the whole trail's chain and, in the same pass, each
+    förbund's own chain, then every plan, obligation and förbund file. With it:
+    that förbund's rows alone, in its chain's order, and its plans, obligations
+    and file; its problems name its own seqs, and no other förbund's row is read.
 
     The first row that does not fit the chain is named; so is every row dated
     before its predecessor, and every plan, report obligation and förbund file
     whose current state disagrees with its last row (so a cut tail shows even
     without the head from the minutes). One query per table.
     """
-    walk = _walk(session, expect_head)
+    forbund_id = None if forbund_key is None else _known_forbund(session, forbund_key)
+    walk = _walk(session, expect_head, forbund_key)
     problems = walk.problems
     if not walk.broken:
         if expect_head is not None and not walk.found:
-            problems.append(
-                f"the head {expect_head} (e.g. from the minutes) is not in the chain: "
-                "rows were removed or the chain was rewritten"
-            )
-        problems.extend(_plan_problems(session, walk.plans))
-        problems.extend(_obligation_problems(session, walk.obligations))
-        problems.extend(_forbund_problems(session, walk.forbund))
+            problems.append(_missing_head(expect_head, forbund_key))
+        problems.extend(_plan_problems(session, walk, forbund_id))
+        problems.extend(_obligation_problems(session, walk, forbund_id))
+        problems.extend(_forbund_problems(session, walk, forbund_id))
     if len(problems) > MAX_PROBLEMS:
         problems[MAX_PROBLEMS:] = [f"… and {len(problems) - MAX_PROBLEMS} more problems"]
     return Verification(
@@ -408,13 +545,38 @@ def verify(session: Session, expect_head: str | None = None) -> Verification:
         problem=problems[0] if problems else "",
         expected_head_found=walk.found,
         problems=tuple(problems),
+        forbund=forbund_key,
+        heads={key: digest for key, (_, digest) in sorted(walk.heads.items())},
     )
 
 
 # ---------------------------------------------------------------- services
 
 
+class ChainedEventView(AuditEventView, total=False):
+    """`audit log`'s row: a plan's history's row and where it stands in a chain.
+
+    With --forbund, `seq`, `prev_hash` and `hash` are the förbund's own chain's
+    (`chain` is `forbund`), so an export of one förbund's trail holds nothing of
+    another's; for the whole trail they are the trail's (`chain` is `trail`) and
+    the `*_in_forbund` keys add the row's place in its förbund's chain.
+    """
+
+    chain: str
+    prev_hash: str
+    seq_in_forbund: int
+    prev_hash_in_forbund: str
+    hash_in_forbund: str
+
+
+class ForbundHead(AuditHead):
+    """`audit head`'s shape: the head of one förbund's chain (None: no förbund yet)."""
+
+    forbund: str | None
+
+
 def event_dict(e: AuditEvent) -> AuditEventView:
+    """A row as a plan's history shows it: `seq` and `hash` are the whole trail's."""
     return {
         "seq": e.seq,
         "at": e.at.isoformat(),
@@ -442,24 +604,72 @@ def event_dict(e: AuditEvent) -> AuditEventView:
     }
 
 
-def verify_database(app: Any, expect_head: str | None = None) -> Verification:
+def chained_dict(e: AuditEvent, *, of_forbund: bool) -> ChainedEventView:
+    """A row of `audit log`: in its förbund's chain alone, or in the whole trail's."""
+    row = cast(ChainedEventView, dict(event_dict(e)))
+    if of_forbund:
+        row.update(
+            seq=e.seq_in_forbund,
+            prev_hash=e.prev_hash_in_forbund,
+            hash=e.hash_in_forbund,
+            chain="forbund",
+        )
+    else:
+        row.update(
+            prev_hash=e.prev_hash,
+            chain="trail",
+            seq_in_forbund=e.seq_in_forbund,
+            prev_hash_in_forbund=e.prev_hash_in_forbund,
+            hash_in_forbund=e.hash_in_forbund,
+        )
+    return row
 
+
+def verify_database(
+    app: Any, expect_head: str | None = None, forbund_key: str | None = None
+) -> Verification:
+    """`audit verify`: the whole trail and every förbund's chain, or one förbund's alone."""
     with read(app) as uow:
-        return verify(uow.session, expect_head)
+        return verify(uow.session, expect_head, forbund_key)
 
 
-def head_of(app: Any) -> AuditHead:
+def _genesis(forbund_key: str | None) -> ForbundHead:
+    """The head of a chain without rows."""
+    return {"forbund": forbund_key, "seq": 0, "hash": GENESIS, "short": GENESIS[:SHORT], "at": None}
 
+
+def forbund_head_of(session: Session, forbund_key: str) -> ForbundHead:
+    """The head of one förbund's chain, to print or write into its minutes."""
+    row = forbund_head(session, forbund_key)
+    if row is None:
+        return _genesis(forbund_key)
+    return {
+        "forbund": forbund_key,
+        "seq": row.seq_in_forbund,
+        "hash": row.hash_in_forbund,
+        "short": row.hash_in_forbund[:SHORT],
+        "at": row.at.isoformat(),
+    }
+
+
+def head_of(app: Any, forbund_key: str | None = None) -> ForbundHead:
+    """`audit head`: the head of the förbund named, or of the only one in the database.
+
+    Several förbund and none named is a usage error, as for every command that
+    takes --forbund; a database without förbund has the genesis head.
+    """
     with read(app) as uow:
-        row = head(uow.session)
-        if row is None:
-            return {"seq": 0, "hash": GENESIS, "short": GENESIS[:SHORT], "at": None}
-        return {
-            "seq": row.seq,
-            "hash": row.hash,
-            "short": row.hash[:SHORT],
-            "at": row.at.isoformat(),
-        }
+        keys = list(uow.session.scalars(sa.select(Forbund.key).order_by(Forbund.key)))
+        if forbund_key is None and not keys:
+            return _genesis(None)
+        if forbund_key is None and len(keys) > 1:
+            raise UsageError(
+                "this database holds several förbund, each with its own audit chain",
+                f"choose one with --forbund KEY: {', '.join(keys)}",
+            )
+        key = keys[0] if forbund_key is None else forbund_key
+        _known_forbund(uow.session, key)
+        return forbund_head_of(uow.session, key)
 
 
 SUBJECT_KINDS = ("plan", "meeting", "cycle", "insats", "obligation", "message", "forbund")
@@ -491,9 +701,14 @@ def log(
     *,
     subject: str | None = None,
     forbund_key: str | None = None,
-) -> list[AuditEventView]:
-    """The trail's rows, oldest first: all, or those of a plan, a subject, a förbund."""
-    query = sa.select(AuditEvent).order_by(AuditEvent.seq)
+) -> list[ChainedEventView]:
+    """The trail's rows, oldest first: all, or those of a plan, a subject, a förbund.
+
+    A förbund's rows come in its own chain's order with its own seqs and hashes.
+    """
+    of_forbund = forbund_key is not None
+    order = AuditEvent.seq_in_forbund if of_forbund else AuditEvent.seq
+    query = sa.select(AuditEvent).order_by(order)
     if plan_id is not None:
         query = query.where(AuditEvent.plan_id == plan_id)
     if subject is not None:
@@ -502,12 +717,16 @@ def log(
         if forbund_key is not None:
             _known_forbund(uow.session, forbund_key)
             query = query.where(AuditEvent.forbund_key == forbund_key)
-        return [event_dict(e) for e in uow.session.scalars(query)]
+        return [chained_dict(e, of_forbund=of_forbund) for e in uow.session.scalars(query)]
 
 
-def _known_forbund(session: Session, key: str) -> None:
-    keys = list(session.scalars(sa.select(Forbund.key).order_by(Forbund.key)))
-    if key not in keys:
-        raise NotFound(
-            f"unknown förbund {key!r}", f"förbund in this database: {', '.join(keys) or 'none'}"
-        )
+def _known_forbund(session: Session, key: str) -> int:
+    """The förbund's id; an unknown key is refused naming the keys there are."""
+    rows = session.execute(sa.select(Forbund.key, Forbund.id).order_by(Forbund.key)).all()
+    for known, fid in rows:
+        if known == key:
+            return fid
+    raise NotFound(
+        f"unknown förbund {key!r}",
+        f"förbund in this database: {', '.join(k for k, _ in rows) or 'none'}",
+    )

@@ -81,9 +81,21 @@ class Revision(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """One append-only, hash-chained row per change of a plan."""
+    """One append-only row per change, in two hash chains: the whole trail's (`seq`,
+    `prev_hash`, `hash`) and its förbund's own (`*_in_forbund`, issue 14).
+
+    The constraints' names start `audit_event_seq`/`audit_event_prev` (and the
+    columns `seq`/`prev_hash`) so that a writer losing a förbund's head is retried
+    like one losing the whole trail's head (`db_errors._AUDIT_HEAD`).
+    """
 
     __tablename__ = "audit_event"
+    __table_args__ = (
+        sa.UniqueConstraint("forbund_key", "seq_in_forbund", name="audit_event_seq_in_forbund"),
+        sa.UniqueConstraint(
+            "forbund_key", "prev_hash_in_forbund", name="audit_event_prev_hash_in_forbund"
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(unique=True)
     at: datetime = _utc()
@@ -109,6 +121,9 @@ class AuditEvent(SQLModel, table=True):
     content_sha256: str = Field(max_length=64)
     prev_hash: str = Field(unique=True, max_length=64)
     hash: str = Field(unique=True, max_length=64)
+    seq_in_forbund: int
+    prev_hash_in_forbund: str = Field(max_length=64)
+    hash_in_forbund: str = Field(max_length=64)
 
 
 class Meeting(SQLModel, table=True):
@@ -314,3 +329,41 @@ class SweepState(SQLModel, table=True):
     finished_at: datetime | None = _utc(default=None, nullable=True)
     outcome: str = Field(max_length=16)
     detail: dict = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class WebSession(SQLModel, table=True):
+    """A person signed in to `finsam web`: the cookie's random id is kept only as its
+    SHA-256, so a copy of the database signs nobody in. `csrf` is the token every form
+    of this session carries; idle and absolute expiry are read from `last_seen_at`
+    and `created_at`."""
+
+    __tablename__ = "web_session"
+    id: int | None = Field(default=None, primary_key=True)
+    id_sha256: str = Field(unique=True, max_length=64)
+    email: str = Field(max_length=254, index=True)
+    csrf: str = Field(max_length=64)
+    created_at: datetime = _utc()
+    last_seen_at: datetime = _utc()
+
+
+class SigninLink(SQLModel, table=True):
+    """A one-time sign-in link mailed to a person: its token only as a SHA-256."""
+
+    __tablename__ = "signin_link"
+    id: int | None = Field(default=None, primary_key=True)
+    token_sha256: str = Field(unique=True, max_length=64)
+    email: str = Field(max_length=254)
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    used_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class SigninAttempt(SQLModel, table=True):
+    """One request for a sign-in link, counted for the rate limits: the address and the
+    client only as SHA-256, so the table keeps no address that is nobody's."""
+
+    __tablename__ = "signin_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc(index=True)
+    address_sha256: str = Field(max_length=64, index=True)
+    client_sha256: str = Field(max_length=64, index=True)

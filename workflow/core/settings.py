@@ -104,6 +104,41 @@ def max_upload_bytes() -> int:
     return int(value * 1024 * 1024)
 
 
+# FINSAM_BASE_URL: where people reach `finsam web`, for the links finsam mails them
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+def base_url() -> str:
+    """FINSAM_BASE_URL without a trailing slash: http(s), a host, an optional port and
+    path, nothing else (a query or fragment would break every link built on it)."""
+    from urllib.parse import urlsplit
+
+    text = os.environ.get("FINSAM_BASE_URL", "").strip()
+    if not text:
+        return DEFAULT_BASE_URL
+    try:
+        parts = urlsplit(text)
+        ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        parts, ok = None, False
+    if (
+        not ok
+        or parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+        or any(c.isspace() or not c.isprintable() for c in text)
+    ):
+        raise ConfigError(
+            f"FINSAM_BASE_URL={text!r} is not a web address finsam can build links on",
+            f"give http(s)://host[:port][/path], e.g. https://finsam.example.se; "
+            f"unset it for {DEFAULT_BASE_URL}",
+        )
+    return text.rstrip("/")
+
+
 def from_env(cls: type[Any], prefix: str) -> Any:
     """Settings read from the environment; a bad value is named, with what would do."""
     from pydantic import ValidationError

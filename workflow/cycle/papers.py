@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from states.events import MinutesApproved
+from workflow.core import audit
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import NotAllowed, NotFound, UsageError
@@ -214,6 +215,8 @@ def minutes(app: App, meeting_id: int) -> MinutesView:
             "posted_on": date.fromisoformat(row.posted_on) if row.posted_on else None,
             "appeal_ends": date.fromisoformat(row.appeal_ends) if row.appeal_ends else None,
             "items": items,
+            # the förbund's own chain's head, not the whole trail's (issue 14)
+            "audit_head": audit.forbund_head_of(s, cfg.forbund.key),
         }
 
 

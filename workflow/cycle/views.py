@@ -8,6 +8,7 @@ keyword) is declared in the functional form, and a class over it adds the docstr
 from datetime import date
 from typing import Literal, NotRequired, TypedDict
 
+from workflow.core.views import AuditHead
 from workflow.reports.views import MeetingReports
 
 # ---------------------------------------------------------------- meetings
@@ -206,6 +207,7 @@ class MinutesView(TypedDict):
     posted_on: date | None
     appeal_ends: date | None
     items: list[AgendaEntry]
+    audit_head: AuditHead  # the förbund's own audit chain's head when rendered
 
 
 class Standing(TypedDict):

@@ -1,0 +1,151 @@
+"""Every route of `finsam web`, asked by every kind of visitor, answers as this table says.
+
+The table is kept here, not derived from the code: a new route fails this test
+until someone writes down who may use it. Visitors: anonymous; the förbundschef;
+the ordförande; a ledamot; an ersättare; an official of the beredningsgrupp; a
+member's registrator (in the file, but as nobody's person: cannot sign in, so
+anonymous); a person of another förbund. Each cell is asked by a fresh browser
+with a fresh session, so a sign-out in one cell does not change another.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import ALE_CHAIR, client_for, csrf_of, outbox_rows
+from fastapi.routing import APIRoute
+from helpers import CHAIR, CHEF, MEMBER
+from starlette.routing import Mount
+
+from web.server import create_app
+from workflow.core.exceptions import NotFound
+from workflow.identity import sessions
+from workflow.plans import services as plans
+from workflow.plans.content import Content
+
+SUBSTITUTE = "per.nilsson@ystad.example"  # ersättare in the styrelse
+OFFICIAL = "ingrid.wall@forsakringskassan.example"  # tjänsteperson in the beredningsgrupp
+REGISTRAR = "registrator@ystad.example"  # Ystads kommun's registry
+ALE_CHEF = "per.liljeback@sofakst.example"
+
+VISITORS: dict[str, str | None] = {
+    "anonymous": None,
+    "förbundschef": CHEF,
+    "ordförande": CHAIR,
+    "ledamot": MEMBER,
+    "ersättare": SUBSTITUTE,
+    "beredningsgrupp": OFFICIAL,
+    "registrator": REGISTRAR,
+    "other förbund": ALE_CHAIR,
+}
+PEOPLE = ("förbundschef", "ordförande", "ledamot", "ersättare", "beredningsgrupp")
+NOBODY = ("anonymous", "registrator")
+
+
+def _all(status: int) -> dict[str, int]:
+    return dict.fromkeys(VISITORS, status)
+
+
+def _signed_in(person: int, nobody: int, other: int | None = None) -> dict[str, int]:
+    row = {v: person for v in PEOPLE} | {v: nobody for v in NOBODY}
+    return row | {"other förbund": person if other is None else other}
+
+
+# (method, route path) -> visitor -> status. 303 to /signin for the anonymous on a page;
+# 403 for a POST without a session's CSRF token; 404 for another förbund's plan.
+EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/healthz"): _all(200),
+    ("GET", "/signin"): _all(200),
+    ("POST", "/signin"): _all(200),
+    ("GET", "/signin/{token}"): _all(400),  # a token that is nobody's
+    ("POST", "/signin/{token}"): _all(400),
+    ("POST", "/signout"): _signed_in(303, 403),
+    ("POST", "/signout/everywhere"): _signed_in(303, 403),
+    ("GET", "/"): _signed_in(200, 303),
+    ("GET", "/plans/{plan_id:int}"): _signed_in(200, 303, other=404),
+    ("GET", "/static"): _all(200),
+}
+
+
+def _routes(api: Any) -> set[tuple[str, str]]:
+    found = set()
+    for r in api.routes:
+        if isinstance(r, APIRoute):
+            found |= {(m, r.path) for m in r.methods if m != "HEAD"}
+        elif isinstance(r, Mount):
+            found.add(("GET", r.path))
+        else:
+            found.add(("?", getattr(r, "path", repr(r))))
+    return found
+
+
+@pytest.fixture
+def world(sqlite_web_app: Any) -> dict[str, Any]:
+    """A plan in each förbund."""
+    ids = {
+        key: plans.create(
+            sqlite_web_app,
+            forbund_key=key,
+            year=2027,
+            last_year=None,
+            title=None,
+            actor_email=who,
+            content=Content("# Plan\n\nText.", "markdown"),
+        )["id"]
+        for key, who in (("sydostra-skane", CHEF), ("ale-kungalv", ALE_CHEF))
+    }
+    return {"app": sqlite_web_app, "api": create_app(sqlite_web_app), "plans": ids}
+
+
+def test_every_route_has_a_row_in_the_table(world: dict[str, Any]) -> None:
+    found = _routes(world["api"])
+    assert found - set(EXPECTED) == set(), "routes without a row here: say who may use them"
+    assert set(EXPECTED) - found == set(), "rows here for routes that no longer exist"
+
+
+def _browser(world: dict[str, Any], email: str | None) -> tuple[Any, str | None]:
+    """A browser for the visitor, signed in when they are a person; its session's token."""
+    client = client_for(world["api"])
+    if email is None:
+        return client, None
+    try:
+        started = sessions.start(world["app"], email)
+    except NotFound:
+        return client, None  # not a person: they stay anonymous
+    client.cookies.set("finsam_session", started.secret)
+    return client, started.csrf
+
+
+def _ask(world: dict[str, Any], client: Any, token: str | None, method: str, path: str) -> Any:
+    url = (
+        path.replace("{plan_id:int}", str(world["plans"]["sydostra-skane"]))
+        .replace("{token}", "x" * 43)
+        .replace("/static", "/static/finsam.css")
+    )
+    if method == "GET":
+        return client.get(url)
+    form = client.get("/signin")  # the pre-session token and its cookie
+    csrf = csrf_of(form.text, "/signin") if path.startswith("/signin") else token or "none"
+    return client.post(url, data={"csrf": csrf, "email": "someone@example.org"})
+
+
+@pytest.mark.parametrize("visitor", list(VISITORS))
+def test_every_route_answers_every_visitor_as_the_table_says(
+    world: dict[str, Any], visitor: str
+) -> None:
+    got, wanted = {}, {}
+    for method, path in sorted(_routes(world["api"])):
+        client, token = _browser(world, VISITORS[visitor])
+        got[(method, path)] = _ask(world, client, token, method, path).status_code
+        wanted[(method, path)] = EXPECTED.get((method, path), {}).get(visitor)
+    assert got == wanted
+
+
+def test_the_registrator_cannot_sign_in(world: dict[str, Any]) -> None:
+    with pytest.raises(NotFound):
+        sessions.start(world["app"], REGISTRAR)
+    client = client_for(world["api"])
+    form = client.get("/signin")
+    client.post("/signin", data={"email": REGISTRAR, "csrf": csrf_of(form.text, "/signin")})
+    assert outbox_rows(world["app"]) == []

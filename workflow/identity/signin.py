@@ -1,0 +1,169 @@
+"""Signing in by a one-time link sent by e-mail.
+
+Asking for a link has two steps, so that the answer cannot tell a known address
+from an unknown one, not even by its timing: `admit` counts the request against
+the rate limits (the same work for every address), and the answer goes back at
+once; `send_link` then, after the answer, looks the address up and, for a person
+of some förbund, queues the link through the outbox (the normal delivery sends
+it). The limits, counted in the database so every process shares them:
+PER_ADDRESS requests per address and PER_CLIENT per client in WINDOW. Over the
+address limit nothing is sent and the answer is the usual one; over the client
+limit the answer is 429 (it says nothing about any address).
+
+A link is 32 random bytes, kept only as SHA-256, valid LINK_VALID by the app's
+clock, and redeemed once, by a POST from the page it opens (a mail scanner that
+fetches the link does not use it up).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from workflow.core.app import App
+from workflow.core.models import SigninAttempt, SigninLink
+from workflow.core.uow import UnitOfWork, read, write
+from workflow.identity import people, sessions
+from workflow.identity.sessions import NewSession
+from workflow.mail import compose
+
+LINK_VALID = timedelta(minutes=15)
+WINDOW = timedelta(minutes=15)
+PER_ADDRESS = 5
+PER_CLIENT = 20
+KIND = "signin"  # the outbox kind and the mail templates' name
+
+
+class Admission(StrEnum):
+    OK = "ok"
+    ADDRESS_LIMIT = "address-limit"  # answered as usual, nothing sent
+    CLIENT_LIMIT = "client-limit"  # answered 429
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def admit(app: App, email: str, client: str) -> Admission:
+    """Count a request for a link from `client` for `email` against the limits."""
+    now = app.clock.now()
+    address, who = _sha(people.normalise(email)), _sha(client)
+
+    def work(uow: UnitOfWork) -> Admission:
+        s = uow.session
+        since = now - WINDOW
+        s.execute(sa.delete(SigninAttempt).where(SigninAttempt.at <= since))
+        by_client = _count(s, SigninAttempt.client_sha256 == who, since)
+        by_address = _count(s, SigninAttempt.address_sha256 == address, since)
+        s.add(SigninAttempt(at=now, address_sha256=address, client_sha256=who))
+        if by_client >= PER_CLIENT:
+            return Admission.CLIENT_LIMIT
+        if by_address >= PER_ADDRESS:
+            return Admission.ADDRESS_LIMIT
+        return Admission.OK
+
+    return write(app, work)
+
+
+def _count(s: Session, which: sa.ColumnElement[bool], since: datetime) -> int:
+    query = sa.select(sa.func.count()).select_from(SigninAttempt)
+    return int(s.scalar(query.where(which, SigninAttempt.at > since)) or 0)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A link queued: the outbox row and the person (never the token)."""
+
+    outbox_id: int
+    email: str
+    forbund_key: str
+
+
+def send_link(app: App, email: str, base_url: str) -> Sent | None:
+    """Queue a sign-in link to `email` when a förbund file names it; None otherwise.
+    The mail goes out from the person's first förbund (by key), in its name."""
+    now = app.clock.now()
+
+    def work(uow: UnitOfWork) -> Sent | None:
+        s = uow.session
+        person = people.find(s, email)
+        if person is None:
+            return None
+        s.execute(sa.delete(SigninLink).where(SigninLink.expires_at <= now - LINK_VALID))
+        token = secrets.token_urlsafe(32)
+        link = SigninLink(
+            token_sha256=_sha(token),
+            email=person.email,
+            created_at=now,
+            expires_at=now + LINK_VALID,
+        )
+        s.add(link)
+        s.flush()
+        home = person.memberships[0]
+        row = compose.enqueue(
+            s,
+            key=f"{KIND}:{link.id}",
+            forbund_key=home.forbund_key,
+            kind=KIND,
+            cfg=home.cfg,
+            to=[(person.name, person.email)],
+            cc=None,
+            context={
+                "name": person.name,
+                "forbund": home.forbund_name,
+                "link": f"{base_url}/signin/{token}",
+                "minutes": int(LINK_VALID.total_seconds() // 60),
+            },
+            not_before=now,
+            now=now,
+            ref=f"{KIND}:{link.id}",
+        )
+        assert row is not None and row.id is not None  # a new link's key is new
+        return Sent(outbox_id=row.id, email=person.email, forbund_key=home.forbund_key)
+
+    return write(app, work)
+
+
+def _usable(s: Session, token: str, now: datetime) -> SigninLink | None:
+    if not token or len(token) > 128:
+        return None
+    link = s.scalars(sa.select(SigninLink).where(SigninLink.token_sha256 == _sha(token))).first()
+    if link is None or link.used_at is not None or link.expires_at <= now:
+        return None
+    return link
+
+
+def valid(app: App, token: str) -> bool:
+    """Whether the link can still be used (for the page that asks to confirm it)."""
+    with read(app) as uow:
+        return _usable(uow.session, token, app.clock.now()) is not None
+
+
+def redeem(app: App, token: str, replacing: str | None = None) -> NewSession | None:
+    """Use the link once: a new session for its person, or None when the link is
+    unknown, used, expired, or its person is in no förbund file any more."""
+    now = app.clock.now()
+
+    def work(uow: UnitOfWork) -> NewSession | None:
+        s = uow.session
+        link = _usable(s, token, now)
+        if link is None:
+            return None
+        used = s.execute(  # compare-and-set: of two browsers racing, one wins
+            sa.update(SigninLink)
+            .where(SigninLink.id == link.id, SigninLink.used_at.is_(None))
+            .values(used_at=now)
+        )
+        if used.rowcount != 1:
+            return None
+        if people.find(s, link.email) is None:
+            return None
+        return sessions.open_in(s, link.email, now, replacing)
+
+    return write(app, work)
