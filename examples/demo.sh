@@ -174,3 +174,20 @@ echo
 echo "Written to demo-out/: finsam.db, calendar-2027.ics, arshjul-2027.svg, mail/*.eml,"
 echo "kallelse-styrelsen-2027-11.html, protokoll-styrelsen-2027-11.md, verksamhetsplan-2028.html."
 echo "From this folder 'finsam plan list' finds the demo's database."
+
+# The year in the browser: in a terminal, serve the demo's database and print sign-in
+# links for the förbundschef, the chair and a project leader, read from the mail the
+# demo's SMTP server received (Ctrl-C stops it); otherwise (CI, a script) say how.
+# The web's clock stands at the end of the story, so the links stay valid.
+export FINSAM_NOW=2027-12-31T12:05 FINSAM_BASE_URL=http://127.0.0.1:8000
+LEADER=sofia.ek@skane.example
+if [ -t 1 ] && [ -t 0 ]; then
+  step "The year in the browser: finsam web at $FINSAM_BASE_URL"
+  "$PYTHON" examples/serve_demo.py "$FINSAM" demo-out/mail $CHEF $CHAIR $LEADER
+else
+  echo
+  echo "To see the year in the browser, serve the demo's database (Ctrl-C stops it):"
+  echo "  FINSAM_NOW=$FINSAM_NOW $FINSAM web --port 8000"
+  echo "and sign in at $FINSAM_BASE_URL/signin ('make demo' in a terminal does this and"
+  echo "prints sign-in links for the förbundschef and the chair)."
+fi

@@ -21,7 +21,7 @@ from web.guard import ANYONE, SESSION_COOKIE, SIGNED_IN, finsam, visitor
 from web.responses import page, set_cookie
 from workflow.core.db import SCHEMA_HEAD, check_schema
 from workflow.core.exceptions import FinsamError
-from workflow.identity import sessions, signin, tenancy
+from workflow.identity import sessions, signin
 from workflow.identity.signin import Admission
 
 Endpoint = Callable[..., Any]
@@ -155,20 +155,3 @@ def _signed_out(request: Request) -> Response:
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
-
-
-# ---------------------------------------------------------------- pages
-
-
-@route("GET", "/", SIGNED_IN)
-def home(request: Request) -> Response:
-    person = visitor(request).person
-    assert person is not None
-    return page(request, "home.html", {"forbunds": tenancy.my_plans(finsam(request), person)})
-
-
-@route("GET", "/plans/{plan_id:int}", SIGNED_IN)
-def plan_page(request: Request, plan_id: int) -> Response:
-    person = visitor(request).person
-    assert person is not None
-    return page(request, "plan.html", {"plan": tenancy.plan(finsam(request), person, plan_id)})

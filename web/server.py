@@ -16,8 +16,11 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+import web.desk_routes  # (the desk's routes register on import; binds `web`)
+import web.plan_routes  # noqa: F401  (the plans' routes register on import)
 from web import routes
 from web.guard import enforce
+from web.oidc_routes import check as check_oidc  # and its routes register on import
 from web.responses import Safety, install_handlers
 from workflow.bootstrap import bootstrap
 from workflow.core.app import App
@@ -32,6 +35,7 @@ def create_app(app: App, table: list[routes.Route] | None = None) -> FastAPI:
     and the headers on every response. Settings are read now, so a bad one stops
     the start with its name rather than the first request."""
     sessions.settings()
+    check_oidc()
     api = FastAPI(
         title="finsam",
         docs_url=None,

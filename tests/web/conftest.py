@@ -109,3 +109,29 @@ def sign_in(client: Any, app: Any, email: str = CHEF) -> Any:
     answer = redeem(client, last_token(app))
     assert answer.status_code == 303 and answer.headers["location"] == "/", answer.text
     return answer
+
+
+@pytest.fixture
+def year(web_app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Sydöstra Skåne with its 2027 meetings (and Ale-Kungälv), late August 2027."""
+    # start-up: the services the pages show, loaded with the fixture that uses them
+    from helpers import advance_to
+
+    from workflow.cycle import meetings
+
+    monkeypatch.setenv("FINSAM_DATA_DIR", str(tmp_path / "files"))
+    advance_to(clock, "2027-01-10T09:00")
+    meetings.generate(web_app, "sydostra-skane", 2027, actor_email=CHEF)
+    advance_to(clock, "2027-08-20T09:00")
+    return web_app
+
+
+def signed_in_client(app: Any, email: str) -> Any:
+    """A browser with a fresh session of the person (the sign-in itself is tested elsewhere)."""
+    # start-up: the web's modules, loaded with the tests that use them
+    from web.server import create_app
+    from workflow.identity import sessions
+
+    client = client_for(create_app(app))
+    client.cookies.set("finsam_session", sessions.start(app, email).secret)
+    return client

@@ -60,10 +60,22 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/signin"): _all(200),
     ("GET", "/signin/{token}"): _all(400),  # a token that is nobody's
     ("POST", "/signin/{token}"): _all(400),
+    ("GET", "/signin/oidc"): _all(404),  # no OpenID Connect provider configured
+    ("GET", "/signin/oidc/callback"): _all(404),
     ("POST", "/signout"): _signed_in(303, 403),
     ("POST", "/signout/everywhere"): _signed_in(303, 403),
     ("GET", "/"): _signed_in(200, 303),
     ("GET", "/plans/{plan_id:int}"): _signed_in(200, 303, other=404),
+    # plans in the browser: a POST here carries no action, file or text (400), another
+    # förbund's plan is 404 before anything is read; the plan has one revision (no diff)
+    ("GET", "/plans"): _signed_in(200, 303),
+    ("GET", "/plans/new"): _signed_in(200, 303),
+    ("GET", "/plans/{plan_id:int}/diff"): _signed_in(200, 303, other=404),
+    ("POST", "/plans/{plan_id:int}/act"): _signed_in(400, 403, other=404),
+    ("POST", "/plans/preview"): _signed_in(400, 403),
+    ("POST", "/plans/save"): _signed_in(400, 403),
+    # the desk's retry: message 1 does not exist (none is queued here), so 404 for all
+    ("POST", "/mail/{message_id:int}/retry"): _signed_in(404, 403),
     ("GET", "/static"): _all(200),
 }
 
@@ -121,6 +133,7 @@ def _ask(world: dict[str, Any], client: Any, token: str | None, method: str, pat
     url = (
         path.replace("{plan_id:int}", str(world["plans"]["sydostra-skane"]))
         .replace("{token}", "x" * 43)
+        .replace("{message_id:int}", "1")
         .replace("/static", "/static/finsam.css")
     )
     if method == "GET":

@@ -52,12 +52,20 @@ HASHED_FIELDS = (
 # fields added later are hashed only when set, so rows written before them keep
 # their hashes
 OPTIONAL_FIELDS = ("subject",)
+# fields added later with a default the rows before them read as: hashed only when
+# they differ from it, so those rows keep their hashes (migration 0012 gave every
+# older row channel "cli"), while a change of the value in any row breaks its hash
+DEFAULTED_FIELDS: dict[str, Any] = {"channel": "cli"}
+CHANNELS = ("cli", "web")
 
 
 def canonical(values: dict[str, Any]) -> bytes:
     data = {}
     for name in OPTIONAL_FIELDS:
         if values.get(name) is not None:
+            data[name] = values[name]
+    for name, default in DEFAULTED_FIELDS.items():
+        if values.get(name, default) not in (None, default):
             data[name] = values[name]
     for name in HASHED_FIELDS:
         value = values.get(name)
@@ -80,7 +88,13 @@ def forbund_hash(values: dict[str, Any]) -> str:
 
 
 def _values(row: AuditEvent) -> dict[str, Any]:
-    names = (*HASHED_FIELDS, *OPTIONAL_FIELDS, "seq_in_forbund", "prev_hash_in_forbund")
+    names = (
+        *HASHED_FIELDS,
+        *OPTIONAL_FIELDS,
+        *DEFAULTED_FIELDS,
+        "seq_in_forbund",
+        "prev_hash_in_forbund",
+    )
     return {name: getattr(row, name) for name in names}
 
 
@@ -143,6 +157,8 @@ def append(session: Session, **fields: Any) -> AuditEvent:
     last = head(session)
     mine = forbund_head(session, fields["forbund_key"])
     values = dict(fields)
+    if values.setdefault("channel", "cli") not in CHANNELS:
+        raise ValueError(f"audit channel {values['channel']!r} is not one of {CHANNELS}")
     values["seq"] = (last.seq + 1) if last else 1
     values["prev_hash"] = last.hash if last else GENESIS
     values["seq_in_forbund"] = (mine.seq_in_forbund + 1) if mine else 1
@@ -170,12 +186,14 @@ def change(
     body: str | None = None,
     meeting_date: str | None = None,
     content_sha256: str = "",
+    channel: str = "cli",
 ) -> AuditEvent:
     """A row for a change outside a plan's workflow: a meeting, an insats, the förbund file.
 
     `subject` names what changed as `kind:id` (`meeting:14`, `insats:3`,
     `forbund:lund`), which `finsam audit log --subject` finds; `comment` says
-    what changed in words a reader of the log understands.
+    what changed in words a reader of the log understands; `channel` is the
+    front door it came through (`cli` or `web`).
     """
     return append(
         session,
@@ -196,6 +214,7 @@ def change(
         meeting_date=meeting_date,
         comment=comment,
         content_sha256=content_sha256,
+        channel=channel,
     )
 
 
@@ -563,6 +582,7 @@ class ChainedEventView(AuditEventView, total=False):
     """
 
     chain: str
+    channel: str
     prev_hash: str
     seq_in_forbund: int
     prev_hash_in_forbund: str
@@ -607,6 +627,7 @@ def event_dict(e: AuditEvent) -> AuditEventView:
 def chained_dict(e: AuditEvent, *, of_forbund: bool) -> ChainedEventView:
     """A row of `audit log`: in its förbund's chain alone, or in the whole trail's."""
     row = cast(ChainedEventView, dict(event_dict(e)))
+    row["channel"] = e.channel or "cli"
     if of_forbund:
         row.update(
             seq=e.seq_in_forbund,

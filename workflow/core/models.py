@@ -124,6 +124,8 @@ class AuditEvent(SQLModel, table=True):
     seq_in_forbund: int
     prev_hash_in_forbund: str = Field(max_length=64)
     hash_in_forbund: str = Field(max_length=64)
+    # the front door the change came through: "cli" (also every row before 0012) or "web"
+    channel: str = Field(default="cli", max_length=16, sa_column_kwargs={"server_default": "cli"})
 
 
 class Meeting(SQLModel, table=True):

@@ -108,33 +108,115 @@ def max_upload_bytes() -> int:
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
-def base_url() -> str:
-    """FINSAM_BASE_URL without a trailing slash: http(s), a host, an optional port and
-    path, nothing else (a query or fragment would break every link built on it)."""
+def _web_address(text: str) -> Any:
+    """`text` split as a URL when it is a plain web address (a scheme, a host, an optional
+    port and path; no user, query, fragment, blank or control character), else None."""
     from urllib.parse import urlsplit
 
-    text = os.environ.get("FINSAM_BASE_URL", "").strip()
-    if not text:
-        return DEFAULT_BASE_URL
     try:
         parts = urlsplit(text)
         ok = parts.port is None or 0 < parts.port < 65536
     except ValueError:
-        parts, ok = None, False
+        return None
     if (
         not ok
-        or parts is None
-        or parts.scheme not in ("http", "https")
         or not parts.hostname
         or parts.query
         or parts.fragment
         or parts.username is not None
         or any(c.isspace() or not c.isprintable() for c in text)
     ):
+        return None
+    return parts
+
+
+def base_url() -> str:
+    """FINSAM_BASE_URL without a trailing slash: http(s), a host, an optional port and
+    path, nothing else (a query or fragment would break every link built on it)."""
+    text = os.environ.get("FINSAM_BASE_URL", "").strip()
+    if not text:
+        return DEFAULT_BASE_URL
+    parts = _web_address(text)
+    if parts is None or parts.scheme not in ("http", "https"):
         raise ConfigError(
             f"FINSAM_BASE_URL={text!r} is not a web address finsam can build links on",
             f"give http(s)://host[:port][/path], e.g. https://finsam.example.se; "
             f"unset it for {DEFAULT_BASE_URL}",
+        )
+    return text.rstrip("/")
+
+
+# FINSAM_OIDC_*: an OpenID Connect provider (an e-legitimation broker) to sign in with
+OIDC_REQUIRED = ("FINSAM_OIDC_ISSUER", "FINSAM_OIDC_CLIENT_ID", "FINSAM_OIDC_CLIENT_SECRET")
+OIDC_DEFAULT_NAME = "e-legitimation"
+_OIDC_NAME_MAX = 60  # a button's label
+_OIDC_VALUE_MAX = 500
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    issuer: str  # as configured, without a trailing slash
+    client_id: str
+    client_secret: str
+    name: str = OIDC_DEFAULT_NAME  # the sign-in button says "Logga in med <name>"
+
+    def __repr__(self) -> str:  # the secret stays out of logs and tracebacks
+        return f"OidcSettings(issuer={self.issuer!r}, client_id={self.client_id!r})"
+
+
+def oidc() -> OidcSettings | None:
+    """The OpenID Connect provider, or None when none is configured. All three of
+    OIDC_REQUIRED or none: half a configuration is a mistake named at start, not a
+    sign-in button that fails. The issuer is https (http only on this machine's
+    loopback, for a provider started by a test or a developer)."""
+    given = {name: os.environ.get(name, "").strip() for name in OIDC_REQUIRED}
+    label = os.environ.get("FINSAM_OIDC_NAME", "").strip()
+    if not any(given.values()):
+        if label:
+            raise ConfigError(
+                "FINSAM_OIDC_NAME is set but no OpenID Connect provider is configured",
+                f"set {', '.join(OIDC_REQUIRED)} as well, or unset FINSAM_OIDC_NAME",
+            )
+        return None
+    missing = [name for name, value in given.items() if not value]
+    if missing:
+        raise ConfigError(
+            f"{' and '.join(missing)} not set: an OpenID Connect provider needs all of "
+            f"{', '.join(OIDC_REQUIRED)}",
+            "set the missing ones (from the provider's registration of finsam), or unset all "
+            "to sign in by e-mail link only",
+        )
+    issuer = _oidc_issuer(given["FINSAM_OIDC_ISSUER"])
+    for name in OIDC_REQUIRED[1:]:
+        value = given[name]
+        if len(value) > _OIDC_VALUE_MAX or any(c.isspace() or not c.isprintable() for c in value):
+            raise ConfigError(
+                f"{name} is not a client credential: it has spaces or control characters, "
+                f"or is longer than {_OIDC_VALUE_MAX} characters",
+                "copy it exactly as the provider gave it",
+            )
+    if len(label) > _OIDC_NAME_MAX or any(not c.isprintable() for c in label):
+        raise ConfigError(
+            f"FINSAM_OIDC_NAME={label!r} is not a short one-line label",
+            f"give at most {_OIDC_NAME_MAX} characters, e.g. FINSAM_OIDC_NAME='BankID'",
+        )
+    return OidcSettings(
+        issuer=issuer,
+        client_id=given["FINSAM_OIDC_CLIENT_ID"],
+        client_secret=given["FINSAM_OIDC_CLIENT_SECRET"],
+        name=label or OIDC_DEFAULT_NAME,
+    )
+
+
+def _oidc_issuer(text: str) -> str:
+    parts = _web_address(text)
+    local = parts is not None and parts.scheme == "http" and parts.hostname in _LOOPBACK
+    if parts is None or not (parts.scheme == "https" or local):
+        raise ConfigError(
+            f"FINSAM_OIDC_ISSUER={text!r} is not an OpenID Connect issuer",
+            "give the provider's https:// issuer, whose /.well-known/openid-configuration "
+            "describes it (http:// only for 127.0.0.1 or localhost)",
         )
     return text.rstrip("/")
 

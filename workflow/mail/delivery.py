@@ -693,7 +693,7 @@ def show(app: App, message_id: int) -> MessageDetail:
         return data
 
 
-def retry(app: App, message_id: int, actor_email: str | None) -> MessageView:
+def retry(app: App, message_id: int, actor_email: str | None, channel: str = "cli") -> MessageView:
     """Queue a failed (or waiting) message to go with the next send.
 
     Recipients who accepted it before keep it: the next attempt goes to the
@@ -729,6 +729,7 @@ def retry(app: App, message_id: int, actor_email: str | None) -> MessageView:
             to_state=m.state,
             comment=f"{m.kind} {m.subject!r} put back in the queue"
             + (f" (it failed: {m.last_error[:300]})" if m.last_error else ""),
+            channel=channel,
         )
         return message_dict(m)
 

@@ -63,6 +63,7 @@ class _Ctx:
     forbund: Forbund
     cfg: ForbundFile
     revision: Revision
+    channel: str = "cli"  # the front door of the change, for its audit row
 
     @property
     def session(self) -> Session:
@@ -120,7 +121,11 @@ def _facts(ctx: _Ctx, events: list[AuditEvent], report: Report) -> PlanFacts:
 
 
 def _with_retry(
-    app: App, plan_id: int, expected_version: int | None, work: Callable[[_Ctx], T]
+    app: App,
+    plan_id: int,
+    expected_version: int | None,
+    work: Callable[[_Ctx], T],
+    channel: str = "cli",
 ) -> T:
     """Run `work` on the plan under the write path's retry rule.
 
@@ -132,6 +137,7 @@ def _with_retry(
 
     def attempt(uow: UnitOfWork) -> T:
         ctx = _context(uow, plan_id)
+        ctx.channel = channel
         if expected[0] is None:
             expected[0] = ctx.plan.version
         if ctx.plan.version != expected[0]:
@@ -180,6 +186,7 @@ def _audit(ctx: _Ctx, now: datetime, actor: Actor, role: RoleSpec, **fields: Any
         actor_email=actor.email,
         actor_name=actor.name,
         actor_role=str(role),
+        channel=ctx.channel,
         **fields,
     )
 
@@ -212,6 +219,7 @@ def create(
     actor_email: str | None,
     content: Content | None = None,
     source: str = "the plan file",
+    channel: str = "cli",
 ) -> PlanView:
     """A new plan in the workflow's first state; its year may come from a plan file."""
     title = optional_line(title, "title", "title")
@@ -275,7 +283,7 @@ def create(
         )
         s.add(revision)
         s.flush()
-        ctx = _Ctx(uow, plan, row, cfg, revision)
+        ctx = _Ctx(uow, plan, row, cfg, revision, channel)
         _audit(
             ctx,
             now,
@@ -302,6 +310,7 @@ def edit(
     content: Content | None = None,
     expected_version: int | None = None,
     source: str = "the plan file",
+    channel: str = "cli",
 ) -> PlanEdited:
     """Change the draft revision; a revision that has left draft is frozen."""
     if title is None and content is None:
@@ -351,7 +360,7 @@ def edit(
             "content_sha256": ctx.revision.content_sha256,
         }
 
-    return _with_retry(app, plan_id, expected_version, work)
+    return _with_retry(app, plan_id, expected_version, work, channel)
 
 
 def move(
@@ -365,6 +374,7 @@ def move(
     paragraph: str | None = None,
     target: str | None = None,
     expected_version: int | None = None,
+    channel: str = "cli",
 ) -> PlanMoved:
     """Take a workflow action; the comment may hold lines, the § and the target one line each."""
     comment = optional_text(comment, "comment", "comment")
@@ -395,7 +405,7 @@ def move(
         _on_the_calendar(ctx, verdict, held, para, result, now)
         return result
 
-    return _with_retry(app, plan_id, expected_version, work)
+    return _with_retry(app, plan_id, expected_version, work, channel)
 
 
 def _meeting_of_action(
@@ -484,6 +494,7 @@ def revise(
     comment: str | None = None,
     source: str = "the plan file",
     expected_version: int | None = None,
+    channel: str = "cli",
 ) -> PlanRevised:
     """Store content as a new revision.
 
@@ -561,7 +572,7 @@ def revise(
         result.update({"new_revision": number, "audit_seq": row.seq, "audit_hash": row.hash})
         return result
 
-    return _with_retry(app, plan_id, expected_version, work)
+    return _with_retry(app, plan_id, expected_version, work, channel)
 
 
 def _reopening_action(wf: WorkflowDef, state: str) -> str | None:

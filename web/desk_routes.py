@@ -1,0 +1,62 @@
+"""The start page after sign-in: the förbundschef's desk, or what concerns me.
+
+What each person sees is decided in `workflow.identity.desk` from the förbund
+file (its `editors` get the desk); the scheduler's nodes are shown to editors
+from `scheduler status`. Retrying a message is `outbox retry`, with the person
+and channel `web` in its audit row; another förbund's message answers 404.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from web.guard import SIGNED_IN, finsam, visitor
+from web.responses import page
+from web.routes import route
+from workflow.core.exceptions import NotFound
+from workflow.identity import desk as desks
+from workflow.identity.people import Person
+from workflow.mail import delivery
+from workflow.scheduler import daemon, nodes
+from workflow.scheduler.views import SchedulerStatus
+
+
+def _person(request: Request) -> Person:
+    person = visitor(request).person
+    assert person is not None  # the guard let only a person in
+    return person
+
+
+@route("GET", "/", SIGNED_IN)
+def home(request: Request) -> Response:
+    app, person = finsam(request), _person(request)
+    mine = desks.desks(app, person)
+    context = {"desks": mine, "scheduler": _scheduler(request) if _edits(mine) else None}
+    return page(request, "desk.html", context)
+
+
+def _edits(mine: list[desks.Desk]) -> bool:
+    return any(d.editor for d in mine)
+
+
+def _scheduler(request: Request) -> SchedulerStatus:
+    """`scheduler status`, alive meaning a heartbeat within the scheduler's setting."""
+    return nodes.status(finsam(request), daemon.stale_after(daemon.settings()))
+
+
+@route("POST", "/mail/{message_id:int}/retry", SIGNED_IN)
+def mail_retry(request: Request, message_id: int) -> Response:
+    """`outbox retry` for a message of one of my förbund; the service asks [permissions]."""
+    app, person = finsam(request), _person(request)
+    if desks.forbund_of_message(app, message_id) not in person.forbund_keys:
+        raise NotFound(f"unknown message {message_id}", "the messages of your förbund are on /")
+    retried = delivery.retry(app, message_id, person.email, channel="web")
+    request.app.state.log(
+        "outbox-retry",
+        channel="web",
+        person=person.email,
+        item=f"message:{message_id}",
+        state=retried["state"],
+    )
+    return RedirectResponse("/", status_code=303)
