@@ -32,76 +32,84 @@ NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)
 
 def history(app: Any, clock: Any, years: int) -> None:
     """`years` past years, each with meetings, approved reports, sent mail and audit rows."""
+    for year in range(2027 - years, 2027):
+        history_year(app, clock, year)
+
+
+def history_year(app: Any, clock: Any, year: int, *, meetings: bool = True) -> None:
+    """One past year of Sydöstra Skåne (the first förbund of the database): its meetings
+    (unless made already), PER_YEAR approved reports, sent messages and audit rows.
+    Also the data builder of bench/web.py."""
     import sqlalchemy as sa
-    from helpers import owe_reports
+    from helpers import CHEF, owe_reports
 
     from workflow.core import audit
     from workflow.core.models import OutboxMessage
     from workflow.core.uow import UnitOfWork
-    from workflow.cycle import meetings
+    from workflow.cycle import meetings as calendar
 
-    for year in range(2027 - years, 2027):
+    if meetings:
         clock.set(datetime(year, 1, 2, 9, tzinfo=UTC))
-        meetings.generate(app, None, year)
-        owe_reports(app, PER_YEAR, f"{year}-05-01", prefix=f"h{year}", year=year, state="approved")
-        at = datetime(year, 6, 1, 9, tzinfo=UTC)
-        with UnitOfWork(app) as uow:
-            s = uow.session
-            s.execute(
-                sa.insert(OutboxMessage),
-                [
-                    {
-                        "key": f"history:{year}:{i}",
-                        "forbund_key": "sydostra-skane",
-                        "kind": "reminder",
-                        "subject": "Påminnelse",
-                        "sender": "kansli@sos.example",
-                        "recipients": ["ledare@sos.example"],
-                        "message_id": f"<history.{year}.{i}@sos.example>",
-                        "raw": b"Subject: x\r\n\r\nx\r\n" * 40,
-                        "state": "sent",
-                        "not_before": at,
-                        "attempts": 1,
-                        "sent_at": at,
-                        "created_at": at,
-                    }
-                    for i in range(PER_YEAR)
-                ],
+        calendar.generate(app, "sydostra-skane", year, actor_email=CHEF)
+    owe_reports(app, PER_YEAR, f"{year}-05-01", prefix=f"h{year}", year=year, state="approved")
+    at = datetime(year, 6, 1, 9, tzinfo=UTC)
+    with UnitOfWork(app) as uow:
+        s = uow.session
+        s.execute(
+            sa.insert(OutboxMessage),
+            [
+                {
+                    "key": f"history:{year}:{i}",
+                    "forbund_key": "sydostra-skane",
+                    "kind": "reminder",
+                    "subject": "Påminnelse",
+                    "sender": "kansli@sos.example",
+                    "recipients": ["ledare@sos.example"],
+                    "message_id": f"<history.{year}.{i}@sos.example>",
+                    "raw": b"Subject: x\r\n\r\nx\r\n" * 40,
+                    "state": "sent",
+                    "not_before": at,
+                    "attempts": 1,
+                    "sent_at": at,
+                    "created_at": at,
+                }
+                for i in range(PER_YEAR)
+            ],
+        )
+        for i in range(PER_YEAR):
+            audit.append(
+                s,
+                at=at,
+                forbund_key="sydostra-skane",
+                plan_id=None,
+                plan_year=None,
+                subject=f"history:{year}:{i}",
+                revision=0,
+                action="approve",
+                kind="report",
+                from_state="submitted",
+                to_state="approved",
+                actor_email="chef@sos.example",
+                actor_name="Chef",
+                actor_role="förbundschef",
+                comment=None,
+                content_sha256="",
             )
-            for i in range(PER_YEAR):
-                audit.append(
-                    s,
-                    at=at,
-                    forbund_key="sydostra-skane",
-                    plan_id=None,
-                    plan_year=None,
-                    subject=f"history:{year}:{i}",
-                    revision=0,
-                    action="approve",
-                    kind="report",
-                    from_state="submitted",
-                    to_state="approved",
-                    actor_email="chef@sos.example",
-                    actor_name="Chef",
-                    actor_role="förbundschef",
-                    comment=None,
-                    content_sha256="",
-                )
-            uow.commit()
+        uow.commit()
 
 
 def build(folder: Path, years: int) -> Path:
-    from helpers import make_app, owe_reports
+    from helpers import CHEF, make_app, owe_reports
 
     from workflow.core.clock import FixedClock
     from workflow.cycle import meetings
 
     path = folder / f"history-{years}.db"
-    clock = FixedClock(NOW)
+    clock = FixedClock(datetime(2027 - years, 1, 1, 9, tzinfo=UTC))  # the trail never goes back
     app = make_app(f"sqlite:///{path}", clock)
     history(app, clock, years)
     clock.set(datetime(2027, 1, 2, 9, tzinfo=UTC))
-    meetings.generate(app, None, 2027)
+    meetings.generate(app, "sydostra-skane", 2027, actor_email=CHEF)
     owe_reports(app, DUE_NOW, "2027-03-10", prefix="due")  # 14-day reminders due by now
     app.engine.dispose()
     return path

@@ -15,11 +15,12 @@ from web.guard import SIGNED_IN, finsam, visitor
 from web.responses import page
 from web.routes import route
 from workflow.core.exceptions import NotFound
+from workflow.cycle import wheel
 from workflow.identity import desk as desks
 from workflow.identity.people import Person
 from workflow.mail import delivery
 from workflow.scheduler import daemon, nodes
-from workflow.scheduler.views import SchedulerStatus
+from workflow.scheduler.views import NodeView
 
 
 def _person(request: Request) -> Person:
@@ -40,9 +41,10 @@ def _edits(mine: list[desks.Desk]) -> bool:
     return any(d.editor for d in mine)
 
 
-def _scheduler(request: Request) -> SchedulerStatus:
-    """`scheduler status`, alive meaning a heartbeat within the scheduler's setting."""
-    return nodes.status(finsam(request), daemon.stale_after(daemon.settings()))
+def _scheduler(request: Request) -> dict[str, list[NodeView]]:
+    """The nodes of `scheduler status`, alive meaning a heartbeat within the scheduler's
+    setting (not the rest of it: its next-due search reads every förbund)."""
+    return {"nodes": nodes.liveness(finsam(request), daemon.stale_after(daemon.settings()))}
 
 
 @route("POST", "/mail/{message_id:int}/retry", SIGNED_IN)
@@ -60,3 +62,22 @@ def mail_retry(request: Request, message_id: int) -> Response:
         state=retried["state"],
     )
     return RedirectResponse("/", status_code=303)
+
+
+# an SVG opened on its own (not as an <img>) may run nothing and load nothing
+WHEEL_CSP = "default-src 'none'; sandbox"
+
+
+@route("GET", "/arshjul/{year:int}.svg", SIGNED_IN)
+def wheel_svg(request: Request, year: int, forbund: str = "") -> Response:
+    """`cycle wheel` drawn in memory, for the desk's <img>: the year's årshjul of one
+    of my förbund (`?forbund=KEY`, my first by default). Another förbund's, or a year
+    without meetings, answers 404 like any unknown address."""
+    person = _person(request)
+    key = forbund or person.memberships[0].forbund_key
+    if key not in person.forbund_keys:
+        raise NotFound(f"unknown förbund {key!r}", "your förbund's årshjul is on /")
+    drawing = wheel.draw(finsam(request), key, year)
+    return Response(
+        drawing.svg, media_type="image/svg+xml", headers={"Content-Security-Policy": WHEEL_CSP}
+    )

@@ -22,7 +22,7 @@ from notifications.render import markdown_html, tkr
 from web.guard import SIGNED_IN, finsam, visitor
 from web.responses import page
 from web.routes import route
-from workflow.core import audit
+from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import NotFound, UsageError
 from workflow.core.files import MAX_PLAN_FILE
 from workflow.identity import tenancy
@@ -50,8 +50,30 @@ def _log(request: Request, event: str, **fields: Any) -> None:
 
 @route("GET", "/plans", SIGNED_IN)
 def plan_list(request: Request) -> Response:
-    person = _person(request)
-    return page(request, "plans/list.html", {"forbunds": tenancy.my_plans(finsam(request), person)})
+    """The plans running this year or the next (`?year=` for another window): a page
+    of a few years, however long the history."""
+    app, person = finsam(request), _person(request)
+    this_year = app.clock.now().astimezone(LOCAL_TZ).year
+    first, last = tenancy.window(_year(request.query_params.get("year", ""), this_year))
+    context = {
+        "forbunds": tenancy.my_plans(app, person, (first, last)),
+        "first": first,
+        "last": last,
+        "earlier": first - 2,
+        "later": first + 2 if first < this_year else None,
+    }
+    return page(request, "plans/list.html", context)
+
+
+def _year(value: str, default: int) -> int:
+    value = value.strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit() and len(value) == 4) or not (
+        2000 <= int(value) <= 2100
+    ):
+        raise UsageError(f"year={value!r} is not a year", "give e.g. year=2027 (2000 to 2100)")
+    return int(value)
 
 
 @route("GET", "/plans/{plan_id:int}", SIGNED_IN)
@@ -62,7 +84,7 @@ def plan_page(request: Request, plan_id: int) -> Response:
     plan = tenancy.plan(app, person, plan_id)
     loaded = documents.load_stored(app, plan_id)
     report = documents.report_of(loaded)
-    history = audit.log(app, plan_id, forbund_key=plan["forbund"])
+    history = plans.history_in_forbund(app, plan_id)
     context = {
         "plan": plan,
         "forms": plan_forms.action_forms(app, plan_id, person.email),

@@ -42,6 +42,57 @@ def wait_until(check: Callable[[], Any], what: str) -> Any:
 
 
 @dataclass
+class Server:
+    """`finsam web` as a program on a fixed port of loopback, its output in `log`.
+
+    Stopped and started again on the same port and database it is the honest way
+    to move a standing clock (FINSAM_NOW is read at start): the sessions are rows
+    in the database, so the browsers stay signed in as long as their expiry allows."""
+
+    env: dict[str, str]
+    port: int
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [FINSAM, "web", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until(self._healthy, f"{self.url}/healthz to answer 200")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _healthy(self) -> bool:
+        import httpx
+
+        process = self.process
+        assert process is not None
+        if process.poll() is not None:
+            pytest.fail(f"finsam web exited with {process.returncode}:\n{self.log.read_text()}")
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+
+@dataclass
 class Site:
     """The running `finsam web`, its database, and the SMTP server its mail goes to."""
 
@@ -51,6 +102,15 @@ class Site:
     env: dict[str, str]
     plan_id: int
     log: Path
+    server: Server | None = None
+
+    def move_clock(self, now: str) -> None:
+        """Time passes: `finsam web` stops and starts again at `now` (and so does
+        every `finsam` this site runs). Nothing sleeps; no session is touched."""
+        assert self.server is not None, "this site's clock stands still"
+        self.server.stop()
+        self.env["FINSAM_NOW"] = now
+        self.server.start()
 
     def finsam(self, *args: str) -> subprocess.CompletedProcess[str]:
         """`finsam ARGS` against the site's database, on its clock; must succeed."""
@@ -77,8 +137,17 @@ class Site:
     def deliver_link(self, email: str, before: int) -> str:
         """The newest sign-in link to `email`, once the web has queued its
         (`before`+1)th and `finsam outbox send` has delivered it over SMTP."""
-        wait_until(lambda: self.queued_signins(email) > before, f"a sign-in mail to {email}")
+        return self.deliver_links({email: before})[email]
+
+    def deliver_links(self, before: dict[str, int]) -> dict[str, str]:
+        """`deliver_link` for several people at once: one `finsam outbox send` for all."""
+        for email, count in before.items():
+            queued = lambda e=email, c=count: self.queued_signins(e) > c  # noqa: E731
+            wait_until(queued, f"a sign-in mail to {email}")
         self.finsam("outbox", "send")
+        return {email: self._link_in(email, count) for email, count in before.items()}
+
+    def _link_in(self, email: str, before: int) -> str:
         mails = wait_until(lambda: self.mail_to(email)[before:], f"the SMTP server to get {email}")
         text = mails[-1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
         found = LINK.search(text)
@@ -90,17 +159,70 @@ class Site:
 def ask_for_link(page: Any, site: Site, email: str) -> str:
     """Ask for a link at /signin with the mouse; the link as the mail delivered it."""
     before = site.queued_signins(email)
+    ask(page, email)
+    return site.deliver_link(email, before)
+
+
+def ask(page: Any, email: str) -> None:
+    """Ask for a sign-in link at /signin with the mouse (the mail is queued after)."""
     page.goto("/signin")
     page.get_by_label("E-postadress").fill(email)
     page.get_by_role("button", name="Skicka inloggningslänk").click()
     page.get_by_role("heading", name="Kolla din e-post").wait_for()
-    return site.deliver_link(email, before)
 
 
 def sign_in(page: Any, site: Site, email: str) -> None:
     """The whole sign-in as a person does it: ask, open the mailed link, press the button."""
     link = ask_for_link(page, site, email)
+    confirm(page, site, link)
+
+
+def confirm(page: Any, site: Site, link: str) -> None:
+    """Open the mailed link and press "Logga in": the desk follows."""
     page.goto(link)
     page.get_by_role("button", name="Logga in", exact=True).click()
     page.wait_for_url(f"{site.url}/")
     page.get_by_role("heading", name="Mina förbund").wait_for()
+
+
+def sign_in_all(site: Site, pages: dict[str, Any]) -> None:
+    """Sign each page's person in (email: page), their mail sent out at once."""
+    before = {email: site.queued_signins(email) for email in pages}
+    for email, page in pages.items():
+        ask(page, email)
+    for email, link in site.deliver_links(before).items():
+        confirm(pages[email], site, link)
+
+
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def violations(page: Any) -> str:
+    """The violations axe finds on the page as it stands, as a readable report ('' if none):
+    the axe-core `axe-playwright-python` ships, the rules tagged WCAG 2.0/2.1 A and AA."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(
+        page, options={"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]}
+    )
+    return results.generate_report() if results.violations_count else ""
+
+
+def focused(page: Any) -> tuple[str, str]:
+    """The focused element's tag and its text (or its value for a field)."""
+    tag, text = page.evaluate(
+        "() => [document.activeElement.tagName,"
+        " (document.activeElement.innerText || document.activeElement.value || '').trim()]"
+    )
+    return tag, text
+
+
+def tab_to(page: Any, tag: str, text: str | None = None, most: int = 12) -> None:
+    """Press Tab until an element of `tag` (with `text`, when given) has the focus,
+    failing after `most` presses."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        now = focused(page)
+        if now[0] == tag and (text is None or now[1] == text):
+            return
+    raise AssertionError(f"no {tag} {text or ''} reached with {most} presses of Tab")

@@ -15,14 +15,15 @@ saying why, unless FINSAM_REQUIRE_BROWSER is set (CI), where they fail.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_site import FINSAM, WAIT, Site, sign_in, wait_until
+from browser_site import WAIT, Server, Site, sign_in
 from helpers import CHEF, DEMO_PLAN, SOS_FILE, make_app, store_plan_file
 from smtp_sink import Sink, free_port
 
@@ -91,31 +92,10 @@ def _database(path: Path) -> tuple[str, int]:
         app.engine.dispose()
 
 
-def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [FINSAM, "web", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> bool:
-    import httpx
-
-    if server.poll() is not None:
-        pytest.fail(f"finsam web exited with {server.returncode}:\n{log.read_text()}")
-    try:
-        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-@pytest.fixture(scope="session")
-def site(browser_present: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """`finsam web` on a free port of loopback, serving the database built here."""
-    folder = tmp_path_factory.mktemp("site")
+@contextmanager
+def _running_site(folder: Path, **settings: str) -> Iterator[Site]:
+    """A database built in `folder`, a real SMTP server, and `finsam web` serving both
+    (with `settings`, more FINSAM_ variables, in its environment)."""
     database_url, plan_id = _database(folder / "finsam.db")
     with Sink() as sink:
         port = free_port()
@@ -127,19 +107,38 @@ def site(browser_present: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
             FINSAM_MAIL_URL=sink.url,
             FINSAM_NOW=NOW,
             FINSAM_DATA_DIR=str(folder / "files"),
+            **settings,
         )
         log = folder / "web.log"
-        server = _serve(env, port, log)
+        server = Server(env, port, log)
         try:
-            wait_until(lambda: _healthy(url, server, log), f"{url}/healthz to answer 200")
-            yield Site(url, database_url, sink, env, plan_id, log)
+            server.start()
+            yield Site(url, database_url, sink, env, plan_id, log, server)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def site(browser_present: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """`finsam web` on a free port of loopback, serving the database built here; its
+    clock stands still for the whole run (never moved: many modules share it)."""
+    with _running_site(tmp_path_factory.mktemp("site")) as shared:
+        yield replace(shared, server=None)  # so `move_clock` refuses here
+
+
+@pytest.fixture
+def own_site(browser_present: None, tmp_path: Path) -> Iterator[Site]:
+    """A site of the test's own (its database, mail and `finsam web`), whose clock the
+    test may move with `Site.move_clock`: the plan in draft, August 2027.
+
+    Its sessions last a month (the longest idle time FINSAM_SESSION_IDLE_HOURS allows),
+    so people signed in in August are still signed in at September's meetings: on
+    SQLite a sign-in link asked for after the last link's purge is never mailed (see
+    `test_plan_path_browser.py::test_a_person_signs_in_again_weeks_later`)."""
+    with _running_site(
+        tmp_path, FINSAM_SESSION_IDLE_HOURS=str(24 * 31), FINSAM_SESSION_MAX_DAYS="60"
+    ) as mine:
+        yield mine
 
 
 @pytest.fixture

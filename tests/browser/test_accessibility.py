@@ -11,21 +11,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from browser_site import Site, ask_for_link
+from browser_site import Site, ask_for_link, violations
 from helpers import CHEF, MEMBER
 
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PHONE = {"width": 390, "height": 844}
-
-
-def violations(page: Any) -> str:
-    """The violations axe finds on the page as it stands, as a readable report ('' if none)."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(
-        page, options={"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]}
-    )
-    return results.generate_report() if results.violations_count else ""
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from browser_site import Site, ask_for_link, sign_in
+from browser_site import Site, ask_for_link, focused, sign_in, tab_to
 from helpers import CHAIR, CHEF, MEMBER
 
 
@@ -46,40 +46,22 @@ def test_signing_in_with_the_keyboard_alone(page: Any, site: Site) -> None:
     before = site.queued_signins(CHAIR)
     page.goto("/signin")
     keys.press("Tab")
-    assert _focused(page) == ("A", "Till innehållet")
-    _tab_to(page, "INPUT")
+    assert focused(page) == ("A", "Till innehållet")
+    tab_to(page, "INPUT")
     keys.type(CHAIR)
     keys.press("Tab")
-    assert _focused(page) == ("BUTTON", "Skicka inloggningslänk")
+    assert focused(page) == ("BUTTON", "Skicka inloggningslänk")
     keys.press("Enter")
     page.get_by_role("heading", name="Kolla din e-post").wait_for()
     link = site.deliver_link(CHAIR, before)
     page.goto(link)
-    _tab_to(page, "BUTTON")
-    assert _focused(page) == ("BUTTON", "Logga in")
+    tab_to(page, "BUTTON")
+    assert focused(page) == ("BUTTON", "Logga in")
     keys.press("Enter")
     page.wait_for_url(f"{site.url}/")
     assert page.get_by_text("Inloggad som Karin Holm").is_visible()
     # and out again, still without a mouse: the first button on the page is "Logga ut"
-    _tab_to(page, "BUTTON")
-    assert _focused(page) == ("BUTTON", "Logga ut")
+    tab_to(page, "BUTTON")
+    assert focused(page) == ("BUTTON", "Logga ut")
     keys.press("Enter")
     page.wait_for_url(f"{site.url}/signin")
-
-
-def _focused(page: Any) -> tuple[str, str]:
-    """The focused element's tag and its text (or its value for a field)."""
-    tag, text = page.evaluate(
-        "() => [document.activeElement.tagName,"
-        " (document.activeElement.innerText || document.activeElement.value || '').trim()]"
-    )
-    return tag, text
-
-
-def _tab_to(page: Any, tag: str, most: int = 12) -> None:
-    """Press Tab until an element of `tag` has the focus (failing after `most` presses)."""
-    for _ in range(most):
-        page.keyboard.press("Tab")
-        if _focused(page)[0] == tag:
-            return
-    raise AssertionError(f"no {tag} reached with {most} presses of Tab")

@@ -28,7 +28,9 @@ from workflow.core.clock import FixedClock, parse_instant
 PROCESSES = 8
 # Wall time the writers keep writing, as the issue asks (start-up, set-up and the
 # checks come on top; in a parallel run the suite still ends well within 5 minutes).
-SECONDS = 30.0
+# how long the writers write: the 30 s the issue asks of one SQLite file, a shorter
+# run on PostgreSQL (its row locks contend less; the suite's time is shared)
+SECONDS = {"sqlite": 30.0, "postgres": 12.0}
 WRITER = str(Path(writers.__file__))
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -72,7 +74,7 @@ def set_up(url: str) -> None:
         app.engine.dispose()
 
 
-def run_writers(url: str, tmp_path: Path) -> list[dict[str, Any]]:
+def run_writers(url: str, tmp_path: Path, seconds: float) -> list[dict[str, Any]]:
     """Start the writers, let them all begin at once, and collect what each did."""
     env = writers.environment(url, FINSAM_NOW=writers.NOW, FINSAM_DATA_DIR=str(tmp_path / "files"))
     procs = []
@@ -84,7 +86,7 @@ def run_writers(url: str, tmp_path: Path) -> list[dict[str, Any]]:
         logs.append((folder / "stderr").open("w"))
         procs.append(
             subprocess.Popen(
-                [sys.executable, WRITER, str(i), str(SECONDS), str(folder / "results.json")],
+                [sys.executable, WRITER, str(i), str(seconds), str(folder / "results.json")],
                 env=env,
                 cwd=tmp_path,
                 stdin=subprocess.PIPE,
@@ -103,7 +105,7 @@ def run_writers(url: str, tmp_path: Path) -> list[dict[str, Any]]:
             assert p.stdin is not None
             p.stdin.write("go\n")
             p.stdin.close()
-        codes = [p.wait(timeout=SECONDS + 120) for p in procs]
+        codes = [p.wait(timeout=seconds + 120) for p in procs]
     finally:
         for p in procs:
             if p.poll() is None:
@@ -130,7 +132,7 @@ def report(runs: list[dict[str, Any]], backend: str) -> Counter[tuple[str, int]]
         for kind, code, seconds in run["results"]:
             counts[kind, code] += 1
             times[kind].append(seconds)
-    print(f"\n{PROCESSES} writers on {backend} for {SECONDS:g} s:")
+    print(f"\n{PROCESSES} writers on {backend} for {SECONDS[backend]:g} s:")
     heads = ("exit 0", "exit 2", "exit 3", "other", "mean s", "max s")
     print(f"{'command':<18}" + "".join(f"{h:>8}" for h in heads))
     for kind in sorted(times):
@@ -198,7 +200,7 @@ def inconsistencies(url: str) -> list[str]:
 def test_eight_writers_keep_the_data_consistent(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    """Eight processes write at once for SECONDS (30 s) of wall time: plan moves
+    """Eight processes write at once for SECONDS (30 s on SQLite) of wall time: plan moves
     along the workflow and edits (racing on four plans, half of them with
     `--if-version`), meeting moves and cancels, other years' cycles, new insatser
     (half under names every writer tries), report generation, submissions,
@@ -219,7 +221,7 @@ def test_eight_writers_keep_the_data_consistent(
     )
     set_up(url)
     started = time.monotonic()
-    runs = run_writers(url, tmp_path)
+    runs = run_writers(url, tmp_path, SECONDS[backend])
     print(f"\nwriters ran {time.monotonic() - started:.1f} s including start-up")
     counts = report(runs, backend)
 

@@ -8,8 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from conftest import LEADER
-from helpers import run_cli
+from helpers import LEADER, run_cli
 
 
 def _mode(path: Path) -> int:

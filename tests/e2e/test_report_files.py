@@ -13,8 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import LEADER
-from helpers import CHEF, dump, run_cli
+from helpers import CHEF, LEADER, dump, run_cli
 
 FINSAM = str(Path(sys.executable).with_name("finsam"))
 ACCEPTED = (

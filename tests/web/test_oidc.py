@@ -24,11 +24,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from conftest import client_for
 from helpers import CHEF, dump, run_cli
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 from smtp_sink import free_port
+from webtools import client_for
 
 from web.server import create_app
 from workflow.core.exceptions import ConfigError

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from conftest import csrf_of, signed_in_client
 from helpers import CHAIR, CHEF, dump, owe_reports
+from webtools import csrf_of, signed_in_client
 
 from workflow.core import audit
 from workflow.core.models import Forbund

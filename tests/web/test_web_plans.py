@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from conftest import csrf_of, signed_in_client
 from helpers import ALE_FILE, CHAIR, CHEF, DEMO_PLAN, advance_to, dump
+from webtools import csrf_of, signed_in_client
 
 from workflow.core import audit
 from workflow.plans import services as plans

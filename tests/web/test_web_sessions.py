@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import client_for, csrf_of, sign_in
 from helpers import CHAIR, CHEF, dump
+from webtools import client_for, csrf_of, sign_in
 
 from web.server import create_app
 from workflow.core.exceptions import ConfigError

@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import (
+from helpers import CHAIR, CHEF, dump
+from webtools import (
     ALE_CHAIR,
     ask_for_link,
     client_for,
@@ -18,7 +19,6 @@ from conftest import (
     sign_in,
     token_in,
 )
-from helpers import CHAIR, CHEF, dump
 
 from web.server import create_app
 from workflow.identity import signin

@@ -239,7 +239,7 @@ class Obligation(SQLModel, table=True):
     year: int
     period_start: str = Field(max_length=10)
     period_end: str = Field(max_length=10)
-    meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)
     due: str = Field(max_length=10)
     state: str = Field(default="pending", max_length=16, index=True)
     version: int = 1

@@ -213,22 +213,39 @@ def config_by_id(session: Session, forbund_id: int) -> ForbundFile:
 
 
 def resolve(session: Session, key: str | None) -> Forbund:
-    """The förbund named, or the only one; several without a name is a usage error."""
-    rows = list(session.scalars(sa.select(Forbund).order_by(Forbund.key)))
+    """The förbund named, or the only one; several without a name is a usage error.
+
+    A förbund named is one row by its key (the web asks on every page, and a
+    database may hold a hundred förbund); only a key not found lists the keys."""
     if key is not None:
-        for row in rows:
-            if row.key == key:
-                return row
-        known = ", ".join(r.key for r in rows) or "none yet"
+        row = _by_key(session, key)
+        if row is not None:
+            return row
+        keys = session.scalars(sa.select(Forbund.key).order_by(Forbund.key)).all()
+        known = ", ".join(keys) or "none yet"
         raise NotFound(f"unknown förbund {key!r}", f"förbund in this database: {known}")
+    rows = list(session.scalars(sa.select(Forbund).order_by(Forbund.key).limit(2)))
     if not rows:
         raise NotFound("no förbund in this database", "run 'finsam init --forbund FILE' first")
     if len(rows) > 1:
+        keys = session.scalars(sa.select(Forbund.key).order_by(Forbund.key)).all()
         raise UsageError(
             "this database holds several förbund",
-            f"choose one with --forbund KEY: {', '.join(r.key for r in rows)}",
+            f"choose one with --forbund KEY: {', '.join(keys)}",
         )
     return rows[0]
+
+
+def _by_key(session: Session, key: str) -> Forbund | None:
+    """The row with this key; None, without asking, for what no key can be (too long,
+    a NUL, a lone surrogate from undecodable bytes: a database refuses to bind those)."""
+    if len(key) > 64 or "\x00" in key:
+        return None
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return session.scalars(sa.select(Forbund).where(Forbund.key == key)).first()
 
 
 def actor(cfg: ForbundFile, email: str | None) -> Actor:

@@ -23,6 +23,7 @@ from workflow.core.exceptions import NotFound
 from workflow.core.models import Forbund, Meeting, OutboxMessage
 from workflow.core.uow import read
 from workflow.cycle import placement
+from workflow.identity import tenancy
 from workflow.identity.people import Membership, Person
 from workflow.mail import delivery
 from workflow.mail.views import MessageView
@@ -77,7 +78,8 @@ def _desk(app: App, person: Person, m: Membership, year: int) -> Desk:
     desk = Desk(m, editor)
     states = m.cfg.workflow_def.states
     # the plans waiting for my bodies first, then the förbund's others in order
-    for p in plans.list_plans(app, forbund_key=m.forbund_key):
+    # the plans running this year or the next: older ones are on /plans?year=
+    for p in plans.list_plans(app, forbund_key=m.forbund_key, years=tenancy.window(year)):
         mine = _actions_of(m, p)
         state = states.get(p["state"])
         waits_for_mine = state is not None and state.body in bodies

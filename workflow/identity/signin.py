@@ -38,6 +38,7 @@ WINDOW = timedelta(minutes=15)
 PER_ADDRESS = 5
 PER_CLIENT = 20
 KIND = "signin"  # the outbox kind and the mail templates' name
+REF_DIGITS = 56  # of the token's SHA-256 in the outbox's ref (which holds 64 characters)
 
 
 class Admission(StrEnum):
@@ -85,6 +86,12 @@ class Sent:
     forbund_key: str
 
 
+def _ref(link: SigninLink) -> str:
+    """The link's name in the outbox (its key and ref): from its token's hash, never its id,
+    which SQLite hands out again once the expired links are swept away."""
+    return f"{KIND}:{link.token_sha256[:REF_DIGITS]}"
+
+
 def send_link(app: App, email: str, base_url: str) -> Sent | None:
     """Queue a sign-in link to `email` when a förbund file names it; None otherwise.
     The mail goes out from the person's first förbund (by key), in its name."""
@@ -108,7 +115,7 @@ def send_link(app: App, email: str, base_url: str) -> Sent | None:
         home = person.memberships[0]
         row = compose.enqueue(
             s,
-            key=f"{KIND}:{link.id}",
+            key=_ref(link),
             forbund_key=home.forbund_key,
             kind=KIND,
             cfg=home.cfg,
@@ -122,7 +129,7 @@ def send_link(app: App, email: str, base_url: str) -> Sent | None:
             },
             not_before=now,
             now=now,
-            ref=f"{KIND}:{link.id}",
+            ref=_ref(link),
         )
         assert row is not None and row.id is not None  # a new link's key is new
         return Sent(outbox_id=row.id, email=person.email, forbund_key=home.forbund_key)

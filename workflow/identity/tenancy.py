@@ -22,12 +22,19 @@ class ForbundPlans:
     plans: list[PlanView]
 
 
-def my_plans(app: App, person: Person) -> list[ForbundPlans]:
-    """Each of the person's förbund with its plans, in the order of the förbund's keys."""
+def my_plans(app: App, person: Person, years: tuple[int, int]) -> list[ForbundPlans]:
+    """Each of the person's förbund with its plans running in `years` (first, last),
+    in the order of the förbund's keys."""
     return [
-        ForbundPlans(m, plans.list_plans(app, forbund_key=m.forbund_key))
+        ForbundPlans(m, plans.list_plans(app, forbund_key=m.forbund_key, years=years))
         for m in person.memberships
     ]
+
+
+def window(year: int) -> tuple[int, int]:
+    """The years a page lists from `year` on: that year and the next (a plan is made
+    in the autumn for the year after), whatever the history behind them."""
+    return year, year + 1
 
 
 def plan(app: App, person: Person, plan_id: int) -> PlanDetail:

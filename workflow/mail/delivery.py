@@ -48,9 +48,17 @@ from workflow.core import audit
 from workflow.core.app import App
 from workflow.core.db import BUSY_MS
 from workflow.core.exceptions import ConfigError, NotFound, UsageError
-from workflow.core.models import Insats, Meeting, Obligation, OutboxAttempt, OutboxMessage
+from workflow.core.models import (
+    Insats,
+    Meeting,
+    Obligation,
+    OutboxAttempt,
+    OutboxMessage,
+    SigninLink,
+)
 from workflow.core.uow import UnitOfWork, read, retrying, write
 from workflow.forbund import registry as forbunds
+from workflow.mail import redaction
 from workflow.mail.views import Delivery, HeldClaims, MessageDetail, MessageView
 
 if TYPE_CHECKING:  # types only: the transports load when mail is sent (start-up)
@@ -136,32 +144,59 @@ def claim(
     return write(app, work)
 
 
+def _reminder_stale(s: Any, message_id: int, key: str, ref: str, now: datetime) -> str | None:
+    """A report submitted meanwhile is not reminded; of two reminders for one report
+    still waiting (the outbox was down) only the later goes."""
+    o = s.get(Obligation, int(ref.split(":")[1]))
+    if o is None or o.state not in ("pending", "returned"):
+        return f"report is {o.state if o else 'gone'}"
+    if s.get(Insats, o.insats_id) is None:
+        return "insats gone"
+    if _later(s, message_id, "reminder", ref):
+        return "a later reminder for the same report replaces it"
+    return None
+
+
+def _notice_stale(s: Any, message_id: int, key: str, ref: str, now: datetime) -> str | None:
+    """A kallelse goes neither after its meeting has begun nor when a later one replaces it."""
+    m = s.get(Meeting, int(ref.split(":")[1]))
+    if m is None:
+        return "meeting gone"
+    if m.starts_at <= now:
+        return "the meeting has begun"
+    if key.startswith("notice:") and _later(s, message_id, "notice", ref):
+        return "a later kallelse for the same meeting replaces it"
+    return None
+
+
+def _signin_stale(s: Any, message_id: int, key: str, ref: str, now: datetime) -> str | None:
+    """A sign-in link that can no longer be used is not worth a mail (one whose row was
+    swept away had expired long before)."""
+    digits = ref.partition(":")[2]
+    link = s.scalars(
+        sa.select(SigninLink).where(SigninLink.token_sha256.startswith(digits, autoescape=True))
+    ).first()
+    if link is None or link.expires_at <= now:
+        return "the sign-in link has expired"
+    return None
+
+
+StaleRule = Callable[[Any, int, str, str, datetime], str | None]
+
+# (kind, what its ref names) -> why such a message should no longer go, or None
+STALE_RULES: dict[tuple[str, str], StaleRule] = {
+    ("reminder", "obligation"): _reminder_stale,
+    ("notice", "meeting"): _notice_stale,
+    ("signin", "signin"): _signin_stale,
+}
+
+
 def _stale(
     s: Any, message_id: int, kind: str, key: str, ref: str | None, now: datetime
 ) -> str | None:
-    """Why a message should no longer go, or None.
-
-    A report submitted meanwhile is not reminded; of two reminders for one report
-    still waiting (the outbox was down) only the later goes; a kallelse goes
-    neither after its meeting has begun nor when a later one replaces it.
-    """
-    if kind == "reminder" and ref and ref.startswith("obligation:"):
-        o = s.get(Obligation, int(ref.split(":")[1]))
-        if o is None or o.state not in ("pending", "returned"):
-            return f"report is {o.state if o else 'gone'}"
-        if s.get(Insats, o.insats_id) is None:
-            return "insats gone"
-        if _later(s, message_id, kind, ref):
-            return "a later reminder for the same report replaces it"
-    if kind == "notice" and ref and ref.startswith("meeting:"):
-        m = s.get(Meeting, int(ref.split(":")[1]))
-        if m is None:
-            return "meeting gone"
-        if m.starts_at <= now:
-            return "the meeting has begun"
-        if key.startswith("notice:") and _later(s, message_id, kind, ref):
-            return "a later kallelse for the same meeting replaces it"
-    return None
+    """Why a message should no longer go (the rule of its kind), or None."""
+    rule = STALE_RULES.get((kind, (ref or "").partition(":")[0]))
+    return None if rule is None or not ref else rule(s, message_id, key, ref, now)
 
 
 def _later(s: Any, message_id: int, kind: str, ref: str) -> bool:
@@ -210,6 +245,7 @@ class Claims:
             "INSERT INTO outbox_attempt (message, at, worker, recipient, outcome, detail) "
             f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})"
         )
+        self.hide = f"UPDATE outbox_message SET raw = {p} WHERE id = {p}"
 
     # ------------------------------------------------------------ plumbing
 
@@ -320,11 +356,14 @@ class Claims:
         max_attempts: int,
         attempts: int,
         accepted: list[str],
+        redacted: bytes | None = None,
     ) -> bool:
         """Record how the message went, if it is still ours; False when the claim was lost.
 
         The row and its attempts are written together or not at all: a deliverer
-        that lost its claim leaves the row to the one that holds it now.
+        that lost its claim leaves the row to the one that holds it now. A message
+        settled for good (not queued again) keeps `redacted` as its text when given:
+        its secrets are gone in the same transaction that says it went.
         """
         now = self.app.clock.now()
         attempts += 1
@@ -362,6 +401,8 @@ class Claims:
                 cur.execute(self.insert, rows[0])
             else:
                 cur.executemany(self.insert, rows)
+            if redacted is not None and state != "queued":
+                cur.execute(self.hide, (redacted, message_id))
             return True
 
         try:
@@ -558,8 +599,11 @@ async def _send_all(
                 if not claims.holds(message_id):
                     lost(message_id, forbund, "the lease ran out before it was sent")
                     continue
+                hidden = redaction.redact(kind, raw) if redaction.holds_secret(kind) else None
                 if why:
-                    if claims.mark(message_id, "skipped", why, {}, mail.max_attempts, tries, took):
+                    if claims.mark(
+                        message_id, "skipped", why, {}, mail.max_attempts, tries, took, hidden
+                    ):
                         counts["skipped"] += 1
                         note("skipped", forbund=forbund, item=f"outbox:{message_id}", why=why)
                     else:
@@ -593,7 +637,7 @@ async def _send_all(
                 # thread: a short local write is cheaper than handing it to a thread
                 key = {"sent": "sent", "transient": "transient"}.get(outcome, "failed")
                 if not claims.mark(
-                    message_id, outcome, detail, per, mail.max_attempts, tries, accepted
+                    message_id, outcome, detail, per, mail.max_attempts, tries, accepted, hidden
                 ):
                     lost(
                         message_id,
@@ -648,8 +692,8 @@ def message_dict(m: OutboxMessage, full: bool = False) -> MessageView:
         "last_error": m.last_error,
         "accepted": list(m.accepted or []),
     }
-    if full:
-        data["raw"] = m.raw.decode("utf-8", "replace")
+    if full:  # a secret still in a waiting message is not shown (see `redaction`)
+        data["raw"] = redaction.redact(m.kind, m.raw).decode("utf-8", "replace")
     return data
 
 
@@ -710,6 +754,11 @@ def retry(app: App, message_id: int, actor_email: str | None, channel: str = "cl
         m = _message(s, message_id)
         row = forbunds.resolve(s, m.forbund_key)
         who, role = forbunds.authorise(forbunds.config_of(row), actor_email, "mail")
+        if redaction.holds_secret(m.kind):  # its link is gone from it, or soon expires
+            raise UsageError(
+                f"message {m.id} is a sign-in link; a sign-in link is never sent again",
+                "ask for a new link at /signin",
+            )
         if m.state not in ("failed", "queued"):
             raise UsageError(
                 f"message {m.id} is {m.state}; only a failed or waiting message is retried"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workflow.core.app import App
@@ -21,7 +22,6 @@ from workflow.core.exceptions import UsageError
 from workflow.core.files import MAX_PLAN_FILE
 from workflow.core.models import Forbund, Meeting, Plan
 from workflow.core.uow import read
-from workflow.cycle import meetings as calendar
 from workflow.cycle import placement
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import ForbundFile
@@ -95,8 +95,7 @@ def _form(
     if body is None:
         return ActionForm(action, label, kind, None, None)
     body_name = next((b.name for b in cfg.bodies if b.key == body), body)
-    begun = [m for m in calendar.meetings_of(s, plan.forbund_id, body) if m.starts_at <= now]
-    begun = begun[::-1][:MEETINGS_OFFERED]
+    begun = _latest_begun(s, plan.forbund_id, body, now)
     held = placement.held_meeting(s, plan, body, now)
     chosen = held or (begun[0] if begun else None)
     paragraph = None
@@ -112,6 +111,33 @@ def _form(
         chosen.id if chosen is not None else None,
         paragraph,
     )
+
+
+def _latest_begun(s: Session, forbund_id: int, body: str, now: datetime) -> list[Meeting]:
+    """The body's planned meetings (its own and those it holds jointly) that have begun,
+    newest first, at most MEETINGS_OFFERED: read newest first and stopped there, so
+    the years of meetings behind them are never fetched."""
+    query = (
+        sa.select(Meeting)
+        .where(
+            Meeting.forbund_id == forbund_id,
+            Meeting.status == "planned",
+            Meeting.starts_at <= now,
+        )
+        .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+        .execution_options(yield_per=MEETINGS_OFFERED * 4)
+    )
+    found: list[Meeting] = []
+    rows = s.scalars(query)
+    try:
+        for m in rows:
+            if m.body == body or body in (m.joint_with or []):
+                found.append(m)
+                if len(found) == MEETINGS_OFFERED:
+                    break
+    finally:
+        rows.close()
+    return found
 
 
 def _label(m: Meeting, cfg: ForbundFile) -> str:

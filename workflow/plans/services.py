@@ -666,12 +666,18 @@ def _carry_out(
     }
 
 
-def list_plans(app: App, forbund_key: str | None = None) -> list[PlanView]:
+def list_plans(
+    app: App, forbund_key: str | None = None, years: tuple[int, int] | None = None
+) -> list[PlanView]:
+    """The plans (of one förbund), or those running in some year of `years` (first,
+    last): a page lists a window of years, so it does not grow with the history."""
     with read(app) as uow:
         s = uow.session
         query = sa.select(Plan, Forbund).join(Forbund, Forbund.id == Plan.forbund_id)
         if forbund_key is not None:
             query = query.where(Forbund.id == forbunds.resolve(s, forbund_key).id)
+        if years is not None:
+            query = query.where(Plan.year <= years[1], Plan.last_year >= years[0])
         rows = s.execute(query.order_by(Forbund.key, Plan.year, Plan.id)).all()
         return [_plan_dict(p, f, forbunds.config_of(f)) for p, f in rows]
 
@@ -716,6 +722,21 @@ def history(app: App, plan_id: int) -> list[AuditEventView]:
     with read(app) as uow:
         _plan(uow.session, plan_id)
         return [audit.event_dict(e) for e in _events(uow.session, plan_id)]
+
+
+def history_in_forbund(app: App, plan_id: int) -> list[audit.ChainedEventView]:
+    """The plan's rows in its förbund's own chain (the seqs and hashes `audit log
+    --forbund` shows), oldest first. Found by the plan's index alone: a plan's rows
+    are all its förbund's, and a filter on the förbund as well would let a database
+    walk the förbund's whole trail in chain order instead."""
+    with read(app) as uow:
+        _plan(uow.session, plan_id)
+        rows = uow.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.plan_id == plan_id)
+            .order_by(AuditEvent.seq_in_forbund)
+        )
+        return [audit.chained_dict(e, of_forbund=True) for e in rows]
 
 
 def _open_actions(wf: WorkflowDef, cfg: ForbundFile, state: str) -> list[OpenAction]:

@@ -177,26 +177,8 @@ def status(app: App, stale_after: timedelta) -> SchedulerStatus:
     now = app.clock.now()
     with read(app) as uow:
         s = uow.session
-        recent = now - timedelta(days=1)
-        nodes = s.scalars(
-            sa.select(SchedulerNode)
-            .where(sa.or_(SchedulerNode.stopped_at.is_(None), SchedulerNode.last_beat >= recent))
-            .order_by(SchedulerNode.started_at)
-        ).all()
+        node_list = _node_views(s, now, stale_after)
         sweeps = s.scalars(sa.select(SweepState).order_by(SweepState.name)).all()
-        node_list: list[NodeView] = [
-            {
-                "name": n.name,
-                "kind": n.kind,
-                "host": n.host,
-                "pid": n.pid,
-                "started_at": n.started_at.isoformat(),
-                "last_beat": n.last_beat.isoformat(),
-                "stopped_at": n.stopped_at.isoformat() if n.stopped_at else None,
-                "alive": _alive(n, now, stale_after),
-            }
-            for n in nodes
-        ]
         sweep_list: list[SweepStateView] = [
             {
                 "name": w.name,
@@ -230,6 +212,36 @@ def status(app: App, stale_after: timedelta) -> SchedulerStatus:
         "outbox": counts,
         "next_due": upcoming,
     }
+
+
+def liveness(app: App, stale_after: timedelta) -> list[NodeView]:
+    """The nodes of `status` alone, with whether each is alive: what a page shows of the
+    scheduler, in one query that reads neither the outbox nor any förbund's data."""
+    with read(app) as uow:
+        return _node_views(uow.session, app.clock.now(), stale_after)
+
+
+def _node_views(s: Any, now: datetime, stale_after: timedelta) -> list[NodeView]:
+    """The running nodes, and those stopped within a day, oldest first."""
+    recent = now - timedelta(days=1)
+    nodes = s.scalars(
+        sa.select(SchedulerNode)
+        .where(sa.or_(SchedulerNode.stopped_at.is_(None), SchedulerNode.last_beat >= recent))
+        .order_by(SchedulerNode.started_at)
+    ).all()
+    return [
+        {
+            "name": n.name,
+            "kind": n.kind,
+            "host": n.host,
+            "pid": n.pid,
+            "started_at": n.started_at.isoformat(),
+            "last_beat": n.last_beat.isoformat(),
+            "stopped_at": n.stopped_at.isoformat() if n.stopped_at else None,
+            "alive": _alive(n, now, stale_after),
+        }
+        for n in nodes
+    ]
 
 
 def sweep_problems(sweeps: list[SweepStateView]) -> list[str]:
