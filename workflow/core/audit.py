@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -438,24 +438,32 @@ def _plan_problems(session: Session, walk: _Walk, forbund_id: int | None) -> Ite
             yield f"{name} has no row in the trail: {_TAMPERED}"
             continue
         row = last.row
-        if state != row.to_state:
-            yield (
-                f"{name} is in state {state!r}, but its last row in the trail ({seq(row)}, "
-                f"{row.action}) leaves it in {row.to_state!r}: {_TAMPERED}"
-            )
+        yield from _state_and_version(name, state, version, last, seq)
         if revision != (row.new_revision or row.revision):
             yield (
                 f"{name} is at revision {revision}, but its last row in the trail "
                 f"({seq(row)}, {row.action}) leaves it at {row.new_revision or row.revision}: "
                 f"{_TAMPERED}"
             )
-        if version != last.changes:
-            yield (
-                f"{name} is at version {version}, but the trail holds {last.changes} changes "
-                f"of it (the last: {seq(row)}, {row.action}): {_TAMPERED}"
-            )
     for pid in sorted(set(trail) - seen):
         yield f"the trail has rows for plan {pid}, which is not in the database: it was deleted"
+
+
+def _state_and_version(
+    name: str, state: str, version: int, last: Any, seq: Callable[[AuditEvent], str]
+) -> Iterable[str]:
+    """A thing's state against its last row, and its version against its count of changes."""
+    row = last.row
+    if state != row.to_state:
+        yield (
+            f"{name} is in state {state!r}, but its last row in the trail ({seq(row)}, "
+            f"{row.action}) leaves it in {row.to_state!r}: {_TAMPERED}"
+        )
+    if version != last.changes:
+        yield (
+            f"{name} is at version {version}, but the trail holds {last.changes} changes "
+            f"of it (the last: {seq(row)}, {row.action}): {_TAMPERED}"
+        )
 
 
 def _obligation_problems(session: Session, walk: _Walk, forbund_id: int | None) -> Iterable[str]:
@@ -475,17 +483,7 @@ def _obligation_problems(session: Session, walk: _Walk, forbund_id: int | None) 
         if last is None:
             yield f"{name} has no row in the trail: {_TAMPERED}"
             continue
-        row = last.row
-        if state != row.to_state:
-            yield (
-                f"{name} is in state {state!r}, but its last row in the trail ({seq(row)}, "
-                f"{row.action}) leaves it in {row.to_state!r}: {_TAMPERED}"
-            )
-        if version != last.changes:
-            yield (
-                f"{name} is at version {version}, but the trail holds {last.changes} changes "
-                f"of it (the last: {seq(row)}, {row.action}): {_TAMPERED}"
-            )
+        yield from _state_and_version(name, state, version, last, seq)
     for oid in sorted(set(trail) - seen):
         yield (
             f"the trail has rows for report obligation {oid}, which is not in the database: "
