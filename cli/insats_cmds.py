@@ -14,6 +14,7 @@ from cli.common import AsOpt, ForbundOpt, JsonOpt, app_for_command, handled, par
 from cli.output import console, emit, emit_json, styled, sv_date, table
 from workflow.core.exceptions import UsageError
 from workflow.plans import decided
+from workflow.reports import figures as report_figures
 from workflow.reports import insatser
 from workflow.reports import obligations as reports
 
@@ -363,20 +364,40 @@ def submit(
             "at most FINSAM_MAX_UPLOAD_MB (25) MB; a regular file, not a link.",
         ),
     ],
+    figures_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--figures",
+            help="The report's figures: a TOML file of key = value lines "
+            "(the keys of the förbund file's [[reports.fields]]).",
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="A figure as key=value, repeat for several; wins over --figures.",
+        ),
+    ] = None,
     actor: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Hand in a report: a copy is kept by content hash, with its name, size and sha256.
+    """Hand in a report: a copy is kept by content hash, with its name, size and sha256,
+    and the figures given, checked against what the report's kind asks for.
 
-    The type is read from the content, not the name; anything else is refused."""
+    The type is read from the content, not the name; anything else is refused. Without
+    --figures and --set the file alone is taken; with either, every required figure must
+    be given."""
 
-    data = reports.submit(app_for_command(), report_id, file, actor)
+    given = report_figures.gather(figures_file, set_)
+    data = reports.submit(app_for_command(), report_id, file, actor, given)
     emit(
         data,
         as_json,
         lambda d: console().print(
             f"Report {d['id']} ({d['name']} {d['year']}, {d['insats_name']}) submitted: "
             f"{d['file_name']}, {d['file_size']} bytes, sha256 {d['file_sha256'][:12]}"
+            + (f"; {len(d['figures'])} figures" if given is not None and d["figures"] else "")
         ),
     )
 

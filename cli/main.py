@@ -32,7 +32,7 @@ GROUPS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "calendar": (("cli.cycle_cmds",), "calendar_app", "Meetings as iCalendar files."),
     "insats": (("cli.insats_cmds",), "insats_app", "The insatser the förbund funds."),
     "reports": (
-        ("cli.insats_cmds",),
+        ("cli.insats_cmds", "cli.overview_cmds"),
         "reports_app",
         "The reports the insatser owe: due dates, submissions, the late list.",
     ),

@@ -181,7 +181,7 @@ def test_a_route_may_need_a_permission_of_the_forbund_file(sqlite_web_app: Any) 
 
 def test_healthz_names_the_schema(sqlite_web_app: Any) -> None:
     answer = client_for(create_app(sqlite_web_app)).get("/healthz")
-    assert answer.status_code == 200 and answer.json() == {"ok": True, "schema": "0013"}
+    assert answer.status_code == 200 and answer.json() == {"ok": True, "schema": "0014"}
 
 
 def test_healthz_is_503_when_the_database_is_not_usable(sqlite_web_app: Any) -> None:
@@ -249,7 +249,7 @@ def test_finsam_web_serves_until_interrupted(sqlite_web_app: Any) -> None:
             except httpx.TransportError:
                 time.sleep(0.1)
         assert answer is not None, server.stderr.read() if server.poll() is not None else ""
-        assert answer.status_code == 200 and answer.json()["schema"] == "0013"
+        assert answer.status_code == 200 and answer.json()["schema"] == "0014"
         _headers_ok(answer)
     finally:
         server.send_signal(signal.SIGINT)

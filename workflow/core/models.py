@@ -248,6 +248,8 @@ class Obligation(SQLModel, table=True):
     file_name: str | None = None
     file_size: int | None = None
     file_sha256: str | None = Field(default=None, max_length=64)
+    # the report's figures by the key of [[reports.fields]] (None before any were given)
+    figures: dict | None = Field(default=None, sa_type=sa.JSON, nullable=True)
     decided_at: datetime | None = _utc(default=None, nullable=True)
     decided_by: str | None = None
     comment: str | None = None

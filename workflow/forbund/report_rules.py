@@ -8,9 +8,11 @@ before the body named by `prep_body` meets.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from workflow.core.text import Key, Name
+from workflow.core.text import Key, Line, Name
 
 
 class _Strict(BaseModel):
@@ -46,6 +48,33 @@ class ReportKind(_Strict):
         return self
 
 
+FieldType = Literal["integer", "tkr", "percent", "yes-no", "text"]
+
+
+class ReportField(_Strict):
+    """One figure a report gives (`[[reports.fields]]`): what the board adds up."""
+
+    key: Key = Field(
+        pattern=r"^[a-z0-9][a-z0-9_]*$",
+        description="short identifier of the figure (lower case letters, digits and _), "
+        "e.g. participants_women",
+    )
+    label: Name = Field(description="the Swedish label shown to the project leader and the board")
+    type: FieldType = Field(
+        default="integer",
+        description="integer (a count), tkr (thousands of kronor), percent (0-100), "
+        "yes-no, or text (a few lines)",
+    )
+    required: bool = Field(default=True, description="whether a report must give it")
+    help: Line = Field(default="", description="a line of help shown under the field")
+    kinds: list[Key] = Field(
+        default_factory=list,
+        max_length=24,
+        description="the report kinds that ask for it (keys of [[reports.kinds]] or "
+        "slutrapport); empty: every kind",
+    )
+
+
 class ReportRules(_Strict):
     """Which reports an insats owes, and when each is due."""
 
@@ -72,6 +101,17 @@ class ReportRules(_Strict):
         description="the kinds of report; default: årsberättelse (board in March), "
         "tertialrapport 1 (May) and 2 (September)",
     )
+    fields: list[ReportField] = Field(
+        default_factory=lambda: DEFAULT_FIELDS,
+        max_length=60,
+        description="the figures each report gives; default: participants (women, men, "
+        "other), new participants, those who went on to work or studies, SUS up to date, "
+        "costs so far (tkr), goal fulfilment and deviations",
+    )
+
+    def fields_for(self, kind: str) -> list[ReportField]:
+        """The figures a report of `kind` gives, in the file's order."""
+        return [f for f in self.fields if not f.kinds or kind in f.kinds]
 
 
 DEFAULT_KINDS = [
@@ -88,3 +128,33 @@ DEFAULT_KINDS = [
 ]
 FINAL_KIND = "slutrapport"
 FINAL_NAME = "Slutrapport"
+
+# close to what förbund ask for in their tertial templates and what SUS counts
+DEFAULT_FIELDS = [
+    ReportField(key="participants_women", label="Deltagare under perioden, kvinnor"),
+    ReportField(key="participants_men", label="Deltagare under perioden, män"),
+    ReportField(
+        key="participants_other",
+        label="Deltagare under perioden, annan könstillhörighet eller ej angivet",
+        required=False,
+    ),
+    ReportField(key="participants_new", label="Nya deltagare under perioden"),
+    ReportField(
+        key="ended_work_or_studies",
+        label="Avslutade deltagare som gått till arbete eller studier",
+    ),
+    ReportField(
+        key="sus_up_to_date",
+        label="Deltagarna är registrerade i SUS",
+        type="yes-no",
+        help="SUS: det nationella uppföljningssystemet för samordningsförbund",
+    ),
+    ReportField(
+        key="costs_tkr",
+        label="Kostnader hittills i år (tkr)",
+        type="tkr",
+        help="ställs mot insatsens budget för året",
+    ),
+    ReportField(key="goal_fulfilment", label="Måluppfyllelse", type="text"),
+    ReportField(key="deviations", label="Avvikelser och åtgärder", type="text", required=False),
+]

@@ -30,6 +30,7 @@ from workflow.core.uow import UnitOfWork, read, write
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import ForbundFile
 from workflow.forbund.report_rules import FINAL_KIND, FINAL_NAME, ReportKind
+from workflow.reports import figures as report_figures
 from workflow.reports import files as store
 from workflow.reports.views import (
     InsatsEnded,
@@ -673,13 +674,19 @@ def _load(s: Session, obligation_id: int) -> tuple[Obligation, Insats, ForbundFi
 
 
 def submit(
-    app: App, obligation_id: int, file: Path, actor_email: str | None
+    app: App,
+    obligation_id: int,
+    file: Path,
+    actor_email: str | None,
+    figures: dict[str, str] | None = None,
 ) -> SubmittedObligation:
     """Hand in a report file: read once into the store's staging folder (hashed and typed as
     it is written), the row committed, then the file put in its place (`reports.files`).
 
-    Who may submit is asked before a byte is read, so a refusal leaves the store as it was;
-    the write transaction asks again, since the state may change meanwhile.
+    Who may submit, and the figures given (`reports.figures`: checked against the kind's
+    `[[reports.fields]]`), are asked before a byte is read, so a refusal leaves the store as
+    it was; the write transaction asks again, since the state may change meanwhile. No
+    figures at all: the file alone, the earlier figures kept.
     """
     now = app.clock.now()
     limit = max_upload_bytes()
@@ -688,6 +695,7 @@ def submit(
     try:
         with read(app) as uow:
             _may_submit(uow.session, obligation_id, actor_email, lock=False)
+            _checked_figures(uow.session, obligation_id, figures)
         store.sweep_staging(app)  # what a killed submission left, settled first
         staged = store.stage(store.root(app.url), fd, str(file), limit)
     finally:
@@ -696,9 +704,12 @@ def submit(
     def work(uow: UnitOfWork) -> SubmittedObligation:
         s = uow.session
         o, insats, email, who, roles, to_state = _may_submit(s, obligation_id, actor_email)
+        checked = _checked_figures(s, obligation_id, figures)
         before = o.state
         o.state, o.submitted_at, o.submitted_by = to_state, now, email
         o.file_name, o.file_size, o.file_sha256 = name, staged.size, staged.sha256
+        if checked is not None:
+            o.figures = checked
         o.version += 1
         o.updated_at = now
         s.add(o)
@@ -711,7 +722,7 @@ def submit(
             "submit",
             before,
             o.state,
-            f"{name} ({staged.size} bytes, {staged.mime})",
+            _submit_comment(f"{name} ({staged.size} bytes, {staged.mime})", checked),
             staged.sha256,
         )
         return cast(SubmittedObligation, obligation_dict(o, insats, app.clock))
@@ -726,6 +737,25 @@ def submit(
         raise
     result["stored_at"] = str(store.publish(staged))
     return result
+
+
+def _checked_figures(
+    s: Session, obligation_id: int, given: dict[str, str] | None
+) -> report_figures.Figures | None:
+    """The figures `given`, checked against what the obligation's kind asks for; None when
+    none were given (a file alone is still a submission, as before figures existed)."""
+    if given is None:
+        return None
+    o, _insats, cfg = _peek(s, obligation_id)
+    fields = cfg.reports.fields_for(o.kind)
+    return report_figures.check(given, fields, f"{o.name} ({o.kind})")
+
+
+def _submit_comment(file_part: str, figures: report_figures.Figures | None) -> str:
+    """The submission's audit comment: the file, then the figures given, at most 500 chars."""
+    if figures is None:
+        return file_part
+    return report_figures.shorten(f"{file_part}; {report_figures.in_words(figures)}")
 
 
 def _may_submit(
@@ -860,6 +890,7 @@ def obligation_dict(o: Obligation, insats: Insats | None, clock: Clock) -> Oblig
         "file_size": o.file_size,
         "file_sha256": o.file_sha256,
         "comment": o.comment,
+        "figures": o.figures,
         "late": late,
         "days_late": (today - due).days if late else 0,
     }

@@ -28,6 +28,7 @@ class ObligationView(TypedDict):
     file_size: int | None
     file_sha256: str | None
     comment: str | None
+    figures: dict[str, int | float | bool | str] | None  # see workflow/reports/figures.py
     late: bool
     days_late: int
 
