@@ -334,3 +334,16 @@ def race(calls: list[Any], join_seconds: float = 60) -> list[Any]:
     for t in threads:
         t.join(join_seconds)
     return results
+
+
+def tamper(app: Any, *statements: str) -> None:
+    """Play the attacker: lift the audit trail's append-only trigger, then rewrite rows
+    behind finsam's back (what `audit verify` must catch)."""
+    with app.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("DROP TRIGGER audit_event_no_update")
+            conn.exec_driver_sql("DROP TRIGGER audit_event_no_delete")
+        else:
+            conn.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
+        for s in statements:
+            conn.exec_driver_sql(s)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from helpers import CHEF, LEADER, MEMBER, SOS_FILE, add_maria, begin_2027, draft_plan, dump
+from helpers import CHEF, LEADER, MEMBER, SOS_FILE, add_maria, begin_2027, draft_plan, dump, tamper
 
 from workflow.core import audit
 from workflow.core.exceptions import NotAllowed, UsageError
@@ -19,18 +19,6 @@ from workflow.forbund.file import load_forbund
 from workflow.plans import services as plans
 from workflow.plans.content import Content
 from workflow.reports import obligations as reports
-
-
-def tamper(app: Any, *statements: str) -> None:
-    """Play the attacker: lift the append-only trigger, then rewrite rows."""
-    with app.engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("DROP TRIGGER audit_event_no_update")
-            conn.exec_driver_sql("DROP TRIGGER audit_event_no_delete")
-        else:
-            conn.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
-        for s in statements:
-            conn.exec_driver_sql(s)
 
 
 def redate_and_rechain(app: Any, seq: int, at: datetime) -> None:

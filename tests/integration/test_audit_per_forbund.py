@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from helpers import ALE_FILE, CHEF, SOS_FILE, advance_to, make_app, race
+from helpers import ALE_FILE, CHEF, SOS_FILE, advance_to, make_app, race, tamper
 
 from notifications.render import render
 from states.roles import Actor
@@ -55,18 +55,6 @@ def two(app_url: str, clock: Any) -> Any:
     new_plan(app, SOS, CHEF, 2028)
     yield app
     app.engine.dispose()
-
-
-def tamper(app: Any, *statements: str) -> None:
-    """Lift the append-only trigger and rewrite rows behind finsam's back."""
-    with app.engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("DROP TRIGGER audit_event_no_update")
-            conn.exec_driver_sql("DROP TRIGGER audit_event_no_delete")
-        else:
-            conn.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
-        for s in statements:
-            conn.exec_driver_sql(s)
 
 
 def test_each_forbunds_chain_verifies_alone(two: Any) -> None:
