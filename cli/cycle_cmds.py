@@ -249,7 +249,8 @@ def _write(template: str, fmt: str, context: dict[str, Any], output: Path | None
 @meeting_app.command("agenda")
 @handled
 def agenda(meeting_id: MeetingId, as_json: JsonOpt = False) -> None:
-    """The föredragningslista: standing items, the plans waiting for this meeting, its theme."""
+    """The föredragningslista: standing items, the plans waiting for this meeting, its theme,
+    the reports it handles and the addresses of their overviews."""
 
     data = meeting_docs.agenda(app_for_command(), meeting_id)
 
@@ -276,6 +277,9 @@ def agenda(meeting_id: MeetingId, as_json: JsonOpt = False) -> None:
                     f"  saknas: {r['name']} {r['year']}, {r['insats_name']} "
                     f"(senast {sv_date(r['due'])})"
                 )
+        for o in d["overviews"]:
+            # never broken across lines: an address is copied whole
+            console().print(f"Översikt: {o['name']} {o['year']} – {o['url']}", soft_wrap=True)
 
     emit(data, as_json, human)
 

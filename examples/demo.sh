@@ -4,7 +4,10 @@
 # presidium and beredningsgrupp in September, the board sends it back at its
 # September meeting (återremiss), the reworked revision goes round again and
 # the board adopts it at its November meeting; the minutes are approved and
-# the decision's appeal time is computed. Between the steps the scheduler ticks
+# the decision's appeal time is computed. The insatser's project leaders hand in
+# their tertial reports with figures (from a TOML file or --set; one returned report
+# comes back corrected), and the board's May and September meetings get the tertial
+# overview, as a table and as XLSX. Between the steps the scheduler ticks
 # every day at 08:00 (examples/run_year.py), sending reminders, kallelser and
 # decision notices through a real SMTP server on loopback, and runs the rest
 # of the year to December. Time is moved with FINSAM_NOW (the program's one
@@ -31,9 +34,9 @@ show() {  # the command as one could paste it
 }
 run() { show "$@"; "$FINSAM" "$@"; }
 at() { local when=$1; shift; FINSAM_NOW=$when run "$@"; }
-meeting() {  # the id of the meeting generated from a rule, e.g. styrelse-2027-11
+meetings() {  # the ids of meetings generated from rules, e.g. styrelse-2027-11, in one line
   "$FINSAM" cycle show --year 2027 --json |
-    "$PYTHON" -c "import json,sys; print(next(m['id'] for m in json.load(sys.stdin) if m['key'] == sys.argv[1]))" "$1"
+    "$PYTHON" -c "import json,sys; ids = {m['key']: m['id'] for m in json.load(sys.stdin)}; print(*(ids[k] for k in sys.argv[1:]))" "$@"
 }
 
 rm -rf demo-out
@@ -56,6 +59,8 @@ at 2027-01-11T09:00 init --forbund examples/forbund/sydostra-skane.toml
 at 2027-01-11T09:05 cycle generate --year 2027 --as $CHEF
 at 2027-01-11T09:10 calendar export --year 2027 --ics demo-out/calendar-2027.ics
 at 2027-01-11T09:10 cycle wheel --year 2027 -o demo-out/arshjul-2027.svg
+IDS=$(meetings styrelse-2027-05 styrelse-2027-11)
+read -r MAY_BOARD BOARD <<< "$IDS"
 
 step "January: the insatser the förbund funds, and the reports they owe in 2027"
 at 2027-01-12T09:00 insats add --name Mariamottagningen --owner region-skane --start 2019-05-01 \
@@ -70,24 +75,56 @@ at 2027-01-12T09:02 insats add --name "Möjligheternas hus" --owner tomelilla --
 at 2027-01-12T09:05 reports generate --year 2027 --as $CHEF
 tick 2027-01-12T09:10
 
-step "April: tertial 1 comes in; one report is approved, one returned, one never arrives"
+step "April: tertial 1 and its figures; one approved, one returned and corrected, one never arrives"
 printf 'Tertialrapport 1 2027, Mariamottagningen\n' > demo-out/mariamottagningen-t1.txt
 printf 'Tertialrapport 1 2027, ESF IRIS\n' > demo-out/iris-t1.txt
+# a report's figures as the project leader writes them: key = value, the keys of the
+# förbund file's [[reports.fields]] (here the defaults); --set key=value wins over them
+cat > demo-out/mariamottagningen-t1.toml <<'EOF'
+participants_women = 38
+participants_men = 21
+participants_other = 1
+participants_new = 17
+ended_work_or_studies = 6
+sus_up_to_date = true
+costs_tkr = 940
+goal_fulfilment = "Målen för perioden är nådda; fler unga kvinnor har börjat i insatsen."
+EOF
+cat > demo-out/iris-t1.toml <<'EOF'
+participants_women = 13
+participants_men = 18
+participants_new = 9
+ended_work_or_studies = 4
+sus_up_to_date = false
+costs_tkr = 455
+goal_fulfilment = "Delvis: rekryteringen har gått långsammare än planerat."
+deviations = "En coachtjänst var vakant i februari; den är tillsatt sedan mars."
+EOF
 tick 2027-02-08T08:00
 tick 2027-02-18T09:00
 at 2027-02-18T10:00 reports submit 1 --file demo-out/mariamottagningen-t1.txt --as sofia.ek@skane.example
 tick 2027-03-01T08:00
 tick 2027-04-05T08:00
 tick 2027-04-15T09:00
-at 2027-04-15T10:00 reports submit 4 --file demo-out/mariamottagningen-t1.txt --as sofia.ek@skane.example
+printf '$ cat demo-out/mariamottagningen-t1.toml\n'
+cat demo-out/mariamottagningen-t1.toml
+at 2027-04-15T10:00 reports submit 4 --file demo-out/mariamottagningen-t1.txt \
+  --figures demo-out/mariamottagningen-t1.toml --as sofia.ek@skane.example
 at 2027-04-16T09:00 reports approve 4 --as $CHEF
-at 2027-04-16T10:00 reports submit 5 --file demo-out/iris-t1.txt --as jonna.lund@simrishamn.example
+at 2027-04-16T10:00 reports submit 5 --file demo-out/iris-t1.txt --figures demo-out/iris-t1.toml \
+  --as jonna.lund@simrishamn.example
 at 2027-04-20T09:00 reports return 5 --as $CHEF --comment "Komplettera med deltagarsiffror ur SUS"
+at 2027-04-22T14:00 reports submit 5 --file demo-out/iris-t1.txt --figures demo-out/iris-t1.toml \
+  --set participants_women=16 --set participants_men=22 --set participants_new=11 \
+  --set sus_up_to_date=ja --as jonna.lund@simrishamn.example
 tick 2027-04-26T08:00
 tick 2027-05-03T08:30
-at 2027-05-03T09:00 reports status --year 2027
+
+step "3 May: before the board's May meeting, the late reports and the tertial-1 overview"
 at 2027-05-03T09:00 reports status --year 2027 --late
-at 2027-05-03T09:00 meeting agenda "$(meeting styrelse-2027-05)"
+at 2027-05-03T09:00 reports overview --year 2027 --kind tertial-1
+at 2027-05-03T09:00 reports overview --year 2027 --kind tertial-1 --xlsx demo-out/tertialrapport-1-2027.xlsx
+at 2027-05-03T09:00 meeting agenda "$MAY_BOARD"
 
 step "16 August: the förbundschef drafts the plan for 2028 and checks its budget"
 tick 2027-08-16T08:30
@@ -103,6 +140,35 @@ if FINSAM_NOW=2027-08-24 "$FINSAM" plan edit 1 --from examples/demo/sydostra-ska
   echo "unexpected: the frozen revision was edited" >&2; exit 1
 fi
 
+step "Late August: tertial 2 comes in from all three insatser, by figures file and by --set"
+printf 'Tertialrapport 2 2027, Mariamottagningen\n' > demo-out/mariamottagningen-t2.txt
+printf 'Tertialrapport 2 2027, ESF IRIS\n' > demo-out/iris-t2.txt
+printf 'Tertialrapport 2 2027, Möjligheternas hus\n' > demo-out/mojligheternas-hus-t2.txt
+cat > demo-out/mariamottagningen-t2.toml <<'EOF'
+participants_women = 52
+participants_men = 30
+participants_other = 1
+participants_new = 31
+ended_work_or_studies = 11
+sus_up_to_date = true
+costs_tkr = 1980
+goal_fulfilment = "Målen för perioden är nådda; elva deltagare har gått vidare till arbete eller studier."
+EOF
+at 2027-08-25T10:00 reports submit 7 --file demo-out/mariamottagningen-t2.txt \
+  --figures demo-out/mariamottagningen-t2.toml --as sofia.ek@skane.example
+tick 2027-08-30T09:00
+at 2027-08-30T10:00 reports submit 8 --file demo-out/iris-t2.txt --set participants_women=21 \
+  --set participants_men=27 --set participants_new=16 --set ended_work_or_studies=7 \
+  --set sus_up_to_date=ja --set costs_tkr=960 \
+  --set goal_fulfilment="Målen för perioden är nådda; rekryteringen har kommit ikapp." \
+  --as jonna.lund@simrishamn.example
+at 2027-08-30T11:00 reports submit 9 --file demo-out/mojligheternas-hus-t2.txt \
+  --set participants_women=9 --set participants_men=12 --set participants_new=5 \
+  --set ended_work_or_studies=4 --set sus_up_to_date=nej --set costs_tkr=310 \
+  --set goal_fulfilment="Delvis: färre nya deltagare än väntat under sommaren." \
+  --as kim.ros@tomelilla.example
+at 2027-08-31T09:00 reports approve 7 --as $CHEF
+
 step "6 September: presidium and beredningsgrupp recommend, each at its own meeting"
 tick 2027-09-06T11:00
 at 2027-09-06T11:30 plan move 1 recommend-adopt --as $CHAIR \
@@ -110,6 +176,10 @@ at 2027-09-06T11:30 plan move 1 recommend-adopt --as $CHAIR \
 at 2027-09-06T15:00 plan move 1 recommend-adopt --as $CHEF \
   --comment "Beredningsgruppen tillstyrker förslaget"
 tick 2027-09-06T15:05
+
+step "14 September: the tertial-2 overview for the board's meeting on 21 September"
+at 2027-09-14T09:30 reports overview --year 2027 --kind tertial-2
+at 2027-09-14T09:30 reports overview --year 2027 --kind tertial-2 --xlsx demo-out/tertialrapport-2-2027.xlsx
 
 step "21 September: the board sends the plan back (återremiss); revision 2 opens"
 tick 2027-09-21T15:00
@@ -125,7 +195,6 @@ at 2027-11-08T11:30 plan move 1 recommend-adopt --as $CHAIR \
   --comment "Presidiet föreslår att styrelsen antar den reviderade planen"
 at 2027-11-08T15:00 plan move 1 recommend-adopt --as $CHEF --comment "Beredningsgruppen tillstyrker"
 
-BOARD=$(meeting styrelse-2027-11)
 step "16 November: the kallelse to the board's November meeting goes out, by mail too"
 tick 2027-11-16T15:00
 at 2027-11-16T09:00 meeting agenda "$BOARD"
@@ -172,6 +241,8 @@ step "One thing's whole life in the trail: the November board meeting, who did w
 run audit log --subject "meeting:$BOARD"
 echo
 echo "Written to demo-out/: finsam.db, calendar-2027.ics, arshjul-2027.svg, mail/*.eml,"
+echo "the reports with their figures (*-t1.txt, *-t1.toml, ...), the tertial overviews"
+echo "tertialrapport-1-2027.xlsx and tertialrapport-2-2027.xlsx,"
 echo "kallelse-styrelsen-2027-11.html, protokoll-styrelsen-2027-11.md, verksamhetsplan-2028.html."
 echo "From this folder 'finsam plan list' finds the demo's database."
 
@@ -189,5 +260,5 @@ else
   echo "To see the year in the browser, serve the demo's database (Ctrl-C stops it):"
   echo "  FINSAM_NOW=$FINSAM_NOW $FINSAM web --port 8000"
   echo "and sign in at $FINSAM_BASE_URL/signin ('make demo' in a terminal does this and"
-  echo "prints sign-in links for the förbundschef and the chair)."
+  echo "prints sign-in links for the förbundschef, the chair and a project leader)."
 fi

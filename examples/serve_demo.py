@@ -7,9 +7,10 @@ parent folder, web.log), asks it for a sign-in
 link for each EMAIL the way a browser does (the form at /signin, its CSRF token),
 delivers the queued mail through FINSAM_MAIL_URL (the demo's SMTP server, which
 saves each message in MAILDIR), reads each link back from the saved message like
-any mail, and prints them. Then it serves until Ctrl-C. Someone no förbund file
-names (a project leader, today) cannot sign in: it says so instead of waiting
-for a mail that never comes.
+any mail, and prints them. Then it serves until Ctrl-C. A project leader signs in
+like anyone (an insats names them) and lands on their reports. Someone no förbund
+file and no insats names cannot sign in: it says so instead of waiting for a mail
+that never comes.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def _print_links(base: str, maildir: Path, emails: list[str]) -> None:
     print("Sign-in links, read from the mail the demo's SMTP server received (each works once):")
     for email, person in found.items():
         if person is None:
-            print(f"  {email}: no link; no förbund file names this address, so it cannot sign in")
+            print(f"  {email}: no link; no förbund file or insats names this address")
         else:
             print(f"  {person.name} <{email}>:\n    {links[email]}")
 

@@ -57,6 +57,23 @@ class MinutesApproved:
     at: datetime
 
 
+@dataclass(frozen=True)
+class ReportReturned:
+    """The förbundschef returned a report for komplettering (the audit row says why)."""
+
+    obligation_id: int
+    audit_seq: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ReportsOwed:
+    """New report obligations were created (a year generated, a final report owed)."""
+
+    obligation_ids: tuple[int, ...]
+    at: datetime
+
+
 # ---------------------------------------------------------------- outcomes
 
 

@@ -240,15 +240,16 @@ def owe_reports(
         uow.commit()
 
 
-def add_maria(app: Any, **extra: Any) -> None:
-    """The insats most tests follow: Mariamottagningen, Region Skåne's, led by Sofia Ek."""
+def add_maria(app: Any, forbund_key: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The insats most tests follow: Mariamottagningen, Region Skåne's, led by Sofia Ek
+    (in Sydöstra Skåne: name its key when the database holds other förbund too)."""
     from datetime import date
 
     from workflow.reports import insatser
 
-    insatser.add(
+    return insatser.add(
         app,
-        None,
+        forbund_key,
         actor_email=CHEF,
         name="Mariamottagningen",
         owner="region-skane",

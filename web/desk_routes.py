@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from web.guard import SIGNED_IN, finsam, visitor
 from web.responses import page
 from web.routes import route
+from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import NotFound
 from workflow.cycle import wheel
 from workflow.identity import desk as desks
@@ -32,8 +33,14 @@ def _person(request: Request) -> Person:
 @route("GET", "/", SIGNED_IN)
 def home(request: Request) -> Response:
     app, person = finsam(request), _person(request)
+    if not person.memberships:  # a project leader only: their reports are their start
+        return RedirectResponse("/rapporter", status_code=303)
     mine = desks.desks(app, person)
-    context = {"desks": mine, "scheduler": _scheduler(request) if _edits(mine) else None}
+    context = {
+        "desks": mine,
+        "scheduler": _scheduler(request) if _edits(mine) else None,
+        "year": app.clock.now().astimezone(LOCAL_TZ).year,
+    }
     return page(request, "desk.html", context)
 
 
@@ -74,7 +81,7 @@ def wheel_svg(request: Request, year: int, forbund: str = "") -> Response:
     of my förbund (`?forbund=KEY`, my first by default). Another förbund's, or a year
     without meetings, answers 404 like any unknown address."""
     person = _person(request)
-    key = forbund or person.memberships[0].forbund_key
+    key = forbund or (person.memberships[0].forbund_key if person.memberships else "")
     if key not in person.forbund_keys:
         raise NotFound(f"unknown förbund {key!r}", "your förbund's årshjul is on /")
     drawing = wheel.draw(finsam(request), key, year)

@@ -1,6 +1,7 @@
 """What a route needs, enforced in one place for every route.
 
-A route declares `needs`: "anyone", "signed_in", or, for a route of one förbund
+A route declares `needs`: "anyone", "signed_in", "member" (any role in the
+route's `{forbund}`), or, for a route of one förbund
 (a `{forbund}` in its path) or of any of the person's, a permission of the
 förbund file's `[permissions]` ("mail", "meetings", ...) or a role spec
 ("ordförande@styrelse"). The guard finds the visitor from the session cookie,
@@ -34,6 +35,9 @@ SESSION_COOKIE = "finsam_session"
 CSRF_COOKIE = "finsam_csrf"
 CSRF_FIELD = "csrf"
 ANYONE, SIGNED_IN = "anyone", "signed_in"
+# any role at all in the route's förbund (its board members, its officials): the
+# overview a board reads, not the drafts
+MEMBER = "member"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -126,6 +130,10 @@ def enforce(needs: str) -> Callable[[Request], Awaitable[Visitor]]:
 def _holds(person: Person, needs: str, forbund_key: str | None) -> None:
     if forbund_key is not None and forbund_key not in person.forbund_keys:
         raise NotFound(f"unknown förbund {forbund_key!r}")
+    if needs == MEMBER:  # a route of no förbund: in some förbund at all
+        if forbund_key is None and not person.forbund_keys:
+            raise NotFound("no förbund of yours here")
+        return
     if not person.holds(needs, forbund_key):
         raise Refused(
             403,

@@ -60,6 +60,7 @@ TITLES = {
     400: "Det gick inte",
     403: "Inte tillåtet",
     404: "Sidan finns inte",
+    413: "För stort",
     405: "Det gick inte",
     409: "Någon hann före",
     429: "För många försök",

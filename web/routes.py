@@ -22,7 +22,7 @@ from web.responses import page, set_cookie
 from workflow.core.db import SCHEMA_HEAD, check_schema
 from workflow.core.exceptions import FinsamError
 from workflow.identity import sessions, signin
-from workflow.identity.signin import Admission
+from workflow.identity.signin import Admission, LinkState
 
 Endpoint = Callable[..., Any]
 
@@ -116,8 +116,16 @@ def _send_link(request: Request, email: str, base_url: str) -> None:
 
 @route("GET", "/signin/{token}", ANYONE)
 def signin_confirm(request: Request, token: str) -> Response:
-    """A button, not the sign-in itself: a mail scanner fetching the link uses nothing up."""
-    if not signin.valid(finsam(request), token):
+    """A button, not the sign-in itself: a mail scanner fetching the link uses nothing up.
+    A link that opens a page (a reminder's) and is spent offers a fresh one; followed
+    by its own person, already signed in, it just opens the page."""
+    seen, looked = visitor(request), signin.look(finsam(request), token)
+    person = seen.person
+    if looked.target and person is not None and person.email == looked.email:
+        return RedirectResponse(looked.target, status_code=303)
+    if looked.state is LinkState.SPENT:
+        return page(request, "signin_spent.html", {"token": token}, status=400)
+    if looked.state is not LinkState.USABLE:
         return page(request, "signin_invalid.html", status=400)
     return page(request, "signin_confirm.html", {"token": token})
 
@@ -129,9 +137,21 @@ def signin_redeem(request: Request, token: str) -> Response:
     if started is None:
         return page(request, "signin_invalid.html", status=400)
     request.app.state.log("signin", channel="web", person=started.email, client=seen.client)
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse(started.target or "/", status_code=303)
     set_cookie(request, response, SESSION_COOKIE, started.secret)
     return response
+
+
+@route("POST", "/signin/{token}/ny", ANYONE)
+def signin_fresh(request: Request, token: str) -> Response:
+    """A fresh link, by mail, to the address and page of a spent link; the answer is the
+    usual "sent" page (429 past the client's limit), whatever the link was."""
+    app, seen = finsam(request), visitor(request)
+    admitted = signin.send_fresh(app, token, seen.client, request.app.state.base_url)
+    request.app.state.log("signin-fresh", channel="web", outcome=admitted or "none")
+    if admitted is Admission.CLIENT_LIMIT:
+        return page(request, "signin_limited.html", status=429)
+    return page(request, "signin_sent.html")
 
 
 @route("POST", "/signout", SIGNED_IN)

@@ -17,9 +17,12 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 import web.desk_routes  # (the desk's routes register on import; binds `web`)
-import web.plan_routes  # noqa: F401  (the plans' routes register on import)
+import web.overview_routes  # (the tertial overview's routes register on import)
+import web.plan_routes  # (the plans' routes register on import)
+import web.report_routes  # noqa: F401  (the reports' routes register on import)
 from web import routes
 from web.guard import enforce
+from web.limits import BodyLimit
 from web.oidc_routes import check as check_oidc  # and its routes register on import
 from web.responses import Safety, install_handlers
 from workflow.bootstrap import bootstrap
@@ -58,6 +61,7 @@ def create_app(app: App, table: list[routes.Route] | None = None) -> FastAPI:
         )
     api.mount("/static", StaticFiles(packages=[("web", "static")]), name="static")
     install_handlers(api)
+    api.add_middleware(BodyLimit)  # inside Safety, so a refusal gets its headers too
     api.add_middleware(Safety)
     return api
 

@@ -10,13 +10,21 @@ and the unit of work, works in its session, and may hand back outcomes
 
 from __future__ import annotations
 
-from states.events import DueMoved, MeetingCancelled, MeetingMoved, MinutesApproved, PlanArrived
+from states.events import (
+    DueMoved,
+    MeetingCancelled,
+    MeetingMoved,
+    MinutesApproved,
+    PlanArrived,
+    ReportReturned,
+    ReportsOwed,
+)
 from workflow.core.app import Handler
 from workflow.core.models import Forbund, Meeting
 from workflow.core.uow import UnitOfWork
 from workflow.cycle import meetings
 from workflow.forbund import registry
-from workflow.mail import compose
+from workflow.mail import compose, report_mail
 from workflow.reports import obligations
 
 
@@ -71,9 +79,23 @@ def send_decisions(event: MinutesApproved, uow: UnitOfWork) -> None:
     uow.after_commit("render-drafts", lambda: compose.render_drafts(uow.app))
 
 
+def tell_project_returned(event: ReportReturned, uow: UnitOfWork) -> None:
+    """The insats's project people get the förbundschef's comment and a link back."""
+    report_mail.returned(uow.session, event.obligation_id, event.audit_seq, event.at)
+    uow.after_commit("render-drafts", lambda: compose.render_drafts(uow.app))
+
+
+def tell_project_owed(event: ReportsOwed, uow: UnitOfWork) -> None:
+    """The insats's project people hear of the reports they now owe, with a link in."""
+    report_mail.owed(uow.session, event.obligation_ids, event.at)
+    uow.after_commit("render-drafts", lambda: compose.render_drafts(uow.app))
+
+
 HANDLERS: dict[type, list[Handler]] = {
     PlanArrived: [tell_next_body],
     MeetingMoved: [move_due_dates],
     MeetingCancelled: [move_reports_of_cancelled],
     MinutesApproved: [send_decisions],
+    ReportReturned: [tell_project_returned],
+    ReportsOwed: [tell_project_owed],
 }

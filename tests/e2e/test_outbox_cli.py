@@ -22,9 +22,11 @@ def test_queue_send_list_show(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Queued 1 reminder(s) and 0 kallelse(r)" in finsam("outbox", "queue").stdout
     with Sink() as sink:
         monkeypatch.setenv("FINSAM_MAIL_URL", sink.url)
-        assert "sent 1," in finsam("outbox", "send").stdout
-        assert len(sink.received) == 1
-    rows = json.loads(finsam("outbox", "list", "--state", "sent", "--json").stdout)
+        # the reminder and the mail of the reports owed since they were generated
+        assert "sent 2," in finsam("outbox", "send").stdout
+        assert len(sink.received) == 2
+    sent = json.loads(finsam("outbox", "list", "--state", "sent", "--json").stdout)
+    rows = [r for r in sent if r["kind"] == "reminder"]
     assert rows[0]["subject"] == (
         "Årsberättelse 2027 för Mariamottagningen ska lämnas senast 22 februari 2027"
     )
@@ -39,9 +41,10 @@ def test_unreachable_server_exits_non_zero_and_keeps_the_message(
 ) -> None:
     finsam("outbox", "queue")
     monkeypatch.setenv("FINSAM_MAIL_URL", f"smtp://127.0.0.1:{free_port()}")
-    assert "retry later 1" in finsam("outbox", "send", code=1).stdout
+    # the reminder and the mail of the reports owed
+    assert "retry later 2" in finsam("outbox", "send", code=1).stdout
     queued = json.loads(finsam("outbox", "list", "--state", "queued", "--json").stdout)
-    assert len(queued) == 1 and queued[0]["last_error"]
+    assert len(queued) == 2 and all(m["last_error"] for m in queued)
 
 
 def test_bad_input(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,13 +74,14 @@ def test_send_says_what_another_deliverer_holds(db: str) -> None:
     finsam("outbox", "queue")
     app = bootstrap(db, FixedClock(parse_instant("2027-02-15T08:00")))
     try:
-        assert len(outbox.claim(app, 10, "elsewhere:4242", timedelta(seconds=300))) == 1
+        # the reminder and the mail of the reports owed
+        assert len(outbox.claim(app, 10, "elsewhere:4242", timedelta(seconds=300))) == 2
     finally:
         app.engine.dispose()
     before = dump(db)
     assert finsam("outbox", "send").stdout == (
         "sent 0, retry later 0, failed 0, skipped 0\n"
-        "1 message is being sent by elsewhere:4242 until 08:05:00; they are not sent again now\n"
+        "2 messages are being sent by elsewhere:4242 until 08:05:00; they are not sent again now\n"
     )
     data = json.loads(finsam("outbox", "send", "--json").stdout)
     assert data == {
@@ -86,6 +90,6 @@ def test_send_says_what_another_deliverer_holds(db: str) -> None:
         "failed": 0,
         "skipped": 0,
         "lost": 0,
-        "held": [{"by": "elsewhere:4242", "messages": 1, "until": "2027-02-15T07:05:00+00:00"}],
+        "held": [{"by": "elsewhere:4242", "messages": 2, "until": "2027-02-15T07:05:00+00:00"}],
     }
     assert dump(db) == before

@@ -247,8 +247,10 @@ def test_a_malformed_recipient_fails_alone_and_makes_the_scheduler_unhealthy(
     logged = [json.loads(line) for line in ticked.stderr.splitlines() if line.startswith("{")]
     assert any(e["event"] == "message-failed" and "CR" in e["why"] for e in logged)
     to = [r for m in sink.received for r in m.recipients]  # type: ignore[attr-defined]
-    assert other in to
-    assert "sofia.ek@skane.example" not in to and "evil@x.example" not in to
+    assert other in to and "evil@x.example" not in to
+    for got in sink.received:  # type: ignore[attr-defined]
+        if "sofia.ek@skane.example" in got.recipients:  # drafted before her name was spoilt
+            assert got.message["Subject"] == "Rapporter att lämna för Mariamottagningen"
     monkeypatch.setenv("FINSAM_NOW", "2027-04-05T08:01")
     status = run_cli("scheduler", "status", "--json", code=1)
     data = json.loads(status.stdout)
@@ -306,7 +308,9 @@ def test_a_draft_that_cannot_be_made_fails_alone_with_its_reason(year_db: str) -
             {"draft": json.dumps({"plan_title": "P", "revision": 1, "meeting": meeting,
                                   "body": "gone", "comment": None})},
         )  # fmt: skip
-        row = conn.execute(sa.text("SELECT id FROM outbox_message")).scalar_one()
+        row = conn.execute(
+            sa.text("SELECT id FROM outbox_message WHERE key = 'arrival:999'")
+        ).scalar_one()
     engine.dispose()
     queued = run_cli("outbox", "queue", "--json", code=1)
     assert json.loads(queued.stdout)["failed"] == 1

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 from helpers import CHEF, EXAMPLES, ROOT, SOS_FILE
 
@@ -104,9 +106,9 @@ def test_demo_runs_from_a_copy_over_a_previous_runs_leftovers(tmp_path: Path) ->
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    # 10 rows for the plan, 11 obligations created, 5 report steps, the förbund's
+    # 10 rows for the plan, 11 obligations created, 10 report steps, the förbund's
     # registration, the cycle and its 18 meetings, 3 insatser, the minutes and 2 justeringar
-    assert "audit chain intact: 52 rows" in result.stdout
+    assert "audit chain intact: 57 rows" in result.stdout
     assert "revision 2 opened" in result.stdout
     # the scheduler's year, month by month, ends with the board's decision notices
     assert "november 2027" in result.stdout and "7 protokollsutdrag" in result.stdout
@@ -114,6 +116,72 @@ def test_demo_runs_from_a_copy_over_a_previous_runs_leftovers(tmp_path: Path) ->
     listed = run("plan", "list", "--json", env=environment(), cwd=tmp_path / "examples").stdout
     assert '"state": "adopted"' in listed
     assert (old / "finsam.db").read_bytes().startswith(b"SQLite format 3")
+    for kind, sums in DEMO_SUMS.items():
+        _demo_overview_adds_up(tmp_path, result.stdout, kind, sums)
+
+
+# The sums of the figures the demo's project leaders hand in: tertial 1 counts
+# Mariamottagningen and ESF IRIS (its returned report as corrected with --set) while
+# Möjligheternas hus's report never arrives; tertial 2 counts all three insatser.
+DEMO_SUMS: dict[str, dict[str, int | float]] = {
+    "tertial-1": {
+        "participants_women": 54,
+        "participants_men": 43,
+        "participants_other": 1,
+        "participants_new": 28,
+        "ended_work_or_studies": 10,
+        "costs_tkr": 1395,
+        "budget_tkr": 5000,
+        "share_used": 31.0,
+    },
+    "tertial-2": {
+        "participants_women": 82,
+        "participants_men": 69,
+        "participants_other": 1,
+        "participants_new": 52,
+        "ended_work_or_studies": 22,
+        "costs_tkr": 3250,
+        "budget_tkr": 5000,
+        "share_used": 65.0,
+    },
+}
+DEMO_MISSING = {"tertial-1": ["Möjligheternas hus"], "tertial-2": []}
+# the sum row as the demo prints it: the same sums in Swedish (the yes-no column is empty)
+DEMO_PRINTED = {
+    "tertial-1": ["Summa", "54", "43", "1", "28", "10", "1 395", "5 000", "31,0"],
+    "tertial-2": ["Summa", "82", "69", "1", "52", "22", "3 250", "5 000", "65,0"],
+}
+
+
+def _demo_overview_adds_up(
+    root: Path, stdout: str, kind: str, sums: dict[str, int | float]
+) -> None:
+    """The overview the demo printed, the one its database gives and the XLSX it wrote
+    carry the same sums; the XLSX opens and its sum row sits under its headers."""
+    env = environment(FINSAM_NOW="2027-12-31T12:00")
+    args = ("reports", "overview", "--year", "2027", "--kind", kind, "--json")
+    view = json.loads(run(*args, env=env, cwd=root).stdout)
+    assert view["sums"] == sums
+    assert [m["insats_name"] for m in view["missing"]] == DEMO_MISSING[kind]
+
+    printed = _summa_cells(stdout, f"Tertialrapport {kind[-1]} 2027")
+    assert [c for c in printed if c] == DEMO_PRINTED[kind]
+
+    name = f"tertialrapport-{kind[-1]}-2027.xlsx"
+    assert f"Wrote demo-out/{name}" in stdout
+    sheet = openpyxl.load_workbook(root / "demo-out" / name).active
+    rows = list(sheet.iter_rows(values_only=True))
+    total = dict(zip(rows[0], next(r for r in rows if r[0] == "Summa"), strict=True))
+    labels = {c["key"]: c["label"] for c in view["columns"]}
+    labels |= {"budget_tkr": "Budget 2027 (tkr)", "share_used": "Andel av budgeten använd (%)"}
+    assert {k: total[labels[k]] for k in sums} == sums
+
+
+def _summa_cells(stdout: str, title: str) -> list[str]:
+    """The cells of the sum row of the table the demo printed under `title`."""
+    table = stdout[stdout.index(f"\n{title}") :]
+    line = next(x for x in table.splitlines() if x.startswith("│ Summa"))
+    return [c.strip().replace("\u00a0", " ") for c in line.split("│")[1:-1]]
 
 
 def test_shell_completion_completes_commands() -> None:

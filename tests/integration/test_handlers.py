@@ -8,12 +8,14 @@ each handler has a test here named after it.
 from __future__ import annotations
 
 from datetime import date
+from email import message_from_string, policy
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import (
     CHEF,
+    LEADER,
     RenderSpy,
     add_maria,
     adopt_in_september,
@@ -104,6 +106,31 @@ def test_send_decisions_after_the_minutes_are_approved(app: Any, clock: Any, yea
     assert len(_messages(app, "decision")) == 7  # one per member organisation's registry
 
 
+def test_tell_project_owed_mails_the_leader_the_new_reports_with_a_link(
+    app: Any, year: Any
+) -> None:
+    owed = _messages(app, "owed")
+    assert [m["recipients"] for m in owed] == [[LEADER]]
+    body = _body(app, owed[0]["id"])
+    assert "Tertialrapport 1 2027" in body and "Årsberättelse 2027" in body
+    assert "[inloggningslänken visas inte]" in body  # the link is a secret while it waits
+
+
+def test_tell_project_returned_mails_the_comment_and_a_link_back(
+    app: Any, clock: Any, year: Any, tmp_path: Path
+) -> None:
+    t1 = next(o for o in obligations.status(app, None, 2027) if o["kind"] == "tertial-1")
+    doc = tmp_path / "t1.pdf"
+    doc.write_bytes(b"%PDF-1.4 rapport")
+    obligations.submit(app, t1["id"], doc, LEADER)
+    assert not _messages(app, "returned")
+    obligations.decide(app, t1["id"], "return", CHEF, "Siffrorna för män saknas.")
+    returned = _messages(app, "returned")
+    assert [m["recipients"] for m in returned] == [[LEADER]]
+    body = _body(app, returned[0]["id"])
+    assert "Siffrorna för män saknas." in body and "behöver kompletteras" in returned[0]["subject"]
+
+
 def test_a_failing_handler_undoes_the_change_that_caused_it(app: Any, year: Any) -> None:
     """Handlers run in the service's transaction: if one fails, nothing of the change stays."""
 
@@ -155,6 +182,13 @@ def test_a_draft_left_behind_is_rendered_by_the_notify_sweep(
     arrival = _messages(app, "arrival")
     assert [m["state"] for m in arrival] == ["queued"]
     assert "presidiets möte 6 september 2027" in arrival[0]["subject"]
+
+
+def _body(app: Any, message_id: int) -> str:
+    """The plain text of a queued message, as `outbox show` gives it (secrets hidden)."""
+    raw = delivery.show(app, message_id)["raw"]
+    message = message_from_string(raw, policy=policy.default)
+    return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
 def _messages_in(app: Any, state: str) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ claims that are renewed and checked, and outcomes per recipient."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -38,34 +39,57 @@ from workflow.reports import obligations as reports
 def year(app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     begin_2027(app, clock, tmp_path, monkeypatch)
     add_maria(app, contact_name="Per Öhman", contact_email="per.ohman@skane.example")
-    return {r["kind"]: r for r in reports.generate(app, None, 2027, actor_email=CHEF)}
+    made = {r["kind"]: r for r in reports.generate(app, None, 2027, actor_email=CHEF)}
+    return made
+
+
+PER = "per.ohman@skane.example"
+LINK = re.compile(r"https?://[^\s\"<>]+/signin/[A-Za-z0-9_-]{43}")
+
+
+def _received(sink: Sink, subject: str) -> list[Any]:
+    return sorted(
+        (r for r in sink.received if r.message["Subject"] == subject), key=lambda r: r.recipients
+    )
 
 
 def test_a_reminder_goes_out_once_at_eight(app: Any, clock: Any, year: Any, sink: Sink) -> None:
+    """One mail per reader, each with a personal link of its own; a late report's
+    förbundschef gets a copy of their own, without the link."""
     t1 = year["tertial-1"]  # due 2027-04-19
     advance_to(clock, "2027-04-05T07:59")  # 14 days before, a minute before eight
-    assert notify.sweep(app)["reminders"] == 1  # the årsberättelse, long overdue
+    # the årsberättelse, long overdue: the leader, the contact and the chef's copy
+    assert notify.sweep(app)["reminders"] == 3
     advance_to(clock, "2027-04-05T08:00")
-    assert notify.sweep(app) == {"reminders": 1, "notices": 0}
+    assert notify.sweep(app) == {"reminders": 2, "notices": 0}  # the leader and the contact
     assert notify.sweep(app) == {"reminders": 0, "notices": 0}  # idempotent
-    assert outbox.send(app) == {"sent": 2, "transient": 0, "failed": 0, "skipped": 0, "lost": 0}
-    by_subject = {r.message["Subject"]: r for r in sink.received}
-    got = by_subject[
-        f"{t1['name']} 2027 för Mariamottagningen ska lämnas senast 19 apr. 2027".replace(
-            "19 apr. 2027", "19 april 2027"
-        )
-    ]
-    msg = got.message
-    assert msg["From"] == "Samordningsförbundet Sydöstra Skåne <kansli@sydostraskane.example>"
-    assert msg["To"] == "Sofia Ek <sofia.ek@skane.example>, Per Öhman <per.ohman@skane.example>"
-    assert msg["Reply-To"] == "annika.rasmusson@sydostraskane.example"
-    text = msg.get_body(("plain",)).get_content()
-    html = msg.get_body(("html",)).get_content()
-    assert "Om 14 dagar, senast 19 april 2027, ska Tertialrapport 1 2027" in text
+    sent = outbox.send(app)  # and the two mails of the reports owed since January
+    assert sent == {"sent": 7, "transient": 0, "failed": 0, "skipped": 0, "lost": 0}
+    on_time = _received(
+        sink, f"{t1['name']} 2027 för Mariamottagningen ska lämnas senast 19 april 2027"
+    )
+    assert [r.recipients for r in on_time] == [[PER], [LEADER]]
+    per, sofia = (r.message for r in on_time)
+    assert sofia["From"] == "Samordningsförbundet Sydöstra Skåne <kansli@sydostraskane.example>"
+    assert sofia["To"] == "Sofia Ek <sofia.ek@skane.example>"
+    assert per["To"] == "Per Öhman <per.ohman@skane.example>"
+    assert sofia["Reply-To"] == "annika.rasmusson@sydostraskane.example"
+    text = sofia.get_body(("plain",)).get_content()
+    html = sofia.get_body(("html",)).get_content()
+    assert (
+        "Hej Sofia Ek," in text
+        and "Om 14 dagar, senast 19 april 2027, ska Tertialrapport 1 2027" in text
+    )
     assert "<strong>19 april 2027</strong>" in html
-    assert sorted(got.recipients) == ["per.ohman@skane.example", LEADER]
-    late = by_subject["Påminnelse: Årsberättelse 2027 för Mariamottagningen är försenad"]
-    assert "annika.rasmusson@sydostraskane.example" in late.recipients  # escalation
+    assert "Så lämnar du rapporten" in text and "/signin/" in text
+    links = {LINK.search(m.get_body(("plain",)).get_content()).group(0) for m in (per, sofia)}
+    assert len(links) == 2  # each reader's own
+    late = _received(sink, "Påminnelse: Årsberättelse 2027 för Mariamottagningen är försenad")
+    chef = "annika.rasmusson@sydostraskane.example"
+    assert sorted(r.recipients for r in late) == [[chef], [PER], [LEADER]]  # escalation
+    copy = next(r for r in late if r.recipients == [chef]).message.get_body(("plain",))
+    assert "din kopia av påminnelsen till Sofia Ek, Per Öhman" in copy.get_content()
+    assert "/signin/" not in copy.get_content()  # the chef signs in as themselves
     # the DST change lies between: the reminder time is still eight o'clock local
     stamp = notify.reminder_time(date(2027, 4, 19), 14, 8)
     assert (stamp.hour, stamp.utcoffset().total_seconds()) == (8, 7200)
@@ -77,7 +101,9 @@ def test_after_downtime_only_the_latest_reminder_goes(app: Any, clock: Any, year
     keys = sorted(m["key"] for m in outbox.list_messages(app) if "tertial-1" not in m["key"])
     t1 = year["tertial-1"]["id"]
     assert f"reminder:{t1}:2027-04-19:-7" in keys
-    assert not any(k.startswith(f"reminder:{t1}:") and not k.endswith(":-7") for k in keys)
+    assert f"reminder:{t1}:2027-04-19:-7:chef" in keys
+    offsets = {k.split(":")[3] for k in keys if k.startswith(f"reminder:{t1}:")}
+    assert offsets == {"-7"}
 
 
 def test_a_report_submitted_meanwhile_is_not_reminded(
@@ -89,7 +115,7 @@ def test_a_report_submitted_meanwhile_is_not_reminded(
     doc.write_bytes(b"rapport")
     reports.submit(app, year["tertial-1"]["id"], doc, LEADER)
     result = outbox.send(app)
-    assert result["skipped"] == 1
+    assert result["skipped"] == 2  # the leader's and the contact's
     assert all("Tertialrapport 1" not in r.message["Subject"] for r in sink.received)
 
 
@@ -101,15 +127,18 @@ def test_busy_server_then_accepts(
         monkeypatch.setenv("FINSAM_MAIL_CONCURRENCY", "1")
         advance_to(clock, "2027-02-15T08:00")
         notify.sweep(app)
-        first = outbox.send(app)
-        assert first["transient"] == 1 and not server.received
+        first = outbox.send(app)  # one at a time: the first message meets the busy server
+        assert first["transient"] == 1
         waiting = outbox.list_messages(app, "queued")[0]
         assert waiting["last_error"].startswith(f"{LEADER}: 451")
-        assert outbox.send(app) == {"sent": 0, "transient": 0, "failed": 0, "skipped": 0, "lost": 0}
+        assert waiting["message_id"] not in {m.message["Message-ID"] for m in server.received}
+        none = {"sent": 0, "transient": 0, "failed": 0, "skipped": 0, "lost": 0}
+        assert outbox.send(app) == none
         advance_to(clock, "2027-02-15T09:00")  # past the backoff
-        assert outbox.send(app)["sent"] == 1 and len(server.received) == 1
+        assert outbox.send(app)["sent"] == 1
+        assert waiting["message_id"] in {m.message["Message-ID"] for m in server.received}
         attempts = outbox.show(app, waiting["id"])["attempts_log"]
-        assert [a["outcome"] for a in attempts] == ["transient", "transient", "sent", "sent"]
+        assert [a["outcome"] for a in attempts] == ["transient", "sent"]
 
 
 def test_refused_recipient_fails_with_the_servers_answer(
@@ -120,7 +149,8 @@ def test_refused_recipient_fails_with_the_servers_answer(
         monkeypatch.setenv("FINSAM_MAIL_URL", server.url)
         advance_to(clock, "2027-02-15T08:00")
         notify.sweep(app)
-        assert outbox.send(app)["failed"] == 1
+        # the leader's reminder and the contact's, and their mails of the reports owed
+        assert outbox.send(app)["failed"] == 4
         failed = outbox.list_messages(app, "failed")[0]
         assert "550 5.1.1 Mailbox unavailable" in failed["last_error"]
         before = dump(app.url)
@@ -149,9 +179,10 @@ def test_unreachable_server_keeps_the_message(
     monkeypatch.setenv("FINSAM_MAIL_URL", f"smtp://127.0.0.1:{free_port()}")
     advance_to(clock, "2027-02-15T08:00")
     notify.sweep(app)
-    assert outbox.send(app)["transient"] == 1
-    queued = outbox.list_messages(app, "queued")
-    assert len(queued) == 1 and "Connect" in queued[0]["last_error"]
+    # the leader's reminder and the contact's, and their mails of the reports owed
+    assert outbox.send(app)["transient"] == 4
+    queued = [m for m in outbox.list_messages(app, "queued") if m["kind"] == "reminder"]
+    assert len(queued) == 2 and all("Connect" in m["last_error"] for m in queued)
 
 
 @pytest.mark.parametrize(
@@ -375,42 +406,46 @@ def test_marks_wait_for_a_busy_sqlite_under_the_one_retry_rule(tmp_path: Path, c
 def test_after_a_partial_failure_only_the_others_get_it_again(
     app: Any, clock: Any, year: Any, monkeypatch: pytest.MonkeyPatch, answer: str
 ) -> None:
-    """One recipient refused (5xx: failed, then `outbox retry`) or deferred (4xx: backoff).
+    """One recipient of a kallelse refused (5xx: failed, then `outbox retry`) or deferred
+    (4xx: backoff).
 
     The next delivery has the same raw message, headers and all, and goes to the
     refused recipient alone.
     """
-    per = "per.ohman@skane.example"
-    handler = Handler(**{answer: {per}})
+    handler = Handler(**{answer: {MEMBER}})
     with Sink(handler) as server:
         monkeypatch.setenv("FINSAM_MAIL_URL", server.url)
-        advance_to(clock, "2027-02-15T08:00")
+        advance_to(clock, "2027-05-04T15:00")  # a week before the May board meeting
         notify.sweep(app)
-        first = outbox.send(app)
+        outbox.send(app)
+        message = next(
+            m
+            for m in outbox.list_messages(app)
+            if m["kind"] == "notice" and MEMBER in m["recipients"]
+        )
+        others = [r for r in message["recipients"] if r != MEMBER]
         if answer == "refuse":
-            assert first["failed"] == 1
-            message = outbox.list_messages(app, "failed")[0]
-            assert message["last_error"] == f"{per}: 550 5.1.1 Mailbox unavailable"
+            assert message["state"] == "failed"
+            assert message["last_error"] == f"{MEMBER}: 550 5.1.1 Mailbox unavailable"
             handler.refuse.clear()
-            assert outbox.retry(app, message["id"], CHEF)["accepted"] == [LEADER]
+            assert outbox.retry(app, message["id"], CHEF)["accepted"] == others
         else:
-            assert first["transient"] == 1
-            message = outbox.list_messages(app, "queued")[0]
-            assert message["last_error"].startswith(f"{per}: 451")
+            assert message["state"] == "queued"
+            assert message["last_error"].startswith(f"{MEMBER}: 451")
             handler.defer.clear()
-            advance_to(clock, "2027-02-15T09:00")  # past the backoff
-        assert message["accepted"] == [LEADER]
-        assert outbox.send(app)["sent"] == 1
-        one, two = server.received
-    assert (one.recipients, two.recipients) == ([LEADER], [per])
+            advance_to(clock, "2027-05-04T16:00")  # past the backoff
+        assert message["accepted"] == others
+        outbox.send(app)
+        one, two = (r for r in server.received if r.message["Message-ID"] == message["message_id"])
+    assert (one.recipients, two.recipients) == (others, [MEMBER])
     for header in ("Message-ID", "To", "Subject", "Date"):
         assert one.message[header] == two.message[header]
-    assert "Per Öhman" in two.message["To"] and "Sofia Ek" in two.message["To"]
     shown = outbox.show(app, message["id"])
-    assert shown["state"] == "sent" and shown["accepted"] == [LEADER, per]
+    assert shown["state"] == "sent" and sorted(shown["accepted"]) == sorted(message["recipients"])
     log = [(a["recipient"], a["outcome"]) for a in shown["attempts_log"]]
     refused = "permanent" if answer == "refuse" else "transient"
-    assert log == [(LEADER, "sent"), (per, refused), (per, "sent")]
+    assert log[-1] == (MEMBER, "sent") and (MEMBER, refused) in log
+    assert sorted(r for r, outcome in log if outcome == "sent") == sorted(message["recipients"])
 
 
 # ---------------------------------------------------------------- the schema

@@ -32,6 +32,49 @@ CONTEXTS = {
         "comment": None,
         "chef": "Annika",
         "forbund": "Samordningsförbundet Sydöstra Skåne",
+        "link": "https://finsam.example/signin/" + "x" * 43,
+        "hours": 72,
+        "copy_of": None,
+    },
+    "returned": {
+        "greeting": "Sofia",
+        "insats": "Mariamottagningen",
+        "reports": [
+            {
+                "name": "Tertialrapport 1 2027",
+                "period": "2027-01-01 – 2027-04-30",
+                "due": date(2027, 4, 19),
+                "meeting": date(2027, 5, 11),
+            }
+        ],
+        "comment": "Siffrorna för män saknas.",
+        "link": "https://finsam.example/signin/" + "x" * 43,
+        "hours": 72,
+        "chef": "Annika",
+        "forbund": "SÖS",
+    },
+    "owed": {
+        "greeting": "Sofia",
+        "insats": "Mariamottagningen",
+        "reports": [
+            {
+                "name": "Årsberättelse 2027",
+                "period": "2026-01-01 – 2026-12-31",
+                "due": date(2027, 3, 1),
+                "meeting": None,
+            },
+            {
+                "name": "Tertialrapport 1 2027",
+                "period": "2027-01-01 – 2027-04-30",
+                "due": date(2027, 4, 19),
+                "meeting": date(2027, 5, 11),
+            },
+        ],
+        "comment": None,
+        "link": "https://finsam.example/signin/" + "x" * 43,
+        "hours": 72,
+        "chef": "Annika",
+        "forbund": "SÖS",
     },
     "arrival": {
         "plan_title": "Verksamhetsplan 2028",
@@ -65,6 +108,7 @@ CONTEXTS = {
         "called": [{"name": "Karin", "role": "ordförande", "member": "Ystad"}],
         "items": [{"number": 1, "title": "Mötets öppnande", "kind": "standing"}],
         "documents": [],
+        "overviews": [],
         "sender": "Annika",
         "method": "REQUEST",
     },

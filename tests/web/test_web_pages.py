@@ -23,6 +23,7 @@ from webtools import ALE_CHAIR, client_for, sign_in
 from web.responses import CSP
 from web.routes import TABLE, Route
 from web.server import create_app
+from workflow.core.db import SCHEMA_HEAD
 from workflow.core.exceptions import (
     Busy,
     ConfigError,
@@ -181,7 +182,7 @@ def test_a_route_may_need_a_permission_of_the_forbund_file(sqlite_web_app: Any) 
 
 def test_healthz_names_the_schema(sqlite_web_app: Any) -> None:
     answer = client_for(create_app(sqlite_web_app)).get("/healthz")
-    assert answer.status_code == 200 and answer.json() == {"ok": True, "schema": "0014"}
+    assert answer.status_code == 200 and answer.json() == {"ok": True, "schema": SCHEMA_HEAD}
 
 
 def test_healthz_is_503_when_the_database_is_not_usable(sqlite_web_app: Any) -> None:
@@ -249,7 +250,7 @@ def test_finsam_web_serves_until_interrupted(sqlite_web_app: Any) -> None:
             except httpx.TransportError:
                 time.sleep(0.1)
         assert answer is not None, server.stderr.read() if server.poll() is not None else ""
-        assert answer.status_code == 200 and answer.json()["schema"] == "0014"
+        assert answer.status_code == 200 and answer.json()["schema"] == SCHEMA_HEAD
         _headers_ok(answer)
     finally:
         server.send_signal(signal.SIGINT)

@@ -250,6 +250,14 @@ class Obligation(SQLModel, table=True):
     file_sha256: str | None = Field(default=None, max_length=64)
     # the report's figures by the key of [[reports.fields]] (None before any were given)
     figures: dict | None = Field(default=None, sa_type=sa.JSON, nullable=True)
+    # what the project leader saved in the browser and has not handed in yet: the
+    # figures as typed (key -> text) and a file already in the store
+    draft_figures: dict | None = Field(default=None, sa_type=sa.JSON, nullable=True)
+    draft_file_name: str | None = None
+    draft_file_size: int | None = None
+    draft_file_sha256: str | None = Field(default=None, max_length=64)
+    draft_saved_at: datetime | None = _utc(default=None, nullable=True)
+    draft_saved_by: str | None = None
     decided_at: datetime | None = _utc(default=None, nullable=True)
     decided_by: str | None = None
     comment: str | None = None
@@ -360,6 +368,8 @@ class SigninLink(SQLModel, table=True):
     created_at: datetime = _utc()
     expires_at: datetime = _utc()
     used_at: datetime | None = _utc(default=None, nullable=True)
+    # the page it opens after sign-in (a report's, from a reminder); None: the desk
+    target: str | None = Field(default=None, max_length=200)
 
 
 class SigninAttempt(SQLModel, table=True):

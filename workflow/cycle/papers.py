@@ -12,7 +12,9 @@ justerare's approval is theirs alone. Both leave a row in the audit trail
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -22,18 +24,21 @@ from workflow.core import audit
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import NotAllowed, NotFound, UsageError
-from workflow.core.models import AgendaItem, AuditEvent, Forbund, Meeting, Minutes
+from workflow.core.models import AgendaItem, AuditEvent, Forbund, Meeting, Minutes, Obligation
+from workflow.core.settings import base_url
 from workflow.core.text import single_line
 from workflow.core.uow import UnitOfWork, read, write
 from workflow.cycle import placement as plan_meetings
 from workflow.cycle.dates import blocked
 from workflow.cycle.meetings import audit_meeting, meeting_dict
 from workflow.cycle.views import (
+    AgendaEntry,
     AgendaView,
     CalledPerson,
     Decision,
     MinutesView,
     NoticeView,
+    OverviewLink,
     Standing,
 )
 from workflow.forbund import registry as forbunds
@@ -58,15 +63,73 @@ def _load(s: Session, meeting_id: int, *, lock: bool = False) -> tuple[Meeting, 
 
 
 def agenda(app: App, meeting_id: int) -> AgendaView:
+    """The föredragningslista, the reports the meeting handles and the overviews of their
+    kinds (from the reports already read: no statement more)."""
     with read(app) as uow:
         s = uow.session
         m, cfg = _load(s, meeting_id)
-
+        items = plan_meetings.agenda_of(s, m, cfg)
+        reports = for_meeting(s, m.id, app.clock)
+        handled = [
+            (r["id"], r["kind"], r["year"], r["name"])
+            for r in [*reports["received"], *reports["missing"]]
+        ]
         return {
             "meeting": meeting_dict(m, cfg),
-            "items": plan_meetings.agenda_of(s, m, cfg),
-            "reports": for_meeting(s, m.id, app.clock),
+            "items": items,
+            "reports": reports,
+            "overviews": _linked(cfg.forbund.key, handled, items),
         }
+
+
+# ---------------------------------------------------------------- the overviews among the papers
+
+# an obligation the meeting handles: its id, kind, year and the kind's name
+Handled = tuple[int | None, str, int, str]
+
+
+def overview_url(forbund_key: str, year: int, kind: str, base: str | None = None) -> str:
+    """The address of the overview page of one report kind and year in `finsam web`, built
+    on FINSAM_BASE_URL (or its default) as every link finsam mails is."""
+    root = base if base is not None else base_url()
+    return f"{root}/{quote(forbund_key, safe='')}/oversikt/{year}/{quote(kind, safe='')}"
+
+
+def link_overviews(
+    s: Session, forbund_key: str, meeting_id: int | None, items: list[AgendaEntry]
+) -> list[OverviewLink]:
+    """The overviews of the report kinds a board meeting handles (its obligations, handed in
+    or not: the overview names the missing ones too), each report item of `items` given
+    its own; one statement whatever the number of reports. The kallelse lists them among
+    the handlingar."""
+    handled = s.execute(
+        sa.select(Obligation.id, Obligation.kind, Obligation.year, Obligation.name).where(
+            Obligation.meeting_id == meeting_id, Obligation.state != "cancelled"
+        )
+    ).all()
+    return _linked(forbund_key, [(i, k, y, n) for i, k, y, n in handled], items)
+
+
+def _linked(
+    forbund_key: str, handled: Iterable[Handled], items: list[AgendaEntry]
+) -> list[OverviewLink]:
+    """One overview per kind and year handled, by year and name; each report item gets the
+    address of its own (`overview`). FINSAM_BASE_URL is read only when there is a link to
+    build: a meeting without reports needs no address."""
+    links: dict[tuple[int, str], OverviewLink] = {}
+    by_obligation: dict[int | None, str] = {}
+    base: str | None = None
+    for obligation, kind, year, name in handled:
+        if (year, kind) not in links:
+            base = base or base_url()
+            url = overview_url(forbund_key, year, kind, base)
+            links[year, kind] = {"kind": kind, "year": year, "name": name, "url": url}
+        by_obligation[obligation] = links[year, kind]["url"]
+    for item in items:
+        own = by_obligation.get(item.get("obligation")) if item["kind"] == "report" else None
+        if own is not None:
+            item["overview"] = own
+    return sorted(links.values(), key=lambda o: (o["year"], o["name"], o["kind"]))
 
 
 def called(cfg: ForbundFile, m: Meeting) -> list[CalledPerson]:
@@ -96,6 +159,7 @@ def notice(app: App, meeting_id: int) -> NoticeView:
         if m.status == "cancelled":
             raise UsageError(f"meeting {m.id} is cancelled", "a cancelled meeting has no kallelse")
         items = plan_meetings.agenda_of(s, m, cfg)
+        overviews = link_overviews(s, cfg.forbund.key, m.id, items)
         start = m.starts_at.astimezone(LOCAL_TZ)
         chef = next((p.name for b in cfg.bodies for p in b.people if p.role == "förbundschef"), "")
         return {
@@ -105,6 +169,7 @@ def notice(app: App, meeting_id: int) -> NoticeView:
             "called": called(cfg, m),
             "items": items,
             "documents": [i for i in items if i["kind"] in ("plan", "report")],
+            "overviews": overviews,
             "sender": chef,
         }
 

@@ -144,6 +144,7 @@ class AgendaMatter(TypedDict):
     obligation: NotRequired[int | None]  # a report's obligation
     plan: NotRequired[int | None]  # a plan's id
     action: NotRequired[str | None]  # what the body did with the plan, once handled
+    overview: NotRequired[str]  # a report's: the address of its kind's overview of the year
 
 
 class AgendaEntry(AgendaMatter):
@@ -174,12 +175,24 @@ class Approval(TypedDict):
     at: str
 
 
+class OverviewLink(TypedDict):
+    """The overview of one report kind and year that a board meeting handles, among its
+    handlingar: the page in `finsam web` the board reads the reports' figures on."""
+
+    kind: str
+    year: int
+    name: str  # the kind's name, e.g. Tertialrapport 1
+    url: str
+
+
 class AgendaView(TypedDict):
-    """The CLI's JSON shape for `meeting agenda`: the meeting, its items, its reports."""
+    """The CLI's JSON shape for `meeting agenda`: the meeting, its items, its reports and
+    the overviews of their kinds."""
 
     meeting: MeetingView
     items: list[AgendaEntry]
     reports: MeetingReports
+    overviews: list[OverviewLink]
 
 
 class NoticeView(TypedDict):
@@ -191,6 +204,7 @@ class NoticeView(TypedDict):
     called: list[CalledPerson]
     items: list[AgendaEntry]
     documents: list[AgendaEntry]
+    overviews: list[OverviewLink]
     sender: str
 
 

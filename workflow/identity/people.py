@@ -1,5 +1,8 @@
-"""A person is somebody a förbund file names by e-mail; their förbund are the files
-that name them. Nothing else decides what a person may see in the browser."""
+"""A person is somebody a förbund file names by e-mail, or an insats names as its
+project leader or owner contact. Their förbund are the files that name them; their
+insatser are the ones that name them. Nothing else decides what a person may see
+in the browser: an insats's people see that insats's reports and nothing of the
+förbund behind it (no plans, no desk)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from states.roles import Actor, RoleSpec
-from workflow.core.models import Forbund
+from workflow.core.models import Forbund, Insats
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import ForbundFile
 from workflow.forbund.permissions import COVERS
@@ -27,14 +30,39 @@ class Membership:
 
 
 @dataclass(frozen=True)
+class ProjectRole:
+    """An insats that names the person as its project leader or owner contact."""
+
+    insats_id: int
+    insats_name: str
+    forbund_key: str
+    forbund_name: str
+    role: str  # "leader" or "contact"
+
+
+@dataclass(frozen=True)
 class Person:
     email: str
     name: str
     memberships: tuple[Membership, ...]
+    projects: tuple[ProjectRole, ...] = ()
 
     @property
     def forbund_keys(self) -> frozenset[str]:
+        """The förbund whose files name the person (not those of their insatser only)."""
         return frozenset(m.forbund_key for m in self.memberships)
+
+    @property
+    def home(self) -> tuple[str, str]:
+        """The förbund (key, name) that speaks to the person: their first förbund, else
+        the förbund of their first insats (a person has one or the other)."""
+        if self.memberships:
+            return self.memberships[0].forbund_key, self.memberships[0].forbund_name
+        return self.projects[0].forbund_key, self.projects[0].forbund_name
+
+    @property
+    def insats_ids(self) -> frozenset[int]:
+        return frozenset(p.insats_id for p in self.projects)
 
     def holds(self, need: str, forbund_key: str | None = None) -> bool:
         """Whether the person holds `need` (a permission of `[permissions]`, such as
@@ -58,7 +86,7 @@ def normalise(email: str) -> str:
 
 
 def find(session: Session, email: str) -> Person | None:
-    """The person with this address in any förbund of the database, or None.
+    """The person with this address in any förbund file or insats of the database, or None.
 
     Asked on every request, so it must not parse every förbund's file each time:
     one narrow query reads each förbund's key, name and `config_sha256`, and a
@@ -77,10 +105,42 @@ def find(session: Session, email: str) -> Person | None:
             )
         )
     )
-    found = _directory(session, rows).people.get(email)
-    if not found:
+    found = _directory(session, rows).people.get(email) or ()
+    projects, names = _projects(session, email)
+    if not found and not projects:
         return None
-    return Person(email=email, name=found[0].actor.name, memberships=found)
+    name = found[0].actor.name if found else next((n for n in names if n), email)
+    return Person(email=email, name=name, memberships=found, projects=projects)
+
+
+def _projects(session: Session, email: str) -> tuple[tuple[ProjectRole, ...], list[str]]:
+    """The insatser naming `email` (one query: insatser change without their förbund's
+    file, so they are not kept with the directory), and the names they give it."""
+    leader = sa.func.lower(Insats.leader_email) == email
+    contact = sa.func.lower(Insats.contact_email) == email
+    query = (
+        sa.select(
+            Insats.id,
+            Insats.name,
+            Forbund.key,
+            Forbund.name,
+            sa.func.lower(Insats.leader_email),
+            Insats.leader_name,
+            Insats.contact_name,
+        )
+        .join(Forbund, Forbund.id == Insats.forbund_id)
+        .where(sa.or_(leader, contact))
+        .order_by(Forbund.key, Insats.name)
+    )
+    roles, names = [], []
+    for id_, name, key, forbund_name, leader_email, leader_name, contact_name in session.execute(
+        query
+    ):
+        is_leader = leader_email == email
+        role = "leader" if is_leader else "contact"
+        roles.append(ProjectRole(id_, name, key, forbund_name, role))
+        names.append(leader_name if is_leader else contact_name)
+    return tuple(roles), names
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ class NewSession:
     secret: str
     csrf: str
     email: str
+    target: str | None = None  # the page to open after sign-in (a mailed link's)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def open_in(s: Session, email: str, now: datetime, replacing: str | None = None)
 
 def start(app: App, email: str, replacing: str | None = None) -> NewSession:
     """A session for a person whom another way has proved (an identity provider's
-    verified e-mail): refused when no förbund file names the address."""
+    verified e-mail): refused when no förbund file or insats names the address."""
     now = app.clock.now()
 
     def work(uow: UnitOfWork) -> NewSession:

@@ -12,12 +12,16 @@ limit the answer is 429 (it says nothing about any address).
 
 A link is 32 random bytes, kept only as SHA-256, valid LINK_VALID by the app's
 clock, and redeemed once, by a POST from the page it opens (a mail scanner that
-fetches the link does not use it up).
+fetches the link does not use it up). A link may open a page after sign-in (its
+`target`): the personal links of reminders and other report mails
+(`workflow.mail.links`), which live longer. Such a link, once expired or used,
+can ask for a fresh one to the same address and page (`send_fresh`), counted
+against the same limits; expired links are kept KEEP_EXPIRED for that.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,9 +33,10 @@ from sqlalchemy.orm import Session
 from workflow.core.app import App
 from workflow.core.models import SigninAttempt, SigninLink
 from workflow.core.uow import UnitOfWork, read, write
+from workflow.forbund import registry as forbunds
 from workflow.identity import people, sessions
 from workflow.identity.sessions import NewSession
-from workflow.mail import compose
+from workflow.mail import compose, links
 
 LINK_VALID = timedelta(minutes=15)
 WINDOW = timedelta(minutes=15)
@@ -39,6 +44,7 @@ PER_ADDRESS = 5
 PER_CLIENT = 20
 KIND = "signin"  # the outbox kind and the mail templates' name
 REF_DIGITS = 56  # of the token's SHA-256 in the outbox's ref (which holds 64 characters)
+KEEP_EXPIRED = timedelta(days=30)  # a link that opens a page offers a fresh one this long
 
 
 class Admission(StrEnum):
@@ -48,7 +54,7 @@ class Admission(StrEnum):
 
 
 def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return links.token_sha256(text)
 
 
 def admit(app: App, email: str, client: str) -> Admission:
@@ -92,9 +98,10 @@ def _ref(link: SigninLink) -> str:
     return f"{KIND}:{link.token_sha256[:REF_DIGITS]}"
 
 
-def send_link(app: App, email: str, base_url: str) -> Sent | None:
-    """Queue a sign-in link to `email` when a förbund file names it; None otherwise.
-    The mail goes out from the person's first förbund (by key), in its name."""
+def send_link(app: App, email: str, base_url: str, target: str | None = None) -> Sent | None:
+    """Queue a sign-in link to `email` when a förbund file or an insats names it; None
+    otherwise. The mail goes out from the person's first förbund (by key), in its name.
+    `target`: the page the link opens after sign-in (a report's page)."""
     now = app.clock.now()
 
     def work(uow: UnitOfWork) -> Sent | None:
@@ -102,39 +109,94 @@ def send_link(app: App, email: str, base_url: str) -> Sent | None:
         person = people.find(s, email)
         if person is None:
             return None
-        s.execute(sa.delete(SigninLink).where(SigninLink.expires_at <= now - LINK_VALID))
-        token = secrets.token_urlsafe(32)
-        link = SigninLink(
-            token_sha256=_sha(token),
-            email=person.email,
-            created_at=now,
-            expires_at=now + LINK_VALID,
+        _forget_old(s, now)
+        link = links.PersonalLink(
+            secrets.token_urlsafe(32), person.email, links.safe_target(target), now + LINK_VALID
         )
-        s.add(link)
+        row = link.row(now)
+        s.add(row)
         s.flush()
-        home = person.memberships[0]
-        row = compose.enqueue(
+        home_key, home_name = person.home
+        cfg = forbunds.config_of(forbunds.resolve(s, home_key))
+        queued = compose.enqueue(
             s,
-            key=_ref(link),
-            forbund_key=home.forbund_key,
+            key=_ref(row),
+            forbund_key=home_key,
             kind=KIND,
-            cfg=home.cfg,
+            cfg=cfg,
             to=[(person.name, person.email)],
             cc=None,
             context={
                 "name": person.name,
-                "forbund": home.forbund_name,
-                "link": f"{base_url}/signin/{token}",
+                "forbund": home_name,
+                "link": link.url(base_url),
                 "minutes": int(LINK_VALID.total_seconds() // 60),
             },
             not_before=now,
             now=now,
-            ref=_ref(link),
+            ref=_ref(row),
         )
-        assert row is not None and row.id is not None  # a new link's key is new
-        return Sent(outbox_id=row.id, email=person.email, forbund_key=home.forbund_key)
+        assert queued is not None and queued.id is not None  # a new link's key is new
+        return Sent(outbox_id=queued.id, email=person.email, forbund_key=home_key)
 
     return write(app, work)
+
+
+def _forget_old(s: Session, now: datetime) -> None:
+    """Links past any use: a plain one once expired a while, one that opens a page once
+    it can no longer offer a fresh one."""
+    s.execute(
+        sa.delete(SigninLink).where(
+            sa.or_(
+                sa.and_(SigninLink.target.is_(None), SigninLink.expires_at <= now - LINK_VALID),
+                SigninLink.expires_at <= now - KEEP_EXPIRED,
+            )
+        )
+    )
+
+
+class LinkState(StrEnum):
+    USABLE = "usable"
+    SPENT = "spent"  # expired or used, and it opens a page: a fresh one can be asked for
+    INVALID = "invalid"  # unknown, or a plain sign-in link past use
+
+
+@dataclass(frozen=True)
+class LinkLook:
+    state: LinkState
+    email: str = ""
+    target: str | None = None
+
+
+def look(app: App, token: str) -> LinkLook:
+    """What the link is now, for the page it opens (nothing is used up by looking)."""
+    if not token or len(token) > 128:
+        return LinkLook(LinkState.INVALID)
+    now = app.clock.now()
+    with read(app) as uow:
+        link = uow.session.scalars(
+            sa.select(SigninLink).where(SigninLink.token_sha256 == _sha(token))
+        ).first()
+        if link is None:
+            return LinkLook(LinkState.INVALID)
+        target = links.safe_target(link.target)
+        if link.used_at is None and link.expires_at > now:
+            return LinkLook(LinkState.USABLE, link.email, target)
+        if target is not None and link.expires_at > now - KEEP_EXPIRED:
+            return LinkLook(LinkState.SPENT, link.email, target)
+        return LinkLook(LinkState.INVALID)
+
+
+def send_fresh(app: App, token: str, client: str, base_url: str) -> Admission | None:
+    """A fresh link to the address of a spent link that opens a page, to the same page;
+    counted against the limits like any request. None when the link offers none."""
+    seen = look(app, token)
+    if seen.state is not LinkState.SPENT:
+        return None
+    admitted = admit(app, seen.email, client)
+    if admitted is Admission.OK:
+        send_link(app, seen.email, base_url, seen.target)
+    return admitted
 
 
 def _usable(s: Session, token: str, now: datetime) -> SigninLink | None:
@@ -148,13 +210,13 @@ def _usable(s: Session, token: str, now: datetime) -> SigninLink | None:
 
 def valid(app: App, token: str) -> bool:
     """Whether the link can still be used (for the page that asks to confirm it)."""
-    with read(app) as uow:
-        return _usable(uow.session, token, app.clock.now()) is not None
+    return look(app, token).state is LinkState.USABLE
 
 
 def redeem(app: App, token: str, replacing: str | None = None) -> NewSession | None:
-    """Use the link once: a new session for its person, or None when the link is
-    unknown, used, expired, or its person is in no förbund file any more."""
+    """Use the link once: a new session for its person (with the page the link opens),
+    or None when the link is unknown, used, expired, or its person is in no förbund
+    file and no insats any more."""
     now = app.clock.now()
 
     def work(uow: UnitOfWork) -> NewSession | None:
@@ -171,6 +233,7 @@ def redeem(app: App, token: str, replacing: str | None = None) -> NewSession | N
             return None
         if people.find(s, link.email) is None:
             return None
-        return sessions.open_in(s, link.email, now, replacing)
+        started = sessions.open_in(s, link.email, now, replacing)
+        return dataclasses.replace(started, target=links.safe_target(link.target))
 
     return write(app, work)

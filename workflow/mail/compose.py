@@ -1,7 +1,10 @@
 """What finsam tells people, written to the outbox.
 
 Each message has an idempotency key, so a retried command or a second sweep
-cannot queue it twice: reminders `reminder:<obligation>:<due>:<offset>`,
+cannot queue it twice: reminders `reminder:<obligation>:<due>:<offset>` (to the
+project leader; `...:<address hash>` to the owner contact, `...:chef` the
+förbundschef's copy of a late one), a returned report `returned:<audit row>:<n>`,
+new reports owed `owed:<first obligation>:<address hash>`,
 kallelser `notice:<meeting>:<sequence>` (a cancellation `notice-cancel:<meeting>`),
 the missing-cycle reminder `cycle:<förbund>:<year>`, arrivals `arrival:<audit row>`,
 decision notices `decision:<audit row>:<member>`.
@@ -59,12 +62,24 @@ from workflow.core.models import (
     Obligation,
     OutboxMessage,
 )
+from workflow.core.settings import base_url
 from workflow.core.text import LIMITS, line_problem
 from workflow.core.uow import UnitOfWork, read, write
 from workflow.cycle import papers, placement
 from workflow.cycle.meetings import meeting_dict
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import ForbundFile
+from workflow.mail import links, report_mail
+from workflow.mail.drafting import (
+    add_once,
+    draft_message,
+    personal_key,
+    project_people,
+)
+from workflow.mail.drafting import (
+    queued as key_queued,
+)
+from workflow.mail.links import PersonalLink
 from workflow.plans import documents as plan_docs
 from workflow.reports.obligations import has_board_meetings
 
@@ -195,7 +210,7 @@ def enqueue(
     (then None). For the few messages a change causes; sweeps use `queue`."""
     if not to:
         return None
-    if _queued(s, key):
+    if key_queued(s, key):
         return None
     row = OutboxMessage(
         **_message(
@@ -213,24 +228,7 @@ def enqueue(
             calendar=calendar,
         )
     )
-    return row if _add_once(s, row) else None
-
-
-def _queued(s: Session, key: str) -> bool:
-    return (
-        s.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)).first() is not None
-    )
-
-
-def _add_once(s: Session, row: OutboxMessage) -> bool:
-    """Add the row in a savepoint; False when another worker took its key first."""
-    try:
-        with s.begin_nested():
-            s.add(row)
-            s.flush()
-    except sa.exc.IntegrityError:
-        return False
-    return True
+    return row if add_once(s, row) else None
 
 
 # ---------------------------------------------------------------- drafts, rendered, queued
@@ -276,6 +274,8 @@ class Draft:
     ref: str
     holds: Holds
     invite: Invite | None = None
+    # the personal links its text carries: their rows go in with the message, never without
+    links: tuple[PersonalLink, ...] = ()
 
     def failed(self, exc: Exception) -> Failed:
         return Failed(self.key, self.forbund_key, self.kind, self.ref, _reason(exc))
@@ -371,7 +371,10 @@ def _insert_batch(
     def work(uow: UnitOfWork) -> list[Queued]:
         s = uow.session
         keep = still_due(s, [r.draft for r in batch], now)
-        return insert_new(s, [r for r in batch if r.draft.key in keep])
+        done = insert_new(s, [r for r in batch if r.draft.key in keep])
+        inserted = {q.key for q in done}
+        links.store(s, [k for r in batch if r.draft.key in inserted for k in r.draft.links], now)
+        return done
 
     done = write(app, work)
     if on_queued is not None:
@@ -488,43 +491,63 @@ def open_obligations(s: Session, row: Forbund) -> Any:
 
 
 def due_reminders(s: Session, row: Forbund, cfg: ForbundFile, now: datetime) -> list[Draft]:
-    """The latest applicable reminder of each open report, not queued yet (read only)."""
-    chef_name, chef_email = cfg.chef()
-    due_now = []  # (obligation, insats, the latest applicable offset, its key)
+    """The latest applicable reminder of each open report, not queued yet (read only).
+
+    One message per recipient, since each carries a personal link that signs its
+    reader in on the report's page (`workflow.mail.links`); a late report's
+    förbundschef gets a copy of their own, with a plain link to the page."""
+    chef = cfg.chef()
+    base, valid = base_url(), links.valid_for()
+    due_now = []  # (obligation, insats, the latest applicable offset, its drafts' keys)
     for o, insats in open_obligations(s, row):
         applicable = [(at, off) for at, off in reminder_times(o, cfg) if at <= now]
         if applicable:
             _, offset = max(applicable)  # after downtime only the latest one goes out
-            due_now.append((o, insats, offset, f"reminder:{o.id}:{o.due}:{offset}"))
-    done = _queued_keys(s, [key for *_, key in due_now])
+            key = f"reminder:{o.id}:{o.due}:{offset}"
+            to = project_people(insats)
+            keys = [personal_key(key, i, email) for i, (_, email) in enumerate(to)]
+            if offset < 0 and chef[1] and to:
+                keys.append(f"{key}:chef")
+            due_now.append((o, insats, offset, to, keys))
+    done = _queued_keys(s, [k for *_, keys in due_now for k in keys])
     drafts = []
-    for o, insats, offset, key in due_now:
-        if key in done:
-            continue
-        to: list[Recipient] = [
-            (n or "", e)
-            for n, e in (
-                (insats.leader_name, insats.leader_email),
-                (insats.contact_name, insats.contact_email),
-            )
-            if e
-        ]
-        if not to:
-            continue
-        drafts.append(
-            Draft(
-                key=key,
-                forbund_key=row.key,
-                kind="reminder",
-                cfg=cfg,
-                to=to,
-                cc=[(chef_name, chef_email)] if offset < 0 else None,
-                context=_reminder_context(s, cfg, o, insats, now),
-                ref=f"obligation:{o.id}",
-                holds=Holds("open", o.id, o.due),
-            )
-        )
+    for o, insats, _offset, to, keys in due_now:
+        context = _reminder_context(s, cfg, o, insats, now)
+        for (name, email), key in zip(to, keys, strict=False):
+            if key in done:
+                continue
+            link = links.new(email, links.report_page(o.id or 0), now, valid)
+            personal = {**context, "greeting": name or insats.name, "link": link.url(base)}
+            personal["hours"] = int(valid.total_seconds() // 3600)
+            drafts.append(_reminder(row, cfg, o, key, (name, email), personal, (link,)))
+        if len(keys) > len(to) and keys[-1] not in done:  # the chef's copy of a late one
+            copy = {**context, "greeting": chef[0], "link": base + links.report_page(o.id or 0)}
+            copy["copy_of"] = ", ".join(n or e for n, e in to)
+            drafts.append(_reminder(row, cfg, o, keys[-1], chef, copy, ()))
     return drafts
+
+
+def _reminder(
+    row: Forbund,
+    cfg: ForbundFile,
+    o: Obligation,
+    key: str,
+    to: tuple[str, str],
+    context: dict[str, Any],
+    personal: tuple[PersonalLink, ...],
+) -> Draft:
+    return Draft(
+        key=key,
+        forbund_key=row.key,
+        kind="reminder",
+        cfg=cfg,
+        to=[to],
+        cc=None,
+        context=context,
+        ref=f"obligation:{o.id}",
+        holds=Holds("open", o.id or 0, o.due),
+        links=personal,
+    )
 
 
 def _reminder_context(
@@ -545,6 +568,9 @@ def _reminder_context(
         "comment": o.comment if o.state == "returned" else None,
         "chef": cfg.chef()[0],
         "forbund": cfg.forbund.name,
+        "link": None,
+        "hours": None,
+        "copy_of": None,
     }
 
 
@@ -610,6 +636,7 @@ def _notice(s: Session, row: Forbund, cfg: ForbundFile, m: Meeting, method: str)
         "called": called,
         "items": items,
         "documents": [i for i in items if i["kind"] in ("plan", "report")],
+        "overviews": papers.link_overviews(s, row.key, m.id or 0, items),
         "sender": cfg.chef()[0],
         "method": method,
     }
@@ -713,37 +740,6 @@ def sweep(
 # ---------------------------------------------------------------- plans and decisions
 
 
-def _draft(
-    s: Session, *, key: str, forbund_key: str, kind: str, ref: str, now: datetime, draft: Any
-) -> bool:
-    """Note, in the caller's transaction, a message its change causes, unrendered.
-
-    The row holds only what rendering needs (ids and facts, as JSON); it is
-    rendered and queued right after the change commits (`render_drafts`, asked
-    for by the handler), so the change's write lock is never held while
-    templates render. Its key keeps it once, as for every message. False when
-    the key is taken already.
-    """
-    if _queued(s, key):
-        return False
-    row = OutboxMessage(
-        key=key,
-        forbund_key=forbund_key,
-        kind=kind,
-        subject="",
-        sender="",
-        recipients=[],
-        message_id=f"<draft:{key}>",  # unique like the key; the real one comes with the render
-        raw=b"",
-        ref=ref,
-        state="draft",
-        not_before=now,
-        created_at=now,
-        draft=draft,
-    )
-    return _add_once(s, row)
-
-
 def plan_arrived(
     s: Session,
     row: Forbund,
@@ -758,7 +754,7 @@ def plan_arrived(
     now: datetime,
 ) -> None:
     """Tell the members of the next body that the plan is on their meeting's agenda."""
-    _draft(
+    draft_message(
         s,
         key=f"arrival:{audit_seq}",
         forbund_key=row.key,
@@ -803,7 +799,7 @@ def decisions_approved(
         if event is None or event.kind != "decision" or event.plan_id is None:
             continue
         for member in cfg.members:
-            queued += _draft(
+            queued += draft_message(
                 s,
                 key=f"decision:{event.seq}:{member.key}",
                 forbund_key=row.key,
@@ -838,6 +834,7 @@ class _Parts:
     to: list[Recipient]
     context: dict[str, Any]
     plan: Any = None  # decisions: the plan (a loaded document), attached as HTML
+    links: tuple[PersonalLink, ...] = ()  # report mails: the reader's personal link
 
 
 def render_drafts(
@@ -865,7 +862,7 @@ def render_drafts(
         )
         for r in rows:
             try:
-                p = _parts(app, s, r)
+                p = _parts(app, s, r, now)
             except Exception as exc:  # one draft fails, never the others
                 if isinstance(exc, sa.exc.SQLAlchemyError):
                     raise  # the database, not the message: the whole run is retried
@@ -888,7 +885,7 @@ def render_drafts(
     def work(uow: UnitOfWork) -> int:
         done = 0
         for p, values in rendered:
-            done += uow.session.execute(
+            changed = uow.session.execute(
                 sa.update(t)
                 .where(t.c.id == p.id, t.c.state == "draft")
                 .values(
@@ -901,6 +898,9 @@ def render_drafts(
                     draft=None,
                 )
             ).rowcount
+            if changed:  # its links go in with it; another process's render made its own
+                links.store(uow.session, p.links, now)
+            done += changed
         for id_, f in failed:  # the draft stays, so 'outbox retry' can draft it anew
             uow.session.execute(
                 sa.update(t)
@@ -916,8 +916,18 @@ def render_drafts(
     return done
 
 
-def _parts(app: App, s: Session, row: OutboxMessage) -> _Parts | None:
+def _parts(app: App, s: Session, row: OutboxMessage, now: datetime) -> _Parts | None:
     """The recipients and template context of a drafted message, from its draft."""
+    assert row.id is not None
+    if row.kind in report_mail.KINDS:
+        got = report_mail.parts(s, row, now)
+        if got is None:
+            return None
+        to: list[Recipient] = list(got.to)
+        return _Parts(
+            row.id, row.key, row.forbund_key, row.kind, row.ref, got.cfg, to, got.context,
+            links=got.links,
+        )  # fmt: skip
     d = row.draft or {}
     forbund = s.scalars(sa.select(Forbund).where(Forbund.key == row.forbund_key)).first()
     meeting = s.get(Meeting, d.get("meeting"))
@@ -939,7 +949,7 @@ def _parts(app: App, s: Session, row: OutboxMessage) -> _Parts | None:
             "comment": d["comment"],
             "forbund": cfg.forbund.name,
         }
-        to: list[Recipient] = list(dict.fromkeys(people))
+        to = list(dict.fromkeys(people))
         return _Parts(row.id, row.key, row.forbund_key, row.kind, row.ref, cfg, to, context)
     event = s.scalars(sa.select(AuditEvent).where(AuditEvent.seq == d["decision"])).first()
     member = next((m for m in cfg.members if m.key == d["member"]), None)

@@ -152,8 +152,29 @@ def _reminder_stale(s: Any, message_id: int, key: str, ref: str, now: datetime) 
         return f"report is {o.state if o else 'gone'}"
     if s.get(Insats, o.insats_id) is None:
         return "insats gone"
-    if _later(s, message_id, "reminder", ref):
+    if _later_for_the_same_reader(s, message_id, key, ref):
         return "a later reminder for the same report replaces it"
+    return None
+
+
+def _reader(key: str) -> str:
+    """Whose copy of a reminder its key names: `reminder:<obligation>:<due>:<offset>` is the
+    project leader's, a fifth part another reader's (an address hash, or `chef`)."""
+    parts = key.split(":")
+    return parts[4] if len(parts) > 4 else ""
+
+
+def _later_for_the_same_reader(s: Any, message_id: int, key: str, ref: str) -> bool:
+    t = OutboxMessage.__table__
+    later = sa.select(t.c.key).where(t.c.ref == ref, t.c.kind == "reminder", t.c.id > message_id)
+    return any(_reader(k) == _reader(key) for k in s.scalars(later))
+
+
+def _returned_stale(s: Any, message_id: int, key: str, ref: str, now: datetime) -> str | None:
+    """A return is not told once the report was handed in again (or otherwise settled)."""
+    o = s.get(Obligation, int(ref.split(":")[1]))
+    if o is None or o.state != "returned":
+        return f"report is {o.state if o else 'gone'}"
     return None
 
 
@@ -186,6 +207,7 @@ StaleRule = Callable[[Any, int, str, str, datetime], str | None]
 # (kind, what its ref names) -> why such a message should no longer go, or None
 STALE_RULES: dict[tuple[str, str], StaleRule] = {
     ("reminder", "obligation"): _reminder_stale,
+    ("returned", "obligation"): _returned_stale,
     ("notice", "meeting"): _notice_stale,
     ("signin", "signin"): _signin_stale,
 }
@@ -636,8 +658,10 @@ async def _send_all(
                 # marked before the next send on this connection, in the loop's own
                 # thread: a short local write is cheaper than handing it to a thread
                 key = {"sent": "sent", "transient": "transient"}.get(outcome, "failed")
+                settled = "sent" if outcome == "sent" else "failed"
+                kept = None if not redaction.hidden_when(kind, settled) else hidden
                 if not claims.mark(
-                    message_id, outcome, detail, per, mail.max_attempts, tries, accepted, hidden
+                    message_id, outcome, detail, per, mail.max_attempts, tries, accepted, kept
                 ):
                     lost(
                         message_id,
@@ -754,7 +778,8 @@ def retry(app: App, message_id: int, actor_email: str | None, channel: str = "cl
         m = _message(s, message_id)
         row = forbunds.resolve(s, m.forbund_key)
         who, role = forbunds.authorise(forbunds.config_of(row), actor_email, "mail")
-        if redaction.holds_secret(m.kind):  # its link is gone from it, or soon expires
+        if redaction.holds_secret(m.kind) and m.kind not in redaction.KEPT_FOR_RETRY:
+            # its link is gone from it, or soon expires
             raise UsageError(
                 f"message {m.id} is a sign-in link; a sign-in link is never sent again",
                 "ask for a new link at /signin",

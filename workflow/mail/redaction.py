@@ -1,11 +1,12 @@
 """What of a message is not kept once it has gone: the secrets some kinds carry.
 
-A sign-in mail holds a one-time link whose token opens a session; the database
-keeps the token only as a hash, so the mail's stored text must not keep it
-either. The delivery hides it in `raw` the moment the message is settled (sent,
-skipped or failed: it will not go again), and every view of a message hides it
-while it still waits. Kinds and their patterns are data here, so another secret
-kind is one row more.
+A sign-in mail, and each report mail with a personal link, holds a one-time
+link whose token opens a session; the database keeps the token only as a hash,
+so the mail's stored text must not keep it either. The delivery hides it in
+`raw` the moment the message is settled (sent, skipped, or failed: a sign-in
+mail will not go again; a report mail keeps it while failed, see
+KEPT_FOR_RETRY), and every view of a message hides it while it still waits.
+Kinds and their patterns are data here, so another secret kind is one row more.
 """
 
 from __future__ import annotations
@@ -17,13 +18,31 @@ from email.message import EmailMessage
 HIDDEN = "[inloggningslänken visas inte]"
 
 # kind -> what in its text is a secret (the link with its token, whole)
+_LINK = re.compile(r"https?://[^\s\"'<>]+/signin/[A-Za-z0-9_-]{16,}")
 SECRETS: dict[str, re.Pattern[str]] = {
-    "signin": re.compile(r"https?://[^\s\"'<>]+/signin/[A-Za-z0-9_-]{16,}"),
+    "signin": _LINK,
+    # the report mails carry a personal link (workflow.mail.links) that signs in too
+    "reminder": _LINK,
+    "returned": _LINK,
+    "owed": _LINK,
 }
+
+
+# kinds whose text is kept while they failed, so `outbox retry` can send them again:
+# a report mail matters after a refusal is fixed (its link may have expired by then;
+# the page it opens offers a fresh one). A sign-in mail is asked for again instead.
+KEPT_FOR_RETRY = frozenset({"reminder", "returned", "owed"})
 
 
 def holds_secret(kind: str) -> bool:
     return kind in SECRETS
+
+
+def hidden_when(kind: str, state: str) -> bool:
+    """Whether a message of `kind` settled in `state` loses its secret now."""
+    if kind not in SECRETS or state == "queued":
+        return False
+    return state in ("sent", "skipped") or kind not in KEPT_FOR_RETRY
 
 
 def redact(kind: str, raw: bytes) -> bytes:

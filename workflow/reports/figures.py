@@ -224,3 +224,33 @@ def in_words(figures: Figures) -> str:
 def shorten(text: str, limit: int = MAX_AUDIT) -> str:
     """`text`, cut to `limit` characters with an ellipsis when longer."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------- for a form in the browser
+
+_TILLATET = {
+    "integer": "Skriv ett heltal från 0 och uppåt, till exempel 12.",
+    "percent": "Skriv ett heltal från 0 till 100.",
+    "tkr": "Skriv ett belopp i tkr med högst en decimal, till exempel 512,5.",
+    "yes-no": "Välj ja eller nej.",
+    "text": "Texten får ha högst 10 000 tecken och inga styrtecken.",
+}
+
+
+def form_errors(given: Mapping[str, str], fields: list[ReportField]) -> dict[str, str]:
+    """Each figure of a browser's form that would be refused, with a Swedish message
+    saying what is allowed (the same rules as `check`); empty when all would pass."""
+    errors: dict[str, str] = {}
+    for field in fields:
+        raw = given.get(field.key, "")
+        if not raw.strip():
+            if field.required:
+                errors[field.key] = f"{field.label} saknas. {_TILLATET[field.type]}"
+            continue
+        try:
+            _value(field, raw)
+        except (ValueError, UsageError):
+            errors[field.key] = (
+                f"{field.label}: {_shown(raw)} går inte att ta emot. " + (_TILLATET[field.type])
+            )
+    return errors

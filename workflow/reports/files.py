@@ -397,13 +397,19 @@ def _mb(n: int) -> str:
 
 def references(s: Session) -> dict[str, list[str]]:
     """Every sha256 a row names as a report file, with the obligations naming it: the
-    obligation's current file and every earlier submission its audit trail keeps."""
+    obligation's current file, its draft's, and every earlier submission its audit
+    trail keeps."""
     refs: dict[str, set[str]] = {}
     current = sa.select(Obligation.id, Obligation.file_sha256).where(
         Obligation.file_sha256.is_not(None), Obligation.file_sha256 != ""
     )
     for oid, sha in s.execute(current):
         refs.setdefault(sha, set()).add(f"obligation:{oid}")
+    drafts = sa.select(Obligation.id, Obligation.draft_file_sha256).where(
+        Obligation.draft_file_sha256.is_not(None), Obligation.draft_file_sha256 != ""
+    )
+    for oid, sha in s.execute(drafts):  # a draft's file, saved before it is handed in
+        refs.setdefault(sha, set()).add(f"obligation:{oid} (draft)")
     earlier = sa.select(AuditEvent.subject, AuditEvent.content_sha256).where(
         AuditEvent.kind == "report",
         AuditEvent.action == "submit",
@@ -417,7 +423,8 @@ def references(s: Session) -> dict[str, list[str]]:
 def _named(app: App, sha: str) -> bool:
     with read(app) as uow:
         s = uow.session
-        if s.scalars(sa.select(Obligation.id).where(Obligation.file_sha256 == sha)).first():
+        named = sa.or_(Obligation.file_sha256 == sha, Obligation.draft_file_sha256 == sha)
+        if s.scalars(sa.select(Obligation.id).where(named)).first():
             return True
         return (
             s.scalars(
@@ -616,3 +623,13 @@ def _staging_state(store: Path) -> tuple[list[str], list[str]]:
         finally:
             os.close(fd)
     return stale, busy
+
+
+def mime_of(path: Path, name: str) -> str:
+    """The type of a stored report file, read from its bytes as when it was received
+    (the row keeps its name and hash, not its type); a UsageError if it no longer passes."""
+    sniff = _Sniffer()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 16):
+            sniff.feed(chunk)
+    return sniff.mime(name, path)

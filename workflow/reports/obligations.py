@@ -9,6 +9,7 @@ is every submission, approval and return.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import cast
@@ -16,14 +17,14 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from states.events import DueMoved
+from states.events import DueMoved, ReportReturned, ReportsOwed
 from states.reports import WHO, period, step
 from workflow.core import audit
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ, Clock, local_today
 from workflow.core.exceptions import NotAllowed, NotFound, UsageError
 from workflow.core.files import open_regular
-from workflow.core.models import Forbund, Insats, Meeting, Obligation
+from workflow.core.models import AuditEvent, Forbund, Insats, Meeting, Obligation
 from workflow.core.settings import max_upload_bytes, sqlite_path
 from workflow.core.text import optional_text, single_line
 from workflow.core.uow import UnitOfWork, read, write
@@ -103,6 +104,8 @@ def generate(
         who, role = forbunds.authorise(cfg, actor_email, "reports")
         actor = (who.email, who.name, role)
         created = generate_in(s, row, cfg, year, app.clock.now(), actor)
+        if created:  # their project people hear of them (handlers: a mail each)
+            uow.record(ReportsOwed(tuple(o.id or 0 for o in created), app.clock.now()))
         out = [obligation_dict(o, s.get(Insats, o.insats_id), app.clock) for o in created]
         return out
 
@@ -367,7 +370,10 @@ def end_insats(
                 )
                 dropped.append(o)
         final = _final(s, insats, cfg, now, actor)
-        if final is None:  # owed already for a planned end: its period ends now
+        if final is not None:
+            s.flush()
+            uow.record(ReportsOwed((final.id or 0,), now))
+        else:  # owed already for a planned end: its period ends now
             settled = _settle_final(s, insats, cfg, on.year, now, actor, "the insats ended")
             final = settled[1] if settled else None
         s.flush()
@@ -679,6 +685,7 @@ def submit(
     file: Path,
     actor_email: str | None,
     figures: dict[str, str] | None = None,
+    channel: str = "cli",
 ) -> SubmittedObligation:
     """Hand in a report file: read once into the store's staging folder (hashed and typed as
     it is written), the row committed, then the file put in its place (`reports.files`).
@@ -688,18 +695,96 @@ def submit(
     it was; the write transaction asks again, since the state may change meanwhile. No
     figures at all: the file alone, the earlier figures kept.
     """
-    now = app.clock.now()
-    limit = max_upload_bytes()
     name = single_line(file.name, "--file (the file's name)", "line")
     fd = open_regular(file, "the report document", follow_symlinks=False)
     try:
-        with read(app) as uow:
-            _may_submit(uow.session, obligation_id, actor_email, lock=False)
-            _checked_figures(uow.session, obligation_id, figures)
-        store.sweep_staging(app)  # what a killed submission left, settled first
-        staged = store.stage(store.root(app.url), fd, str(file), limit)
+        return submit_open(app, obligation_id, fd, name, actor_email, figures, channel)
     finally:
         os.close(fd)
+
+
+def submit_open(
+    app: App,
+    obligation_id: int,
+    fd: int,
+    name: str,
+    actor_email: str | None,
+    figures: dict[str, str] | None = None,
+    channel: str = "cli",
+) -> SubmittedObligation:
+    """`submit` of a file open at `fd` (a command's file, a browser's upload) named `name`;
+    closes nothing of the caller's."""
+    name = single_line(name, "the file's name", "line")
+    staged = _stage(app, obligation_id, fd, name, actor_email, figures)
+    stored = StoredFile(name, staged.size, staged.sha256, staged.mime)
+    try:
+        result = _record(app, obligation_id, actor_email, figures, stored, channel)
+    except Exception:  # not committed: nothing of the submission stays
+        staged.discard()
+        raise
+    except BaseException:  # interrupted, perhaps after the commit: the next sweep decides
+        staged.abandon()
+        raise
+    result["stored_at"] = str(store.publish(staged))
+    return result
+
+
+def _stage(
+    app: App,
+    obligation_id: int,
+    fd: int,
+    name: str,
+    actor_email: str | None,
+    figures: dict[str, str] | None,
+) -> store.Staged:
+    """Ask who may submit and check the figures, then read the file into staging."""
+    with read(app) as uow:
+        _may_submit(uow.session, obligation_id, actor_email, lock=False)
+        _checked_figures(uow.session, obligation_id, figures)
+    store.sweep_staging(app)  # what a killed submission left, settled first
+    return store.stage(store.root(app.url), fd, name, max_upload_bytes())
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A report file as a row names it: in the store by its sha256 (or staged for it)."""
+
+    name: str
+    size: int
+    sha256: str
+    mime: str
+
+
+def submit_stored(
+    app: App,
+    obligation_id: int,
+    actor_email: str | None,
+    figures: dict[str, str] | None,
+    file: StoredFile,
+    channel: str = "web",
+) -> SubmittedObligation:
+    """Hand in a report whose file is in the store already: the draft's file, or the file
+    of a returned report handed in again with corrected figures."""
+    with read(app) as uow:
+        o, _insats, _cfg = _peek(uow.session, obligation_id)
+        named = {o.file_sha256, o.draft_file_sha256} - {None, ""}
+    if file.sha256 not in named:
+        raise UsageError(
+            f"report {obligation_id} names no stored file {file.sha256[:12]}",
+            "attach the report's file",
+        )
+    return _record(app, obligation_id, actor_email, figures, file, channel)
+
+
+def _record(
+    app: App,
+    obligation_id: int,
+    actor_email: str | None,
+    figures: dict[str, str] | None,
+    file: StoredFile,
+    channel: str,
+) -> SubmittedObligation:
+    now = app.clock.now()
 
     def work(uow: UnitOfWork) -> SubmittedObligation:
         s = uow.session
@@ -707,9 +792,10 @@ def submit(
         checked = _checked_figures(s, obligation_id, figures)
         before = o.state
         o.state, o.submitted_at, o.submitted_by = to_state, now, email
-        o.file_name, o.file_size, o.file_sha256 = name, staged.size, staged.sha256
+        o.file_name, o.file_size, o.file_sha256 = file.name, file.size, file.sha256
         if checked is not None:
             o.figures = checked
+        _clear_draft(o)
         o.version += 1
         o.updated_at = now
         s.add(o)
@@ -722,20 +808,74 @@ def submit(
             "submit",
             before,
             o.state,
-            _submit_comment(f"{name} ({staged.size} bytes, {staged.mime})", checked),
-            staged.sha256,
+            _submit_comment(f"{file.name} ({file.size} bytes, {file.mime})", checked),
+            file.sha256,
+            channel,
         )
         return cast(SubmittedObligation, obligation_dict(o, insats, app.clock))
 
+    return write(app, work)
+
+
+def _clear_draft(o: Obligation) -> None:
+    o.draft_figures = o.draft_file_name = o.draft_file_size = o.draft_file_sha256 = None
+    o.draft_saved_at = o.draft_saved_by = None
+
+
+# ---------------------------------------------------------------- drafts
+
+
+MAX_DRAFT_TEXT = 10_000  # characters of one figure as typed, kept in a draft
+
+
+def save_draft(
+    app: App,
+    obligation_id: int,
+    actor_email: str | None,
+    figures: dict[str, str],
+    upload: tuple[int, str] | None = None,
+) -> ObligationView:
+    """Keep what a project leader has typed (and a file) without handing it in.
+
+    The figures are kept as typed (the kind's keys only, each at most
+    MAX_DRAFT_TEXT characters): a draft may be half done, and is checked when
+    submitted. A file goes through the same checks as a submission (type, size,
+    read once) and into the store at once, named by the draft. No state changes,
+    so no audit row: the draft's row says who saved it and when.
+    """
+    now = app.clock.now()
+    staged = None
+    if upload is not None:
+        fd, name = upload
+        name = single_line(name, "the file's name", "line")
+        staged = _stage(app, obligation_id, fd, name, actor_email, None)
+
+    def work(uow: UnitOfWork) -> ObligationView:
+        s = uow.session
+        o, insats, email, _who, _roles, _to = _may_submit(s, obligation_id, actor_email)
+        cfg = forbunds.config_by_id(s, insats.forbund_id)
+        keys = {f.key for f in cfg.reports.fields_for(o.kind)}
+        o.draft_figures = {
+            k: v[:MAX_DRAFT_TEXT] for k, v in figures.items() if k in keys and v.strip()
+        }
+        if staged is not None:
+            o.draft_file_name, o.draft_file_size = upload[1] if upload else "", staged.size
+            o.draft_file_sha256 = staged.sha256
+        o.draft_saved_at, o.draft_saved_by, o.updated_at = now, email, now
+        s.add(o)
+        return obligation_dict(o, insats, app.clock)
+
+    if staged is None:
+        return write(app, work)
     try:
         result = write(app, work)
-    except Exception:  # not committed: nothing of the submission stays
+    except Exception:
         staged.discard()
         raise
-    except BaseException:  # interrupted, perhaps after the commit: the next sweep decides
+    except BaseException:
         staged.abandon()
         raise
-    result["stored_at"] = str(store.publish(staged))
+    store.publish(staged)
     return result
 
 
@@ -784,7 +924,12 @@ def _peek(s: Session, obligation_id: int) -> tuple[Obligation, Insats, ForbundFi
 
 
 def decide(
-    app: App, obligation_id: int, action: str, actor_email: str | None, comment: str | None = None
+    app: App,
+    obligation_id: int,
+    action: str,
+    actor_email: str | None,
+    comment: str | None = None,
+    channel: str = "cli",
 ) -> ObligationView:
     """approve, or return for komplettering (with a comment saying what is missing)."""
     now = app.clock.now()
@@ -806,7 +951,7 @@ def decide(
         o.version += 1
         o.updated_at = now
         s.add(o)
-        _audit(
+        row = _audit(
             s,
             insats,
             o,
@@ -817,7 +962,10 @@ def decide(
             o.state,
             comment,
             o.file_sha256 or "",
+            channel,
         )
+        if action == "return":  # the project people get the comment and a link back
+            uow.record(ReportReturned(o.id or 0, row.seq, now))
         result = obligation_dict(o, insats, app.clock)
         return result
 
@@ -839,10 +987,11 @@ def _audit(
     after: str,
     comment: str | None,
     sha: str = "",
-) -> None:
+    channel: str = "cli",
+) -> AuditEvent:
     row = s.get(Forbund, insats.forbund_id)
     assert row is not None
-    audit.append(
+    return audit.append(
         s,
         at=now,
         forbund_key=row.key,
@@ -859,6 +1008,7 @@ def _audit(
         actor_role=actor[2],
         comment=comment,
         content_sha256=sha,
+        channel=channel,
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from states.events import ReportsOwed
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import UsageError
@@ -64,10 +65,12 @@ def years_swept(now: datetime) -> list[int]:
 
 
 def obligations_in(
-    s: Session, now: datetime, years: list[int]
+    uow: UnitOfWork, now: datetime, years: list[int]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The obligations of every year that has board meetings, in the caller's transaction:
-    (what was created, what was skipped and why), as plain data to log after the commit."""
+    (what was created, what was skipped and why), as plain data to log after the commit.
+    The new ones' project people hear of them (`ReportsOwed`, a mail each)."""
+    s = uow.session
     created: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     for row in s.scalars(sa.select(Forbund).order_by(Forbund.key)):
@@ -85,6 +88,8 @@ def obligations_in(
                 {"forbund": row.key, "item": f"obligation:{o.id}", "report": o.name, "due": o.due}
                 for o in new
             ]
+            if new:
+                uow.record(ReportsOwed(tuple(o.id or 0 for o in new), now))
     return created, skipped
 
 
@@ -120,7 +125,7 @@ def _year(app: App, ctx: Context) -> dict[str, Any]:
     """
     now = app.clock.now()
     years = years_swept(now)
-    created, skipped = write(app, lambda uow: obligations_in(uow.session, now, years))
+    created, skipped = write(app, lambda uow: obligations_in(uow, now, years))
     for skip in skipped:
         ctx.log("obligations-skipped", "warning", **skip)
     for o in created:
@@ -216,7 +221,7 @@ def dry_run(app: App) -> dict[str, Any]:
     ) -> tuple[int, list[notify.Draft], list[notify.Draft], Any, list[notify.Failed]]:
         with UnitOfWork(app, deadline=deadline) as uow:  # never committed
             s = uow.session
-            created, _ = obligations_in(s, now, years)
+            created, _ = obligations_in(uow, now, years)
             cycle = cycle_drafts(s, now, years)
             failed: list[notify.Failed] = []
             drafts = notify.due_in(s, now, failed.append)
