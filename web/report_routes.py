@@ -26,6 +26,7 @@ from workflow.core.exceptions import UsageError
 from workflow.identity import reporting as portal
 from workflow.identity.people import Person
 from workflow.identity.reporting import FormRefused, Upload
+from workflow.reports.files import FileRefused
 
 FIELD = "f_"  # a figure's form field: f_<key>
 INLINE = ("application/pdf", "text/plain", "text/csv")  # opened in the browser
@@ -64,7 +65,9 @@ async def report_post(request: Request, obligation_id: int) -> Response:
     form = await request.form()
     action = str(form.get("action", ""))
     if action not in ("utkast", "lamna"):
-        raise UsageError(f"action={action[:20]!r}", "press Spara utkast or Lämna in")
+        raise UsageError(
+            "Formuläret sade inte vad som skulle göras.", "Tryck på Lämna in eller Spara utkast."
+        )
     typed = {
         k[len(FIELD) :]: str(v)
         for k, v in form.multi_items()
@@ -78,11 +81,9 @@ async def report_post(request: Request, obligation_id: int) -> Response:
             else:
                 await run_in_threadpool(portal.submit, app, person, obligation_id, typed, given)
     except FormRefused as refused:
-        shown = await run_in_threadpool(
-            portal.page, app, person, obligation_id, refused.typed, refused.errors
-        )
-        context = {"r": shown, "saved": {}, "errors": refused.errors}
-        return page(request, "reports/report.html", context, status=400)
+        return await _again(request, obligation_id, refused.typed, refused.errors)
+    except FileRefused as refused:  # the file's type or size: said at the file's field
+        return await _again(request, obligation_id, typed, {"file": refused.swedish})
     _log(
         request,
         "report-draft" if action == "utkast" else "report-submit",
@@ -90,6 +91,16 @@ async def report_post(request: Request, obligation_id: int) -> Response:
     )
     done = "sparat" if action == "utkast" else "inlamnad"
     return RedirectResponse(f"/rapporter/{obligation_id}?{done}=1", status_code=303)
+
+
+async def _again(
+    request: Request, obligation_id: int, typed: dict[str, str], errors: dict[str, str]
+) -> Response:
+    """The form shown again as typed, each refusal at its field; nothing was stored."""
+    app, person = finsam(request), _person(request)
+    shown = await run_in_threadpool(portal.page, app, person, obligation_id, typed, errors)
+    context = {"r": shown, "saved": {}, "errors": errors}
+    return page(request, "reports/report.html", context, status=400)
 
 
 class _opened:
@@ -123,12 +134,12 @@ async def report_decide(request: Request, obligation_id: int) -> Response:
     form = await request.form()
     action = {"godkann": "approve", "returnera": "return"}.get(str(form.get("action", "")))
     if action is None:
-        raise UsageError("no decision was chosen", "press Godkänn or Returnera")
+        raise UsageError("Inget beslut valdes.", "Tryck på Godkänn eller Returnera.")
     comment = str(form.get("comment", "")).strip() or None
     if action == "return" and not comment:
         raise UsageError(
             "Skriv vad som ska kompletteras innan rapporten returneras.",
-            "the comment goes to the project leader with the mail",
+            "Kommentaren går till projektledaren i mejlet om kompletteringen.",
         )
     await run_in_threadpool(portal.decide, app, person, obligation_id, action, comment)
     _log(request, f"report-{action}", item=f"obligation:{obligation_id}")

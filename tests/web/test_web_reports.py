@@ -232,7 +232,8 @@ def test_a_file_of_the_wrong_type_is_refused_by_its_content(world: Any) -> None:
     before = dump(app.url)
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
     answer = _post(client, t1, _form(t1, FIGURES), png)
-    assert answer.status_code == 400 and "PNG" in answer.text
+    assert answer.status_code == 400 and "inte av en sort som finsam tar emot" in answer.text
+    assert 'id="file-fel"' in answer.text and 'value="412,5"' in answer.text  # kept as typed
     assert dump(app.url) == before
 
 

@@ -203,7 +203,10 @@ class ReportPage:
 
 
 def _missing(obligation_id: int) -> NotFound:
-    return NotFound(f"unknown report {obligation_id}", "your reports are listed on /rapporter")
+    return NotFound(
+        f"Det finns ingen rapport {obligation_id} som du kan se.",
+        "Dina rapporter, och de du granskar, finns under Rapporter (/rapporter).",
+    )
 
 
 def _visible(s: Session, person: Person, obligation_id: int) -> tuple[Obligation, Insats, str]:
@@ -435,7 +438,7 @@ def decide(
 ) -> ObligationView:
     """Approve, or return with a comment (the project people get it by mail)."""
     if action not in ("approve", "return"):
-        raise UsageError(f"unknown action {action!r}", "approve or return")
+        raise UsageError(f"Okänt beslut {action[:20]!r}.", "Välj Godkänn eller Returnera.")
     with read(app) as uow:
         _visible(uow.session, person, obligation_id)
     return obligations.decide(app, obligation_id, action, person.email, comment, WEB)
@@ -458,11 +461,13 @@ def file_of(app: App, person: Person, obligation_id: int, draft: bool = False) -
     if draft and viewer != "project":
         raise _missing(obligation_id)
     if not name or not sha:
-        raise NotFound(f"report {obligation_id} has no file yet", "attach one on its page")
+        raise NotFound(
+            f"Rapport {obligation_id} har ingen fil ännu.", "Filen bifogas på rapportens sida."
+        )
     path = store.stored_path(store.root(app.url), sha)
     if not path.is_file():
         raise NotFound(
-            f"the file of report {obligation_id} is missing from the store",
-            "the förbundschef can run 'finsam db check' to see what is missing",
+            f"Filen till rapport {obligation_id} saknas i arkivet.",
+            "Förbundschefen ser vad som saknas med 'finsam db check'.",
         )
     return ReportFile(path, name, store.mime_of(path, name))

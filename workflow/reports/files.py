@@ -137,7 +137,11 @@ class _Sniffer:
     def mime(self, name: str, staged: Path) -> str:
         """The MIME type of an accepted file, or a UsageError saying what it looked like."""
         if self.offset == 0:
-            raise UsageError(f"{name}: is empty", "give the report document itself")
+            raise FileRefused(
+                f"{name}: is empty",
+                "give the report document itself",
+                f"Filen {name} är tom. Bifoga själva rapporten.",
+            )
         kind = filetype.guess(bytes(self.head))
         if kind is not None:
             if kind.mime in _DOCUMENTS:
@@ -202,11 +206,25 @@ def _describe(extension: str, mime: str) -> str:
     return f"a {ext} file"
 
 
+class FileRefused(UsageError):
+    """A report file finsam does not take, with the same said in Swedish (`swedish`) for
+    a form in the browser, where it is shown at the file's field."""
+
+    def __init__(self, message: str, hint: str, swedish: str) -> None:
+        super().__init__(message, hint)
+        self.swedish = swedish
+
+
+_TAKEN_SV = "PDF, Word (.docx), Excel (.xlsx), OpenDocument (.odt, .ods) eller text (.txt, .csv)"
+
+
 def _refused(name: str, looks_like: str) -> UsageError:
-    return UsageError(
+    return FileRefused(
         f"{name}: looks like {looks_like}; accepted: {ACCEPTED}",
         "give the report as one of those (text as UTF-8); the type is read from the content, "
         "not the name",
+        f"Filen {name} är inte av en sort som finsam tar emot. Bifoga rapporten som "
+        f"{_TAKEN_SV}; sorten läses ur filens innehåll, inte ur namnet.",
     )
 
 
@@ -259,10 +277,12 @@ def stage(store: Path, fd: int, name: str, max_bytes: int) -> Staged:
         while chunk := _read(fd, name):
             size += len(chunk)
             if size > max_bytes:
-                raise UsageError(
+                raise FileRefused(
                     f"{name}: is larger than {_mb(max_bytes)}, the most a report may be "
                     "(FINSAM_MAX_UPLOAD_MB)",
                     "give a smaller file, or raise FINSAM_MAX_UPLOAD_MB where finsam runs",
+                    f"Filen {name} är större än {_mb(max_bytes)}, det största en rapport får "
+                    "vara. Bifoga en mindre fil.",
                 )
             digest.update(chunk)
             sniff.feed(chunk)
