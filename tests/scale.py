@@ -2,8 +2,10 @@
 
 Every förbund is Sydöstra Skåne's file under another key, with every address
 moved to a domain of its own (`karin.holm@ystad.f07.example`), so nobody is in
-two förbund. Each förbund gets, per year, its meetings and one plan submitted
-to the presidium (on its agenda), so the later years have data like the first.
+two förbund. Each förbund gets, per year, its meetings and one plan submitted to
+the presidium (on its agenda), and, when asked for, two insatser
+(`with_insatser`) with their report obligations, so the later years have data
+like the first.
 The signed-in person is Sydöstra Skåne's förbundschef, whose current year
 looks the same in a database of one förbund and one year as in a big one:
 what a page shows does not change, only what lies beside it.
@@ -50,16 +52,51 @@ def register(app: Any, keys: list[str]) -> None:
         registry.register(app, forbund_file(key))
 
 
-def year_of_work(app: Any, clock: Any, keys: list[str], year: int) -> dict[str, int]:
-    """The year's meetings of each förbund and its plan, submitted; the plans' ids.
-    One förbund after the other at the same instants: the trail's times never go back."""
+INSATSER = ("Mariamottagningen", "Unga vuxna")
+
+
+def leader_of(key: str, n: int = 0) -> str:
+    """The project leader of the förbund's `n`th insats (each leads one insats only)."""
+    return f"ledare{n}@{key}.example"
+
+
+def with_insatser(app: Any, keys: list[str]) -> None:
+    """Each förbund's two insatser, running since 2019, a budget every year."""
+    from datetime import date
+
+    from workflow.reports import insatser
+
+    for key in keys:
+        for n, name in enumerate(INSATSER):
+            insatser.add(
+                app,
+                key,
+                actor_email=chef_of(key),
+                name=name,
+                owner="region-skane",
+                start=date(2019, 1, 1),
+                leader_name=f"Ledare {n}",
+                leader_email=leader_of(key, n),
+                budget={y: 1000 + 100 * n for y in range(2019, 2031)},
+            )
+
+
+def year_of_work(
+    app: Any, clock: Any, keys: list[str], year: int, reports: bool = False
+) -> dict[str, int]:
+    """The year's meetings of each förbund, its reports owed and its plan, submitted; the
+    plans' ids. One förbund after the other at the same instants: the trail's times
+    never go back."""
     from workflow.cycle import meetings
     from workflow.plans import services as plans
     from workflow.plans.content import Content
+    from workflow.reports import obligations
 
     clock.set(datetime(year, 1, 2, 9, tzinfo=UTC))
     for key in keys:
         meetings.generate(app, key, year, actor_email=chef_of(key))
+        if reports:
+            obligations.generate(app, key, year, actor_email=chef_of(key))
     clock.set(datetime(year, 1, 12, 9, tzinfo=UTC))
     made = {}
     for key in keys:
@@ -76,15 +113,24 @@ def year_of_work(app: Any, clock: Any, keys: list[str], year: int) -> dict[str, 
     return made
 
 
-def build(app: Any, clock: Any, forbund: int, years: list[int], now: datetime) -> int:
-    """`forbund` förbund (Sydöstra Skåne among them) with `years` of work each, the
-    clock at `now`; the id of Sydöstra Skåne's plan for the last year. Sydöstra
-    Skåne comes last in each year, so its current year is built alike whatever
-    else the database holds."""
+def build(
+    app: Any,
+    clock: Any,
+    forbund: int,
+    years: list[int],
+    now: datetime,
+    reports: bool = False,
+) -> int:
+    """`forbund` förbund (Sydöstra Skåne among them) with `years` of work each (and,
+    with `reports`, their insatser and report obligations), the clock at `now`; the id
+    of Sydöstra Skåne's plan for the last year. Sydöstra Skåne comes last in each year,
+    so its current year is built alike whatever else the database holds."""
     keys = [*(other_key(n) for n in range(1, forbund)), SOS]
     register(app, keys)
+    if reports:
+        with_insatser(app, keys)
     made: dict[str, int] = {}
     for year in years:
-        made = year_of_work(app, clock, keys, year)
+        made = year_of_work(app, clock, keys, year, reports)
     clock.set(now)
     return made[SOS]

@@ -1,6 +1,7 @@
 """Each page issues as many SQL statements on a big database as on a small one.
 
-The förbundschef of Sydöstra Skåne sees the same desk, plan list and plan page in
+The förbundschef of Sydöstra Skåne sees the same desk, plan list, plan page, reports,
+report and tertial overview, and its project leader the same reports and report, in
 a database of one förbund and one year as in one of five förbund and three years
 (`scale.build`); a `before_cursor_execute` listener counts the statements of
 each request. The counts are equal, not just bounded: a statement per förbund,
@@ -11,6 +12,7 @@ they are in a server that has answered a request before.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,34 +21,77 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from helpers import CHEF, SOS_FILE, make_app
-from scale import build
+from scale import SOS, build, leader_of
 
 NOW = datetime(2027, 8, 20, 9, tzinfo=UTC)
-PAGES = ("/", "/plans", "/plans/{plan}")
+# each page, and who asks for it: the förbundschef, or the project leader
+PAGES = (
+    ("/", CHEF),
+    ("/plans", CHEF),
+    ("/plans/{plan}", CHEF),
+    ("/rapporter", CHEF),
+    ("/rapporter/{report}", CHEF),
+    ("/sydostra-skane/oversikt/2027/tertial-1", CHEF),
+    ("/rapporter", leader_of(SOS)),
+    ("/rapporter/{report}", leader_of(SOS)),
+)
 
 
-def _database(url: str, forbund: int, years: list[int]) -> tuple[Any, int]:
-    """Its own clock, from the first year on: the trail's times never go backwards."""
+def _database(
+    url: str, forbund: int, years: list[int], reports: bool = True
+) -> tuple[Any, dict[str, int]]:
+    """Its own clock, from the first year on: the trail's times never go backwards. The
+    ids of Sydöstra Skåne's plan of the last year and of its first insats's tertial 1
+    report that year, handed in with its figures."""
     from workflow.core.clock import FixedClock
 
     clock = FixedClock(datetime(years[0], 1, 1, 9, tzinfo=UTC))
     app = make_app(url, clock, SOS_FILE)
-    return app, build(app, clock, forbund, years, NOW)
+    plan = build(app, clock, forbund, years, NOW, reports)
+    return app, {"plan": plan, "report": _handed_in(app, years[-1]) if reports else 0}
 
 
-def _counts(app: Any, plan_id: int) -> dict[str, int]:
-    """The statements of one request to each page, signed in as the förbundschef."""
+FIGURES = {
+    "participants_women": "3",
+    "participants_men": "2",
+    "participants_other": "0",
+    "participants_new": "1",
+    "ended_work_or_studies": "1",
+    "sus_up_to_date": "ja",
+    "costs_tkr": "100",
+    "goal_fulfilment": "Ja.",
+}
+
+
+def _handed_in(app: Any, year: int) -> int:
+    from workflow.reports import obligations
+
+    report = next(
+        o
+        for o in obligations.status(app, SOS, year)
+        if o["kind"] == "tertial-1" and o["insats_name"] == "Mariamottagningen"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        doc = Path(folder) / "t1.pdf"
+        doc.write_bytes(b"%PDF-1.4 rapport")
+        obligations.submit(app, report["id"], doc, leader_of(SOS), FIGURES)
+    return int(report["id"])
+
+
+def _counts(app: Any, ids: dict[str, int]) -> dict[tuple[str, str], int]:
+    """The statements of one request to each page, by each visitor."""
     from webtools import signed_in_client
 
-    client = signed_in_client(app, CHEF)
+    clients = {who: signed_in_client(app, who) for who in {w for _, w in PAGES}}
     seen: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         seen.append(statement)
 
     counts = {}
-    for path in PAGES:
-        url = path.format(plan=plan_id)
+    for path, who in PAGES:
+        client = clients[who]
+        url = path.format(**ids)
         assert client.get(url).status_code == 200, url  # warm
         sa.event.listen(app.engine, "before_cursor_execute", count)
         try:
@@ -54,34 +99,43 @@ def _counts(app: Any, plan_id: int) -> dict[str, int]:
         finally:
             sa.event.remove(app.engine, "before_cursor_execute", count)
         assert answer.status_code == 200, (url, answer.text)
-        counts[path] = len(seen)
+        counts[(path, who)] = len(seen)
         seen.clear()
     return counts
 
 
+Built = tuple[Any, dict[str, int]]
+
+
+@pytest.fixture
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the report files go (PostgreSQL has no folder of its own to put them by)."""
+    monkeypatch.setenv("FINSAM_DATA_DIR", str(tmp_path / "files"))
+
+
 @pytest.fixture
 def small(
-    db_backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[tuple[Any, int]]:
+    db_backend: str, request: pytest.FixtureRequest, tmp_path: Path, files: None
+) -> Iterator[Built]:
     """On the same kind of database as `big` (a dialect has counts of its own)."""
     if db_backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'small.db'}"
     else:
         url = request.getfixturevalue("pg_url")
-    app, plan = _database(url, 1, [2027])
-    yield app, plan
+    app, ids = _database(url, 1, [2027])
+    yield app, ids
     app.engine.dispose()
 
 
 @pytest.fixture
-def big(app_url: str) -> Iterator[tuple[Any, int]]:
-    app, plan = _database(app_url, 5, [2025, 2026, 2027])
-    yield app, plan
+def big(app_url: str, files: None) -> Iterator[Built]:
+    app, ids = _database(app_url, 5, [2025, 2026, 2027])
+    yield app, ids
     app.engine.dispose()
 
 
 def test_every_page_issues_as_many_statements_on_a_big_database(
-    small: tuple[Any, int], big: tuple[Any, int], monkeypatch: pytest.MonkeyPatch
+    small: Built, big: Built, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("FINSAM_BASE_URL", raising=False)
     few = _counts(*small)
@@ -90,13 +144,21 @@ def test_every_page_issues_as_many_statements_on_a_big_database(
     assert all(0 < n < 40 for n in few.values()), few  # and a page's count stays small
 
 
+@pytest.fixture
+def big_plans(app_url: str) -> Iterator[Built]:
+    """`big` without the insatser and their reports."""
+    app, ids = _database(app_url, 5, [2025, 2026, 2027], reports=False)
+    yield app, ids
+    app.engine.dispose()
+
+
 def test_the_plan_list_shows_two_years_and_links_to_earlier_ones(
-    big: tuple[Any, int], monkeypatch: pytest.MonkeyPatch
+    big_plans: Built, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from webtools import signed_in_client
 
     monkeypatch.delenv("FINSAM_BASE_URL", raising=False)
-    client = signed_in_client(big[0], CHEF)
+    client = signed_in_client(big_plans[0], CHEF)
     now = client.get("/plans")
     assert now.status_code == 200
     assert "Verksamhetsplan 2027" in now.text and "Verksamhetsplan 2025" not in now.text
