@@ -260,3 +260,39 @@ def sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         monkeypatch.setenv("FINSAM_MAIL_URL", server.url)
         monkeypatch.setenv("FINSAM_MAIL_CONCURRENCY", "2")
         yield server
+
+
+# ---------------------------------------------------------------- the order of the run
+
+# The slowest tests, slowest first. pytest-xdist's worksteal (pyproject's addopts)
+# hands each worker a contiguous share of the collection and lets an idle worker take
+# the tail of another's: a slow test left in the middle of a share may start late and
+# keep the whole run waiting for it. Each of these starts at the head of a share.
+SLOW_FIRST = (
+    "tests/e2e/test_subprocess.py::test_demo_runs_from_a_copy_over_a_previous_runs_leftovers",
+    "tests/e2e/test_concurrent_writers.py::test_eight_writers_keep_the_data_consistent[sqlite]",
+    "tests/e2e/test_concurrent_writers.py::test_eight_writers_keep_the_data_consistent[postgres]",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    by_id = {item.nodeid: item for item in items}
+    slow = [by_id[name] for name in SLOW_FIRST if name in by_id]
+    if workers < 2 or not slow:
+        return
+    rest = [item for item in items if item not in slow]
+    # the shares as the scheduler cuts them: len // workers, then the rest likewise
+    sizes, left = [], len(items)
+    for remaining in range(workers, 0, -1):
+        sizes.append(left // remaining)
+        left -= sizes[-1]
+    heads: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for i, item in enumerate(slow):
+        heads[i % workers].append(item)
+    ordered: list[pytest.Item] = []
+    for head, size in zip(heads, sizes, strict=True):
+        take = max(size - len(head), 0)
+        ordered += head + rest[:take]
+        rest = rest[take:]
+    items[:] = ordered + rest

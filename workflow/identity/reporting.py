@@ -34,6 +34,7 @@ from workflow.reports import obligations
 from workflow.reports.views import ObligationView
 
 WEB = "web"
+HANDED_IN_SHOWN = 8  # of an insats's reports handed in, the latest shown on /rapporter
 MAX_ID = 2**63 - 1
 STATE_SV = {
     "pending": "väntar",
@@ -76,7 +77,8 @@ class InsatsReports:
 
 
 def mine(app: App, person: Person) -> list[InsatsReports]:
-    """The person's insatser (across förbund), each with its reports, open ones first."""
+    """The person's insatser (across förbund), each with every report still owed and the
+    latest HANDED_IN_SHOWN handed in (a report's page lists the earlier ones too)."""
     if not person.projects:
         return []
     with read(app) as uow:
@@ -95,6 +97,8 @@ def mine(app: App, person: Person) -> list[InsatsReports]:
     for p in person.projects:
         rows = by_insats[p.insats_id]
         rows.sort(key=lambda r: (r["state"] not in obligations.OPEN, _later_first(r)))
+        owed = [r for r in rows if r["state"] in obligations.OPEN]
+        rows = owed + [r for r in rows if r["state"] not in obligations.OPEN][:HANDED_IN_SHOWN]
         out.append(
             InsatsReports(p.insats_id, p.insats_name, p.forbund_key, p.forbund_name, p.role, rows)
         )
