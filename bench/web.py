@@ -1,16 +1,18 @@
 """The web's pages must cost the same on a national database as on a small one.
 
 Two SQLite databases: one förbund and one year, and 80 förbund and ten years
-(`tests/scale.py`: each förbund's meetings and a submitted plan every year; and
+(`tests/scale.py`: each förbund's meetings, its two insatser's report obligations
+and a submitted plan every year; and
 for Sydöstra Skåne, `bench/sweep.py`'s history every year: approved reports,
 sent mail and audit rows). Sydöstra Skåne's current year is alike in both, so
 its förbundschef sees the same pages. Each database is served by `finsam web`'s
 app under uvicorn in a thread of this process; the bench signs the chef in
 (a session row from `sessions.start`) and asks, in interleaved rounds, for
-/healthz (the trivial route), the desk, the plan list and the plan page of
-both. Printed: pages per second (median of the rounds) for each, the ratio
-big/small per page (target: at most 1.3) and the SQL statements of one request
-to each page. The last line is JSON. Not part of the tests.
+/healthz (the trivial route), the desk, the plan list, the plan page, the
+reports, a report handed in and the tertial overview of both. Printed: pages
+per second (median of the rounds) for each, the ratio big/small per page
+(target: at most 1.3) and the SQL statements of one request to each page. The
+last line is JSON. Not part of the tests.
 
 The big database takes a few minutes to build; it is kept in
 /tmp/finsam-bench-web/ under the schema head and the builder's version.
@@ -44,17 +46,26 @@ FORBUND = int(os.environ.get("BENCH_FORBUND", "80"))
 YEARS = int(os.environ.get("BENCH_YEARS", "10"))
 NOW = datetime(2027, 8, 20, 9, tzinfo=UTC)
 CACHE = Path("/tmp/finsam-bench-web")
-BUILDER = "1"  # bump when the data built changes
-PAGES = ("/healthz", "/", "/plans", "/plans/{plan}")
+BUILDER = "2"  # bump when the data built changes
+PAGES = (
+    "/healthz",
+    "/",
+    "/plans",
+    "/plans/{plan}",
+    "/rapporter",
+    "/rapporter/{report}",
+    "/sydostra-skane/oversikt/2027/tertial-1",
+)
 
 
-def build(path: Path, forbund: int, years: int) -> int:
-    """The database at `path` (built once, then kept); Sydöstra Skåne's current plan."""
+def build(path: Path, forbund: int, years: int) -> dict[str, int]:
+    """The database at `path` (built once, then kept); the ids of Sydöstra Skåne's
+    current plan and of its first insats's tertial 1 report, handed in with figures."""
     meta = path.with_suffix(".json")
     if path.exists() and meta.exists():
-        return int(json.loads(meta.read_text())["plan"])
+        return {k: int(v) for k, v in json.loads(meta.read_text()).items()}
     from helpers import SOS_FILE, make_app
-    from scale import SOS, other_key, register, year_of_work
+    from scale import SOS, leader_of, other_key, register, with_insatser, year_of_work
 
     from workflow.core.clock import FixedClock
 
@@ -66,16 +77,46 @@ def build(path: Path, forbund: int, years: int) -> int:
     app = make_app(f"sqlite:///{partial}", clock, SOS_FILE)  # Sydöstra Skåne first (id 1)
     keys = [*(other_key(n) for n in range(1, forbund)), SOS]
     register(app, keys)
+    with_insatser(app, keys)
     plan = 0
     for year in range(first, NOW.year + 1):
         print(f"  building {path.name}: {year}", file=sys.stderr, flush=True)
-        plan = year_of_work(app, clock, keys, year)[SOS]
+        plan = year_of_work(app, clock, keys, year, reports=True)[SOS]
         if year < NOW.year:  # the years behind: reports, mail and audit rows
             history_year(app, clock, year, meetings=False)
+    clock.set(NOW)
+    report = _hand_in(app, path, leader_of(SOS))
     app.engine.dispose()
     partial.rename(path)
-    meta.write_text(json.dumps({"plan": plan}))
-    return plan
+    ids = {"plan": plan, "report": report}
+    meta.write_text(json.dumps(ids))
+    return ids
+
+
+def _hand_in(app: Any, path: Path, leader: str) -> int:
+    """Sydöstra Skåne's first insats's tertial 1 report of this year, with its figures."""
+    from workflow.reports import obligations
+
+    report = next(
+        o
+        for o in obligations.status(app, "sydostra-skane", NOW.year)
+        if o["kind"] == "tertial-1" and o["insats_name"] == "Mariamottagningen"
+    )
+    doc = path.with_suffix(".pdf")
+    doc.write_bytes(b"%PDF-1.4 rapport")
+    figures = {
+        "participants_women": "12",
+        "participants_men": "9",
+        "participants_other": "1",
+        "participants_new": "7",
+        "ended_work_or_studies": "4",
+        "sus_up_to_date": "ja",
+        "costs_tkr": "412,5",
+        "goal_fulfilment": "Målen nås.",
+    }
+    obligations.submit(app, report["id"], doc, leader, figures)
+    doc.unlink()
+    return int(report["id"])
 
 
 def _sweep() -> Any:
@@ -92,7 +133,7 @@ def _sweep() -> Any:
 class Served:
     """`finsam web`'s app on one database, under uvicorn in a thread, the chef signed in."""
 
-    def __init__(self, db: Path, plan: int) -> None:
+    def __init__(self, db: Path, ids: dict[str, int]) -> None:
         import httpx
         import uvicorn
         from helpers import CHEF
@@ -103,7 +144,7 @@ class Served:
         from workflow.identity import sessions
 
         self.app = bootstrap(f"sqlite:///{db}", FixedClock(NOW))
-        self.plan = plan
+        self.ids = ids
         port = _free_port()
         config = uvicorn.Config(
             create_app(self.app), host="127.0.0.1", port=port, log_level="warning"
@@ -119,7 +160,7 @@ class Served:
         )
 
     def url(self, page: str) -> str:
-        return page.format(plan=self.plan)
+        return page.format(**self.ids)
 
     def rate(self, page: str) -> float:
         """Pages per second over REQUESTS requests, one after the other."""
@@ -195,13 +236,13 @@ def main() -> None:
 def report(rates: dict[tuple[str, str], list[float]], counts: dict[tuple[str, str], int]) -> None:
     print(f"1 förbund x 1 year against {FORBUND} förbund x {YEARS} years; SQLite; uvicorn")
     print(f"pages/s: median of {ROUNDS} rounds of {REQUESTS} requests")
-    print(f"{'page':<16}{'small':>10}{'big':>10}{'big/small':>11}{'SQL small':>11}{'SQL big':>9}")
+    print(f"{'page':<42}{'small':>10}{'big':>10}{'big/small':>11}{'SQL small':>11}{'SQL big':>9}")
     result: dict[str, Any] = {}
     for p in PAGES:
         small, big = median(rates[("small", p)]), median(rates[("big", p)])
         slower = small / big  # how many times longer a page takes on the big database
         print(
-            f"{p:<16}{small:>10.1f}{big:>10.1f}{slower:>11.2f}"
+            f"{p:<42}{small:>10.1f}{big:>10.1f}{slower:>11.2f}"
             f"{counts[('small', p)]:>11}{counts[('big', p)]:>9}"
         )
         result[p] = {

@@ -342,8 +342,9 @@ def justera(
     def human(d: dict[str, Any]) -> None:
         if d["approved"]:
             console().print(
-                f"Minutes of meeting {d['meeting']['id']} approved. Notice up by "
-                f"{sv_date(d['posted_on'])}; appeals until {sv_date(d['appeal_ends'])}."
+                f"Minutes of meeting {d['meeting']['id']} approved. Notice on the "
+                f"anslagstavla from {sv_date(d['posted_on'])}; appeals until "
+                f"{sv_date(d['appeal_ends'])}."
             )
         else:
             waiting = [

@@ -261,4 +261,6 @@ else
   echo "  FINSAM_NOW=$FINSAM_NOW $FINSAM web --port 8000"
   echo "and sign in at $FINSAM_BASE_URL/signin ('make demo' in a terminal does this and"
   echo "prints sign-in links for the förbundschef, the chair and a project leader)."
+  echo "The November board meeting's notice is on the public anslagstavla:"
+  echo "  $FINSAM_BASE_URL/sydostra-skane/anslagstavla"
 fi

@@ -47,6 +47,7 @@ def main() -> int:
             print(f"finsam web did not start on {base}:\n{log.read_text()}", file=sys.stderr)
             return 1
         _print_links(base, maildir, emails)
+        print(f"The public anslagstavla, without signing in: {base}/sydostra-skane/anslagstavla")
         print(f"\nServing the demo at {base} (its log: {log}); Ctrl-C stops it.", flush=True)
         web.wait()
     except KeyboardInterrupt:

@@ -16,7 +16,10 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-import web.desk_routes  # (the desk's routes register on import; binds `web`)
+import web.calendar_routes  # (the calendar feed's routes register on import; binds `web`)
+import web.desk_routes  # (the desk's routes register on import)
+import web.meeting_routes  # (the member's meetings' routes register on import)
+import web.notice_routes  # (the public anslagstavla's routes register on import)
 import web.overview_routes  # (the tertial overview's routes register on import)
 import web.plan_routes  # (the plans' routes register on import)
 import web.report_routes  # noqa: F401  (the reports' routes register on import)

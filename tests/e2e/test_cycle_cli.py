@@ -129,7 +129,8 @@ def test_agenda_notice_minutes_justera_wheel(
     ).stdout
     assert minutes.startswith("# Protokoll – Styrelsen") and "§ 1 Mötets öppnande" in minutes
     out = finsam("meeting", "justera", mid, "--as", vice).stdout
-    assert "approved. Notice up by 11 feb. 2027; appeals until 4 mars 2027." in out
+    notice = "Notice on the anslagstavla from 9 feb. 2027; appeals until 2 mars 2027."
+    assert f"approved. {notice}" in out
     assert finsam("meeting", "justera", mid, "--as", chef, code=2).stderr.startswith(
         f"error: {chef} is not a justerare of meeting {mid}"
     )

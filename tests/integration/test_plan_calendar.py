@@ -120,7 +120,7 @@ def test_minutes_justering_and_laga_kraft(app: Any, clock: Any, cycle: int) -> N
     ]
     assert rows[-2]["comment"] == "approved the minutes (1 of 2 justerare)"
     assert rows[-1]["comment"] == (
-        "approved the minutes (2 of 2 justerare); the minutes stand: notice up by "
+        "approved the minutes (2 of 2 justerare); the minutes stand: notice up on "
         "2026-11-27, the appeal time runs until 2026-12-18"
     )
     assert rows[-3]["comment"] == (

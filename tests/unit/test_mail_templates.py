@@ -99,6 +99,7 @@ CONTEXTS = {
         "attached": True,
         "member": "Ystads kommun",
         "chef": "Annika",
+        "anslagstavla": "https://finsam.example/sos/anslagstavla",
     },
     "cycle": {"chef": "Annika", "forbund": "SÖS", "year": 2028},
     "notice": {

@@ -108,6 +108,21 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/{forbund}/oversikt/{year:int}/{kind}"): _signed_in(200, 303, other=404),
     ("GET", "/{forbund}/oversikt/{year:int}/{kind}.csv"): _signed_in(200, 303, other=404),
     ("GET", "/{forbund}/oversikt/{year:int}/{kind}.xlsx"): _signed_in(200, 303, other=404),
+    # the personal calendar feed: the page and its forms for anyone signed in (a new
+    # address is shown once, in the answer to its POST); a token that is nobody's: 404
+    ("GET", "/kalender"): _signed_in(200, 303),
+    ("POST", "/kalender/ny"): _signed_in(200, 403),
+    ("POST", "/kalender/stang"): _signed_in(303, 403),
+    ("GET", "/kalender/{token}.ics"): _all(404),
+    # the member's meetings: the list for anyone signed in; no meetings are stored here,
+    # so a meeting and its report file answer 404 for all
+    ("GET", "/moten"): _signed_in(200, 303),
+    ("GET", "/moten/{meeting_id:int}"): _signed_in(404, 303),
+    ("GET", "/moten/{meeting_id:int}/rapporter/{obligation_id:int}/fil"): _signed_in(404, 303),
+    # the public anslagstavla, open to all; no minutes are justerade here (meeting 1: none)
+    ("GET", "/{forbund}/anslagstavla"): _all(200),
+    ("GET", "/{forbund}/anslagstavla.atom"): _all(200),
+    ("GET", "/{forbund}/protokoll/{meeting_id:int}"): _all(404),
     ("GET", "/static"): _all(200),
 }
 
@@ -195,6 +210,7 @@ def _ask(world: dict[str, Any], client: Any, token: str | None, method: str, pat
         .replace("{token}", "x" * 43)
         .replace("{message_id:int}", "1")
         .replace("{obligation_id:int}", str(world["report"]))
+        .replace("{meeting_id:int}", "1")
         .replace("{year:int}", "2027")
         .replace("{forbund}", "sydostra-skane")
         .replace("{kind}", "tertial-1")

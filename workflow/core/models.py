@@ -381,3 +381,17 @@ class SigninAttempt(SQLModel, table=True):
     at: datetime = _utc(index=True)
     address_sha256: str = Field(max_length=64, index=True)
     client_sha256: str = Field(max_length=64, index=True)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A person's calendar feed (`/kalender/<token>.ics`): the token only as SHA-256, so
+    the address can be shown once, when it is made. One row per person: a new address
+    replaces the old one's hash, switching the feed off deletes the row. `last_used_at`
+    is written at most once an hour (a calendar asks every few minutes)."""
+
+    __tablename__ = "calendar_feed"
+    id: int | None = Field(default=None, primary_key=True)
+    token_sha256: str = Field(unique=True, max_length=64)
+    email: str = Field(unique=True, max_length=254)
+    created_at: datetime = _utc()
+    last_used_at: datetime | None = _utc(default=None, nullable=True)

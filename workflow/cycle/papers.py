@@ -29,7 +29,6 @@ from workflow.core.settings import base_url
 from workflow.core.text import single_line
 from workflow.core.uow import UnitOfWork, read, write
 from workflow.cycle import placement as plan_meetings
-from workflow.cycle.dates import blocked
 from workflow.cycle.meetings import audit_meeting, meeting_dict
 from workflow.cycle.views import (
     AgendaEntry,
@@ -45,7 +44,6 @@ from workflow.forbund import registry as forbunds
 from workflow.forbund.file import ForbundFile
 from workflow.reports.obligations import for_meeting
 
-POSTING_DAYS = 2
 APPEAL_DAYS = 21
 JUSTERARE = "justerare"  # the role an approval of the minutes is made in
 
@@ -338,13 +336,13 @@ def justera(app: App, meeting_id: int, email: str | None) -> MinutesView:
         if {a["email"] for a in row.approvals} >= set(row.justerare):
             row.approved_at = now
             approved = now.astimezone(LOCAL_TZ).date()
-            posted = posting_day(approved)
-            ends = posted + timedelta(days=APPEAL_DAYS)
+            posted = approved  # finsam's anslagstavla shows the notice from this moment
+            ends = appeal_end(posted)
             row.posted_on = posted.isoformat()
             row.appeal_ends = ends.isoformat()
             to_state = "minutes approved"
             comment += (
-                f"; the minutes stand: notice up by {posted.isoformat()}, the appeal time "
+                f"; the minutes stand: notice up on {posted.isoformat()}, the appeal time "
                 f"runs until {ends.isoformat()}"
             )
             s.add(row)
@@ -371,12 +369,18 @@ def justera(app: App, meeting_id: int, email: str | None) -> MinutesView:
     return minutes(app, meeting_id)
 
 
-def posting_day(approved: date) -> date:
-    """The last working day within two days of approval on which the notice must go up."""
-    day = approved + timedelta(days=POSTING_DAYS)
-    while day > approved and blocked(day):
-        day -= timedelta(days=1)
-    return day
+def appeal_end(posted: date) -> date:
+    """The last day of the three weeks a decision can be appealed in, counted from the day
+    the notice went up on the anslagstavla (the justering day: finsam shows it from the
+    last justerare's approval on); what the protokoll, the protokollsutdrag and the
+    anslagstavla say, so it is computed here only."""
+    return posted + timedelta(days=APPEAL_DAYS)
+
+
+def stands_on(appeal_ends: date) -> date:
+    """The day after the appeal time: the decisions stand (vinner laga kraft) unless
+    appealed, and the notice comes down from the anslagstavla."""
+    return appeal_ends + timedelta(days=1)
 
 
 def standing(s: Session, plan_id: int) -> Standing | None:
@@ -407,14 +411,13 @@ def standing(s: Session, plan_id: int) -> Standing | None:
             "state": "not_approved",
             "note": "the minutes are not approved (justerade) yet",
         }
-    ends = date.fromisoformat(row.appeal_ends or "")
+    stands = stands_on(date.fromisoformat(row.appeal_ends or "")).isoformat()
     return {
         "revision": adopt.revision,
         "meeting": item.meeting_id,
         "state": "approved",
         "posted_on": row.posted_on,
         "appeal_ends": row.appeal_ends,
-        "stands_on": (ends + timedelta(days=1)).isoformat(),
-        "note": f"vinner laga kraft {(ends + timedelta(days=1)).isoformat()} om beslutet "
-        "inte överklagas",
+        "stands_on": stands,
+        "note": f"vinner laga kraft {stands} om beslutet inte överklagas",
     }

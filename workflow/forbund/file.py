@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, mo
 from states.definition import WorkflowDef, WorkflowError
 from states.roles import ROLES, Actor
 from workflow.core.exceptions import ConfigError
-from workflow.core.text import Key, Line, Name
+from workflow.core.text import Key, Line, Name, Place
 from workflow.forbund.cycle_rules import CycleRules
 from workflow.forbund.permissions import Permissions
 from workflow.forbund.report_rules import ReportRules
@@ -142,6 +142,18 @@ class MailRules(_Strict):
         return self
 
 
+class MinutesRules(_Strict):
+    """What the anslagstavla says of the protokoll (kommunallagen 8 kap. 12 §)."""
+
+    kept_at: Place | None = Field(
+        default=None,
+        min_length=1,
+        description="where the approved protokoll are kept (förvaringsplats), in Swedish, as "
+        "each notice on the anslagstavla says; default: 'Förbundets kansli, ' and the "
+        "förbund's name",
+    )
+
+
 class ForbundFile(_Strict):
     """A förbund file: who the förbund is, its members and bodies, and its rules."""
 
@@ -169,6 +181,10 @@ class ForbundFile(_Strict):
     )
     mail: MailRules = Field(
         default_factory=MailRules, description="who mail is from, and when it goes out"
+    )
+    minutes: MinutesRules = Field(
+        default_factory=MinutesRules,
+        description="what the anslagstavla says of the protokoll: where they are kept",
     )
     editors: list[Line] = Field(
         default_factory=lambda: ["förbundschef"],

@@ -144,7 +144,17 @@ def _no_stranded_plans(s: Session, row: Forbund, cfg: ForbundFile) -> None:
 
 
 # the förbund file's tables besides its people, named in an update's audit row
-_SECTIONS = ("members", "workflow", "economy", "cycle", "reports", "mail", "editors", "permissions")
+_SECTIONS = (
+    "members",
+    "workflow",
+    "economy",
+    "cycle",
+    "reports",
+    "minutes",
+    "mail",
+    "editors",
+    "permissions",
+)
 
 
 def _people(cfg: ForbundFile) -> dict[str, tuple[str, list[str]]]:

@@ -65,7 +65,7 @@ from workflow.core.models import (
 from workflow.core.settings import base_url
 from workflow.core.text import LIMITS, line_problem
 from workflow.core.uow import UnitOfWork, read, write
-from workflow.cycle import papers, placement
+from workflow.cycle import notices, papers, placement
 from workflow.cycle.meetings import meeting_dict
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import ForbundFile
@@ -970,6 +970,7 @@ def _parts(app: App, s: Session, row: OutboxMessage, now: datetime) -> _Parts | 
         "member": member.name,
         "chef": cfg.chef()[0],
         "revision": event.revision,
+        "anslagstavla": notices.board_url(cfg.forbund.key),
     }
     to = [(member.name, member.registrator)]
     return _Parts(row.id, row.key, row.forbund_key, row.kind, row.ref, cfg, to, context, loaded)
