@@ -264,6 +264,14 @@ def sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 # ---------------------------------------------------------------- the order of the run
 
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: one worker more than the cores, at most four. Many tests wait on
+    processes of their own (finsam, PostgreSQL, Chromium, an SMTP server), and a worker
+    more keeps the cores busy meanwhile (on 2 cores: 4 min 36 s instead of 4 min 52 s)."""
+    return min(4, (os.cpu_count() or 1) + 1)
+
+
 # The slowest tests, slowest first. pytest-xdist's worksteal (pyproject's addopts)
 # hands each worker a contiguous share of the collection and lets an idle worker take
 # the tail of another's: a slow test left in the middle of a share may start late and

@@ -75,28 +75,32 @@ def _add(app: Any, name: str, owner: str, leader: str, budget: int) -> None:
 
 
 @pytest.fixture
-def tertial(web_app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def tertial(
+    sqlite_web_app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Any:
     """Three insatser of Sydöstra Skåne owe tertial 1 of 2027: Mariamottagningen handed
-    its report in, the one named with markup had its approved, Möjligheternas hus is late."""
+    its report in, the one named with markup had its approved, Möjligheternas hus is late.
+    On SQLite: the pages add nothing of their own to the database; the overview's service
+    is asked on both in tests/integration/test_report_overview.py."""
     monkeypatch.setenv("FINSAM_DATA_DIR", str(tmp_path / "files"))
     advance_to(clock, "2027-01-10T09:00")
-    meetings.generate(web_app, SOS, 2027, actor_email=CHEF)
-    _add(web_app, "Mariamottagningen", "region-skane", LEADER, 3000)
-    _add(web_app, HOSTILE, "ystad", NORA, 1200)
-    _add(web_app, "Möjligheternas hus", "tomelilla", NORA, 800)
+    meetings.generate(sqlite_web_app, SOS, 2027, actor_email=CHEF)
+    _add(sqlite_web_app, "Mariamottagningen", "region-skane", LEADER, 3000)
+    _add(sqlite_web_app, HOSTILE, "ystad", NORA, 1200)
+    _add(sqlite_web_app, "Möjligheternas hus", "tomelilla", NORA, 800)
     owed = {
         r["insats_name"]: r["id"]
-        for r in reports.generate(web_app, SOS, 2027, actor_email=CHEF)
+        for r in reports.generate(sqlite_web_app, SOS, 2027, actor_email=CHEF)
         if r["kind"] == "tertial-1"
     }
     doc = tmp_path / "T1.pdf"
     doc.write_bytes(b"%PDF-1.4 rapport")
     advance_to(clock, "2027-04-15T10:00")
-    reports.submit(web_app, owed["Mariamottagningen"], doc, LEADER, figures=MARIA)
-    reports.submit(web_app, owed[HOSTILE], doc, NORA, figures=UNGA)
-    reports.decide(web_app, owed[HOSTILE], "approve", CHEF)
+    reports.submit(sqlite_web_app, owed["Mariamottagningen"], doc, LEADER, figures=MARIA)
+    reports.submit(sqlite_web_app, owed[HOSTILE], doc, NORA, figures=UNGA)
+    reports.decide(sqlite_web_app, owed[HOSTILE], "approve", CHEF)
     advance_to(clock, NOW)
-    return web_app
+    return sqlite_web_app
 
 
 class _Tables(HTMLParser):

@@ -11,13 +11,23 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from helpers import CHEF, MEMBER
+from helpers import CHEF, MEMBER, advance_to
 from webtools import ALE_CHAIR, client_for, signed_in_client
 
 from web.server import create_app
-from workflow.cycle import wheel
+from workflow.cycle import meetings, wheel
 
 SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture
+def year(sqlite_web_app: Any, clock: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Sydöstra Skåne's 2027 meetings, late August 2027, on SQLite only: the wheel is a
+    drawing of what the calendar holds, whichever database holds it."""
+    advance_to(clock, "2027-01-10T09:00")
+    meetings.generate(sqlite_web_app, "sydostra-skane", 2027, actor_email=CHEF)
+    advance_to(clock, "2027-08-20T09:00")
+    return sqlite_web_app
 
 
 def test_the_wheel_is_the_drawing_the_cli_writes(year: Any, tmp_path: Path) -> None:
