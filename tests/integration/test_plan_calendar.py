@@ -65,10 +65,11 @@ def test_a_plan_walks_the_meetings_and_the_decision_gets_its_paragraph(
     advance_to(clock, "2026-11-24T16:00")
     decision = plans.move(app, pid, "adopt", actor_email=CHEF)
     assert decision["meeting"] == board["id"]
-    # per-year numbering: five earlier board meetings of nine items, then item 6 here
-    assert decision["paragraph"] == "51"
+    # per-year numbering: five earlier board meetings of nine items (their themes among
+    # them), then item 5 here: the plan's item, with no item of its own for the theme
+    assert decision["paragraph"] == "50"
     last = plans.history(app, pid)[-1]
-    assert (last["meeting"], last["paragraph"]) == ("2026-11-24", "51")
+    assert (last["meeting"], last["paragraph"]) == ("2026-11-24", "50")
     assert plans.show(app, pid)["adoption"]["state"] == "not_approved"
 
 
@@ -93,9 +94,9 @@ def test_minutes_justering_and_laga_kraft(app: Any, clock: Any, cycle: int) -> N
         app, board["id"], [CHEF, CHAIR, VICE, MEMBER], [VICE, MEMBER], actor_email=CHEF
     )
     decided = [i for i in recorded["items"] if i.get("decision")]
-    assert [(i["paragraph"], i["decision"]["outcome"]) for i in decided] == [("51", "adopt")]
+    assert [(i["paragraph"], i["decision"]["outcome"]) for i in decided] == [("50", "adopt")]
     text = render("minutes.md.j2", recorded)
-    assert "## § 51 Verksamhetsplan och budget 2028" in text
+    assert "## § 50 Verksamhetsplan och budget 2028" in text
     assert "Styrelsen beslutar att anta planen (revision 1)." in text
     with pytest.raises(NotAllowed, match="is not a justerare"):
         meeting_docs.justera(app, board["id"], CHAIR)

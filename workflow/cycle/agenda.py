@@ -30,7 +30,9 @@ def items(
 ) -> list[AgendaEntry]:
     """Numbered items; a board meeting has the standing items round its matters."""
     matters: list[AgendaMatter] = []
-    if meeting.get("theme") and meeting["kind"] != "prep":
+    # the theme is an item of its own only when no plan on the agenda is what it is about
+    # (a board meeting themed "Verksamhetsplan och budget" handles the plan's item)
+    if meeting.get("theme") and meeting["kind"] != "prep" and not plans:
         matters.append({"title": meeting["theme"], "kind": "theme"})
     for r in reports or []:
         matters.append({"title": r["title"], "kind": "report", "obligation": r["id"]})
