@@ -224,10 +224,7 @@ def test_the_minutes_carry_their_forbunds_head(two: Any, clock: Any) -> None:
     assert recorded["audit_head"] == head
     assert head["hash"] != audit.verify_database(two).head
     text = render("minutes.md.j2", recorded)
-    assert (
-        f"kontrollsumma för {recorded['forbund']} när protokollet skrevs ut: {head['short']} "
-        in text
-    )
+    assert f"kontrollsumma för {recorded['forbund']} vid mötets slut: {head['short']} " in text
     html = render("minutes.html.j2", recorded)
     assert f"<code>{head['short']}</code> (rad {head['seq']})" in html
 

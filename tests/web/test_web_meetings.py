@@ -197,8 +197,8 @@ def test_the_protokoll_shows_once_recorded_and_its_dates_once_approved(
     assert f"<strong>§ {decided['paragraph']}</strong> {decided['title']}" in approved
     assert "Styrelsen beslutar att anta planen (revision 1)." in approved
     dates = (
-        f"sätts upp senast {sv_date(minutes['posted_on'])}; besluten kan överklagas till och "
-        f"med {sv_date(minutes['appeal_ends'])}"
+        f"sattes upp på förbundets anslagstavla {sv_date(minutes['posted_on'])}; besluten kan "
+        f"överklagas till och med {sv_date(minutes['appeal_ends'])}"
     )
     assert "Protokollet är justerat." in approved and dates in approved
     earlier = _section(shown("/moten"), "tidigare")

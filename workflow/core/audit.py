@@ -658,8 +658,11 @@ def _genesis(forbund_key: str | None) -> ForbundHead:
 
 
 def forbund_head_of(session: Session, forbund_key: str) -> ForbundHead:
-    """The head of one förbund's chain, to print or write into its minutes."""
-    row = forbund_head(session, forbund_key)
+    """The head of one förbund's chain, to print."""
+    return _head(forbund_key, forbund_head(session, forbund_key))
+
+
+def _head(forbund_key: str, row: AuditEvent | None) -> ForbundHead:
     if row is None:
         return _genesis(forbund_key)
     return {
@@ -669,6 +672,18 @@ def forbund_head_of(session: Session, forbund_key: str) -> ForbundHead:
         "short": row.hash_in_forbund[:SHORT],
         "at": row.at.isoformat(),
     }
+
+
+def forbund_head_at(session: Session, forbund_key: str, at: datetime) -> ForbundHead:
+    """The head one förbund's chain had at `at` (its last row dated then or before): what a
+    protokoll states as the trail's state at the time of its meeting."""
+    row = session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.forbund_key == forbund_key, AuditEvent.at <= at)
+        .order_by(AuditEvent.seq_in_forbund.desc())
+        .limit(1)
+    ).first()
+    return _head(forbund_key, row)
 
 
 def head_of(app: Any, forbund_key: str | None = None) -> ForbundHead:

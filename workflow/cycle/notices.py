@@ -38,7 +38,7 @@ from workflow.core.settings import base_url
 from workflow.core.text import LIMITS
 from workflow.core.uow import read
 from workflow.cycle import papers
-from workflow.cycle.views import AgendaEntry, MeetingView
+from workflow.cycle.views import AgendaEntry, MeetingView, Quorum
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import KEY_PATTERN, ForbundFile
 
@@ -125,6 +125,7 @@ class PublishedMinutes(TypedDict):
     appeal_ends: date | None
     items: list[AgendaEntry]
     audit_head: None
+    quorum: Quorum | None
     notice: Notice
 
 
@@ -260,6 +261,7 @@ def published(app: App, forbund_key: str, meeting_id: int) -> PublishedMinutes:
         "appeal_ends": view["appeal_ends"],
         "items": view["items"],
         "audit_head": None,
+        "quorum": view["quorum"],  # counts only: how many sat, not who
         "notice": notice[0],
     }
 

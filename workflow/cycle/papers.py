@@ -13,7 +13,7 @@ justerare's approval is theirs alone. Both leave a row in the audit trail
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -38,6 +38,7 @@ from workflow.cycle.views import (
     MinutesView,
     NoticeView,
     OverviewLink,
+    Quorum,
     Standing,
 )
 from workflow.forbund import registry as forbunds
@@ -278,9 +279,41 @@ def minutes(app: App, meeting_id: int) -> MinutesView:
             "posted_on": date.fromisoformat(row.posted_on) if row.posted_on else None,
             "appeal_ends": date.fromisoformat(row.appeal_ends) if row.appeal_ends else None,
             "items": items,
-            # the förbund's own chain's head, not the whole trail's (issue 14)
-            "audit_head": audit.forbund_head_of(s, cfg.forbund.key),
+            # the förbund's own chain's head (issue 14) as it stood when the meeting ended
+            "audit_head": audit.forbund_head_at(s, cfg.forbund.key, _end(m)),
+            "quorum": quorum(cfg, m, row.present),
         }
+
+
+def _end(m: Meeting) -> datetime:
+    return m.starts_at + timedelta(minutes=m.duration_minutes)
+
+
+def quorum(cfg: ForbundFile, m: Meeting, present: list[str]) -> Quorum | None:
+    """Whether the meeting was beslutsför: the ledamöter of its body present, and the
+    ersättare present serving for absent ones (as many as seats are empty), against the
+    förbund file's share of the seats; None for a body other than the board (the one
+    that decides) or a board without seats."""
+    rules = cfg.minutes
+    if m.body != cfg.board_body():  # the body that decides; the others prepare
+        return None
+    body = next((b for b in cfg.bodies if b.key == m.body), None)
+    people = body.people if body is not None else []
+    seats = {p.email.lower() for p in people if p.role in rules.seats}
+    if not seats:
+        return None
+    here = {e.lower() for e in present}
+    substitutes = {p.email.lower() for p in people if p.role in rules.substitutes}
+    sitting = len(seats & here)
+    serving = min(len(substitutes & here), len(seats) - sitting)
+    needed = len(seats) * rules.quorum_percent // 100 + 1  # more than the share
+    return {
+        "seats": len(seats),
+        "present": sitting,
+        "serving": serving,
+        "needed": needed,
+        "quorate": sitting + serving >= needed,
+    }
 
 
 def _decisions(s: Session, m: Meeting) -> dict[int, Decision]:

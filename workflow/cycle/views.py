@@ -208,6 +208,16 @@ class NoticeView(TypedDict):
     sender: str
 
 
+class Quorum(TypedDict):
+    """Whether a meeting was beslutsför, by the förbund file's `[minutes]` rule."""
+
+    seats: int  # the body's ledamöter
+    present: int  # ledamöter present
+    serving: int  # ersättare present, serving for absent ledamöter
+    needed: int  # the fewest who make the meeting quorate
+    quorate: bool
+
+
 class MinutesView(TypedDict):
     """The CLI's JSON shape for the protokoll (`meeting minutes`, `meeting justera`)."""
 
@@ -221,7 +231,8 @@ class MinutesView(TypedDict):
     posted_on: date | None
     appeal_ends: date | None
     items: list[AgendaEntry]
-    audit_head: AuditHead  # the förbund's own audit chain's head when rendered
+    audit_head: AuditHead  # the förbund's own audit chain's head at the meeting's end
+    quorum: Quorum | None  # None for a body without seats (a body of officials)
 
 
 class Standing(TypedDict):

@@ -143,7 +143,8 @@ class MailRules(_Strict):
 
 
 class MinutesRules(_Strict):
-    """What the anslagstavla says of the protokoll (kommunallagen 8 kap. 12 §)."""
+    """What the protokoll and the anslagstavla say of a meeting: where the protokoll is
+    kept (kommunallagen 8 kap. 12 §) and when the meeting was quorate."""
 
     kept_at: Place | None = Field(
         default=None,
@@ -151,6 +152,25 @@ class MinutesRules(_Strict):
         description="where the approved protokoll are kept (förvaringsplats), in Swedish, as "
         "each notice on the anslagstavla says; default: 'Förbundets kansli, ' and the "
         "förbund's name",
+    )
+    seats: list[Key] = Field(
+        default_factory=lambda: ["ordförande", "vice ordförande", "ledamot"],
+        max_length=24,
+        description="the roles of a body that hold a seat (ledamöter), whose presence makes "
+        "a meeting quorate",
+    )
+    substitutes: list[Key] = Field(
+        default_factory=lambda: ["ersättare"],
+        max_length=24,
+        description="the roles that serve in an absent ledamot's seat (ersättare)",
+    )
+    quorum_percent: int = Field(
+        default=50,
+        ge=0,
+        le=99,
+        description="a board meeting is quorate (beslutsför) when the ledamöter present and "
+        "the ersättare serving for absent ones are more than this percent of the board's "
+        "seats (kommunallagen 6 kap. 36 §: more than half)",
     )
 
 
