@@ -35,19 +35,16 @@ from sqlalchemy.orm import Session
 from notifications.ics import calendar_bytes
 from workflow.core.app import App
 from workflow.core.models import (
-    AgendaItem,
     CalendarFeed,
     Forbund,
     Insats,
     Meeting,
     Obligation,
-    Plan,
-    Revision,
 )
 from workflow.core.uow import UnitOfWork, read, write
-from workflow.cycle import agenda
+from workflow.cycle import agenda, placement
 from workflow.cycle.meetings import meeting_dict
-from workflow.cycle.views import AgendaPlan, ReceivedReport
+from workflow.cycle.views import ReceivedReport
 from workflow.identity import people
 from workflow.identity.people import Person
 from workflow.mail.links import token_sha256
@@ -198,7 +195,7 @@ def events_of(s: Session, person: Person, now: datetime) -> list[dict[str, Any]]
         .where(Meeting.id.in_(window.scalar_subquery()))
         .order_by(Meeting.starts_at, Meeting.id)
     ).all()
-    plans, reports = _plans_on(s, window), _reports_on(s, window)
+    plans, reports = placement.plans_on(s, window.scalar_subquery()), _reports_on(s, window)
     events = []
     for m, key in rows:
         if not {m.body, *(m.joint_with or [])} & bodies[key]:
@@ -214,34 +211,6 @@ def events_of(s: Session, person: Person, now: datetime) -> list[dict[str, Any]]
             }
         )
     return events
-
-
-def _plans_on(s: Session, window: sa.Select[tuple[int]]) -> dict[int, list[AgendaPlan]]:
-    """The plans on the agendas of the meetings in `window`, as placement.agenda_of
-    reads them one meeting at a time (removed items left out, in the order added)."""
-    rows = s.execute(
-        sa.select(AgendaItem, Revision.title)
-        .join(Plan, Plan.id == AgendaItem.plan_id)
-        .join(
-            Revision,
-            sa.and_(Revision.plan_id == Plan.id, Revision.number == AgendaItem.revision),
-        )
-        .where(AgendaItem.meeting_id.in_(window.scalar_subquery()), AgendaItem.status != "removed")
-        .order_by(AgendaItem.id)
-    ).all()
-    out: dict[int, list[AgendaPlan]] = {}
-    for item, title in rows:
-        out.setdefault(item.meeting_id, []).append(
-            {
-                "id": item.plan_id,
-                "title": title,
-                "revision": item.revision,
-                "status": item.status,
-                "action": item.action,
-                "paragraph": item.paragraph,
-            }
-        )
-    return out
 
 
 def _reports_on(s: Session, window: sa.Select[tuple[int]]) -> dict[int, list[ReceivedReport]]:

@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import NotFound
-from workflow.core.models import AgendaItem, Forbund, Insats, Meeting, Minutes, Obligation, Revision
+from workflow.core.models import Forbund, Insats, Meeting, Minutes, Obligation
 from workflow.core.uow import read
 from workflow.cycle import agenda as agenda_items
-from workflow.cycle import papers
+from workflow.cycle import papers, placement
 from workflow.cycle.meetings import meeting_dict
 from workflow.cycle.views import (
     AgendaEntry,
@@ -264,7 +264,7 @@ def _papers_of(
     if not found:
         return []
     ids = [m.id for m, _ in found]
-    plans = _plans_of(s, ids)
+    plans = placement.plans_on(s, ids)
     handled = _handled_by(s, ids)
     minutes = {
         row.meeting_id: MinutesState(
@@ -278,33 +278,6 @@ def _papers_of(
         _one(m, membership, plans.get(m.id, []), handled.get(m.id, []), minutes.get(m.id), now)
         for m, membership in found
     ]
-
-
-def _plans_of(s: Session, ids: list[int | None]) -> dict[int, list[AgendaPlan]]:
-    """The plans on each meeting's agenda, as `placement.agenda_of` reads them (the
-    revision's title, in the order they were put there)."""
-    rows = s.execute(
-        sa.select(AgendaItem, Revision.title)
-        .join(
-            Revision,
-            sa.and_(Revision.plan_id == AgendaItem.plan_id, Revision.number == AgendaItem.revision),
-        )
-        .where(AgendaItem.meeting_id.in_(ids), AgendaItem.status != "removed")
-        .order_by(AgendaItem.id)
-    )
-    out: dict[int, list[AgendaPlan]] = {}
-    for item, title in rows:
-        out.setdefault(item.meeting_id, []).append(
-            {
-                "id": item.plan_id,
-                "title": title,
-                "revision": item.revision,
-                "status": item.status,
-                "action": item.action,
-                "paragraph": item.paragraph,
-            }
-        )
-    return out
 
 
 def _handled_by(s: Session, ids: list[int | None]) -> dict[int, list[_Handled]]:
