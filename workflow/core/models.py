@@ -102,7 +102,7 @@ class AuditEvent(SQLModel, table=True):
     forbund_key: str = Field(max_length=64)
     plan_id: int | None = Field(default=None, index=True)
     plan_year: int | None = None
-    subject: str | None = Field(default=None, max_length=64)
+    subject: str | None = Field(default=None, max_length=64, index=True)
     revision: int
     action: str = Field(max_length=64)
     kind: str = Field(max_length=32)
@@ -206,7 +206,12 @@ class Insats(SQLModel, table=True):
     """A funded intervention, run by a member (projektägare) with a project leader."""
 
     __tablename__ = "insats"
-    __table_args__ = (sa.UniqueConstraint("forbund_id", "name", name="uq_insats_name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("forbund_id", "name", name="uq_insats_name"),
+        # who an insats names, in any case: asked on every request (people.find)
+        sa.Index("ix_insats_leader_email_lower", sa.text("lower(leader_email)")),
+        sa.Index("ix_insats_contact_email_lower", sa.text("lower(contact_email)")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     forbund_id: int = Field(foreign_key="forbund.id", index=True)
     name: str

@@ -12,7 +12,7 @@ person and channel "web" in the audit row.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from states.reports import step
 from workflow.core.app import App
-from workflow.core.clock import LOCAL_TZ
+from workflow.core.clock import LOCAL_TZ, local_today
 from workflow.core.exceptions import NotFound, UsageError
 from workflow.core.models import AuditEvent, Forbund, Insats, Meeting, Obligation
 from workflow.core.uow import read
@@ -35,6 +35,7 @@ from workflow.reports.views import ObligationView
 
 WEB = "web"
 HANDED_IN_SHOWN = 8  # of an insats's reports handed in, the latest shown on /rapporter
+OWED_SHOWN = timedelta(days=365)  # how far back the förbundschef's late reports reach
 MAX_ID = 2**63 - 1
 STATE_SV = {
     "pending": "väntar",
@@ -122,10 +123,13 @@ class Incoming:
 
 
 def incoming(app: App, person: Person) -> list[Incoming]:
-    """For each förbund where the person is förbundschef: the reports to review."""
+    """For each förbund where the person is förbundschef: every report handed in and waiting
+    for review, and the reports late or returned that were due within OWED_SHOWN (older
+    ones are on `reports status --year`), so the page does not grow with the history."""
     mine_ = [m for m in person.memberships if is_chef(person, m.forbund_key)]
     if not mine_:
         return []
+    since = local_today(app.clock) - OWED_SHOWN
     out = []
     with read(app) as uow:
         s = uow.session
@@ -137,7 +141,12 @@ def incoming(app: App, person: Person) -> list[Incoming]:
             .join(Insats, Insats.id == Obligation.insats_id)
             .where(
                 Insats.forbund_id.in_(ids.values()),
-                Obligation.state.in_(("submitted", "pending", "returned")),
+                sa.or_(
+                    Obligation.state == "submitted",
+                    sa.and_(
+                        Obligation.state.in_(obligations.OPEN), Obligation.due >= since.isoformat()
+                    ),
+                ),
             )
             .order_by(Obligation.due, Insats.name)
         )
