@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -348,3 +350,21 @@ def tamper(app: Any, *statements: str) -> None:
             conn.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
         for s in statements:
             conn.exec_driver_sql(s)
+
+
+@contextmanager
+def statements(app: Any) -> Iterator[list[str]]:
+    """The SQL statements `app`'s engine issues inside the block (BEGIN not counted: a
+    dialect's own framing), for the tests that a page's or a service's cost does not
+    grow with the data."""
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement != "BEGIN":
+            seen.append(statement)
+
+    sa.event.listen(app.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(app.engine, "before_cursor_execute", count)

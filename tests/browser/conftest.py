@@ -151,6 +151,16 @@ def context(browser: Any, site: Site) -> Iterator[Any]:
 
 
 @pytest.fixture
+def browsers(browser: Any) -> Iterator[list[Any]]:
+    """Browser profiles a test opens (each test file's own helper adds them), all closed
+    at its end."""
+    opened: list[Any] = []
+    yield opened
+    for ctx in opened:
+        ctx.close()
+
+
+@pytest.fixture
 def page(context: Any) -> Any:
     return context.new_page()
 

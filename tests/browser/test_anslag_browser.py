@@ -9,34 +9,15 @@ should not grow a notice it does not expect.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import pytest
-from browser_site import WAIT, Site, violations
+from browser_site import WAIT, Site, services, violations
 from helpers import CHAIR, CHEF, MEMBER
 
 SOS = "sydostra-skane"
 VICE = "lars.berg@skane.example"  # vice ordförande of the board
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 720}
-
-
-@contextmanager
-def _services(site: Site, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """finsam as the site's own commands would open it (its database, its clock)."""
-    # start-up: finsam loads only when a browser is there to use the site
-    from workflow.bootstrap import bootstrap
-
-    for name, value in site.env.items():
-        if name.startswith("FINSAM_"):
-            monkeypatch.setenv(name, value)
-    app = bootstrap()
-    try:
-        yield app
-    finally:
-        app.engine.dispose()
 
 
 def _justerat_in_may(app: Any) -> int:
@@ -64,10 +45,8 @@ def _axe(page: Any) -> str:
     return "".join(found)
 
 
-def test_the_anslagstavla_and_its_protokoll_pass_axe(
-    browser: Any, own_site: Site, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with _services(own_site, monkeypatch) as app:
+def test_the_anslagstavla_and_its_protokoll_pass_axe(browser: Any, own_site: Site) -> None:
+    with services(own_site) as app:
         meeting = _justerat_in_may(app)
     ctx = browser.new_context(base_url=own_site.url, locale="sv-SE")
     ctx.set_default_timeout(WAIT * 1000)

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from browser_site import (
     WAIT,
     Site,
@@ -43,15 +41,6 @@ PRESIDIUM_MEETS = "2027-09-06T11:30"
 BEREDNING_MEETS = "2027-09-06T15:00"
 BOARD_MEETS = "2027-09-21T16:00"
 HISTORY = "Planens rader i förbundets granskningslogg"
-
-
-@pytest.fixture
-def browsers(browser: Any) -> Iterator[list[Any]]:
-    """Browser profiles the test opens (`open_profile`), all closed at its end."""
-    opened: list[Any] = []
-    yield opened
-    for ctx in opened:
-        ctx.close()
 
 
 def open_profile(browser: Any, site: Site, opened: list[Any]) -> Any:

@@ -15,16 +15,14 @@ story is about is done in Chromium, as people do it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-import pytest
-from browser_site import LINK, WAIT, Site, sign_in, violations, wait_until
+from browser_site import LINK, WAIT, Site, services, sign_in, violations, wait_until
 from helpers import CHEF, LEADER, dump
 
 
@@ -106,15 +104,6 @@ RETURN_COMMENT = "Kostnaderna saknar lönedelen för juli och augusti."
 XLSX_LINK = "Översikten som Excel-fil (.xlsx)"
 
 
-@pytest.fixture
-def browsers(browser: Any) -> Iterator[list[Any]]:
-    """Browser profiles the test opens (`profile`), all closed at its end."""
-    opened: list[Any] = []
-    yield opened
-    for ctx in opened:
-        ctx.close()
-
-
 def profile(browser: Any, site: Site, opened: list[Any]) -> Any:
     """A page in a fresh browser profile (no cookies) at the site's address."""
     ctx = browser.new_context(base_url=site.url, locale="sv-SE", accept_downloads=True)
@@ -128,7 +117,6 @@ def test_a_report_from_the_reminder_to_the_boards_overview(
     browsers: list[Any],
     own_site: Site,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The reminder's link signs the project leader in on the report's page; a wrong
     figure is refused at its field; the report goes in with its PDF; the förbundschef
@@ -138,7 +126,7 @@ def test_a_report_from_the_reminder_to_the_boards_overview(
     nothing on any of these pages."""
     site = own_site
     found: dict[str, str] = {}  # what axe reports, by page
-    with _services(site, monkeypatch) as app:
+    with services(site) as app:
         ids = _insatser_owing_reports(app)
     report = f"/rapporter/{ids[MARIA]}"
     site.move_clock(REMINDER_MORNING)
@@ -146,7 +134,7 @@ def test_a_report_from_the_reminder_to_the_boards_overview(
 
     leader = profile(browser, site, browsers)
     _leader_hands_in_from_the_reminder(leader, site, report, found)
-    with _services(site, monkeypatch) as app:
+    with services(site) as app:
         _submit(app, ids[UNGA], tmp_path)
 
     chef = profile(browser, site, browsers)
@@ -156,7 +144,7 @@ def test_a_report_from_the_reminder_to_the_boards_overview(
     chef.goto(report)
     _press(chef, "Godkänn", 303)
     chef.get_by_role("status").filter(has_text="Rapporten är godkänd").wait_for()
-    with _services(site, monkeypatch) as app:
+    with services(site) as app:
         mine = _status(app, ids[MARIA])
     assert mine["state"] == "approved" and mine["file_name"] == "rapport.pdf"
     assert mine["figures"]["costs_tkr"] == 480.5 and mine["figures"]["sus_up_to_date"] is True
@@ -168,25 +156,6 @@ def test_a_report_from_the_reminder_to_the_boards_overview(
 
 
 # ---------------------------------------------------------------- the data, by the services
-
-
-@contextmanager
-def _services(site: Site, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """finsam as a command of the site's would open it (its FINSAM_ variables: the
-    database, the file store, the site's address for links, and its clock as it stands),
-    in this process: the setup takes milliseconds where a `finsam` process takes most of
-    a second."""
-    # start-up: finsam loads only when a browser is there to use the site
-    from workflow.bootstrap import bootstrap
-
-    for name, value in site.env.items():
-        if name.startswith("FINSAM_"):
-            monkeypatch.setenv(name, value)
-    app = bootstrap()
-    try:
-        yield app
-    finally:
-        app.engine.dispose()
 
 
 def _insatser_owing_reports(app: Any) -> dict[str, int]:

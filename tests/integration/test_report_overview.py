@@ -12,7 +12,7 @@ from typing import Any
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from helpers import CHEF, LEADER, add_maria, advance_to, begin_2027, dump
+from helpers import CHEF, LEADER, add_maria, advance_to, begin_2027, dump, statements
 
 from workflow.core.exceptions import UsageError
 from workflow.core.models import Obligation
@@ -178,25 +178,17 @@ def test_xlsx_reads_back_with_numbers_as_numbers(app: Any, tertial: Any) -> None
 
 
 def test_statements_do_not_grow_with_the_insatser(app: Any, tertial: Any, clock: Any) -> None:
-    def statements() -> int:
-        seen: list[str] = []
-
-        def count(*args: Any) -> None:
-            seen.append(args[2])
-
-        sa.event.listen(app.engine, "before_cursor_execute", count)
-        try:
+    def counted() -> int:
+        with statements(app) as seen:
             ov.overview(app, None, 2027, "tertial-1")
-        finally:
-            sa.event.remove(app.engine, "before_cursor_execute", count)
         return len(seen)
 
-    few = statements()
+    few = counted()
     for n in range(4):
         _add(app, f"Insats {n}", "simrishamn", {2027: 100})
     reports.generate(app, None, 2027, actor_email=CHEF)
     assert len(ov.overview(app, None, 2027, "tertial-1")["rows"]) == 7
-    assert statements() == few
+    assert counted() == few
 
 
 def test_refusals_name_what_is_allowed_and_change_nothing(

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from helpers import CHEF, SOS_FILE, make_app
+from helpers import CHEF, SOS_FILE, make_app, statements
 from scale import SOS, build, leader_of
 
 NOW = datetime(2027, 8, 20, 9, tzinfo=UTC)
@@ -83,24 +82,15 @@ def _counts(app: Any, ids: dict[str, int]) -> dict[tuple[str, str], int]:
     from webtools import signed_in_client
 
     clients = {who: signed_in_client(app, who) for who in {w for _, w in PAGES}}
-    seen: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
     counts = {}
     for path, who in PAGES:
         client = clients[who]
         url = path.format(**ids)
         assert client.get(url).status_code == 200, url  # warm
-        sa.event.listen(app.engine, "before_cursor_execute", count)
-        try:
+        with statements(app) as seen:
             answer = client.get(url)
-        finally:
-            sa.event.remove(app.engine, "before_cursor_execute", count)
         assert answer.status_code == 200, (url, answer.text)
         counts[(path, who)] = len(seen)
-        seen.clear()
     return counts
 
 

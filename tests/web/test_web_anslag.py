@@ -22,8 +22,7 @@ from typing import Any
 
 import feedparser
 import pytest
-import sqlalchemy as sa
-from helpers import CHAIR, CHEF, MEMBER, SOS_FILE, advance_to, store_plan_file
+from helpers import CHAIR, CHEF, MEMBER, SOS_FILE, advance_to, statements, store_plan_file
 from webtools import client_for, outbox_rows
 
 import web.notice_routes  # noqa: F401  (its routes register on import)
@@ -211,30 +210,21 @@ def test_the_pages_ask_the_same_number_of_statements_whatever_the_notices(
 ) -> None:
     """Two queries for the board and the feed (the förbund, its justerade protokoll),
     with two notices as with three (SQLite's BEGIN besides)."""
-    counted: list[str] = []
 
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement != "BEGIN":
-            counted.append(statement)
-
-    def statements() -> dict[str, int]:
+    def counted() -> dict[str, int]:
         found = {}
         client = _anonymous(world)
         for path in (BOARD_PAGE, FEED):
             assert client.get(path).status_code == 200  # warm
-            sa.event.listen(world["app"].engine, "before_cursor_execute", count)
-            try:
+            with statements(world["app"]) as seen:
                 assert client.get(path).status_code == 200
-            finally:
-                sa.event.remove(world["app"].engine, "before_cursor_execute", count)
-            found[path] = len(counted)
-            counted.clear()
+            found[path] = len(seen)
         return found
 
-    two = statements()
+    two = counted()
     advance_to(clock, "2027-09-24T09:00")
     papers.justera(world["app"], world["may"]["id"], VICE)
-    assert statements() == two == {BOARD_PAGE: 2, FEED: 2}
+    assert counted() == two == {BOARD_PAGE: 2, FEED: 2}
 
 
 # ---------------------------------------------------------------- the feed

@@ -21,7 +21,17 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from helpers import CHAIR, CHEF, LEADER, MEMBER, add_maria, advance_to, dump, store_plan_file
+from helpers import (
+    CHAIR,
+    CHEF,
+    LEADER,
+    MEMBER,
+    add_maria,
+    advance_to,
+    dump,
+    statements,
+    store_plan_file,
+)
 from icalendar import Calendar
 from webtools import ALE_CHAIR, client_for, csrf_of, signed_in_client
 
@@ -257,16 +267,8 @@ def test_the_forms_need_the_sessions_csrf_token(autumn: Any) -> None:
 
 def _statements(app: Any, token: str) -> int:
     client = client_for(create_app(app))
-    seen: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(app.engine, "before_cursor_execute", count)
-    try:
+    with statements(app) as seen:
         assert client.get(f"/kalender/{token}.ics").status_code == 200
-    finally:
-        sa.event.remove(app.engine, "before_cursor_execute", count)
     return len(seen)
 
 

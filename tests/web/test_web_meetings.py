@@ -19,8 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import sqlalchemy as sa
-from helpers import CHAIR, CHEF, LEADER, MEMBER, SOS_FILE, advance_to, make_app
+from helpers import CHAIR, CHEF, LEADER, MEMBER, SOS_FILE, advance_to, make_app, statements
 from meeting_story import NORA, OFFICIAL, PDF, SOS, VICE, Spring, spring
 from webtools import ALE_CHAIR, client_for, signed_in_client
 
@@ -248,24 +247,15 @@ PAGES = (
 
 def _counts(app: Any, ids: dict[str, int]) -> dict[tuple[str, str], int]:
     """The statements of one request to each page (asked once before, so caches are warm)."""
-    seen: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
     clients = {who: signed_in_client(app, who) for who in {w for _, w in PAGES}}
     counts = {}
     for path, who in PAGES:
         url = path.format(**ids)
         assert clients[who].get(url).status_code == 200, url
-        sa.event.listen(app.engine, "before_cursor_execute", count)
-        try:
+        with statements(app) as seen:
             answer = clients[who].get(url)
-        finally:
-            sa.event.remove(app.engine, "before_cursor_execute", count)
         assert answer.status_code == 200, (url, answer.text)
         counts[(path, who)] = len(seen)
-        seen.clear()
     return counts
 
 

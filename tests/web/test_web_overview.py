@@ -21,8 +21,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-import sqlalchemy as sa
-from helpers import CHEF, LEADER, MEMBER, advance_to, run_cli
+from helpers import CHEF, LEADER, MEMBER, advance_to, run_cli, statements
 from webtools import ALE_CHAIR, client_for, signed_in_client
 
 import web.overview_routes  # noqa: F401  (its routes register on import)
@@ -328,26 +327,18 @@ def test_an_unknown_kind_or_year_is_an_unknown_page(tertial: Any, path: str) -> 
 def test_the_pages_statements_do_not_grow_with_the_insatser(tertial: Any) -> None:
     client = signed_in_client(tertial, CHEF)
 
-    def statements() -> int:
-        seen: list[str] = []
-
-        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            seen.append(statement)
-
+    def counted() -> int:
         assert client.get(PAGE).status_code == 200  # warm: the förbund files are cached
-        sa.event.listen(tertial.engine, "before_cursor_execute", count)
-        try:
+        with statements(tertial) as seen:
             assert client.get(PAGE).status_code == 200
-        finally:
-            sa.event.remove(tertial.engine, "before_cursor_execute", count)
         return len(seen)
 
-    few = statements()
+    few = counted()
     for n in range(4):
         _add(tertial, f"Insats {n}", "simrishamn", NORA, 100)
     meetings.generate(tertial, SOS, 2028, actor_email=CHEF)
     reports.generate(tertial, SOS, 2028, actor_email=CHEF)  # another year's links too
     reports.generate(tertial, SOS, 2027, actor_email=CHEF)
     assert len(_table(signed_in_client(tertial, CHEF).get(PAGE).text)) == 7 + 1
-    assert statements() == few
+    assert counted() == few
     assert few < 20
