@@ -12,7 +12,7 @@ from cli.output import console, emit, styled, sv_date, table, write_or_print
 from notifications.render import render
 from workflow.core.exceptions import UsageError
 from workflow.cycle import calendar as calendar_export
-from workflow.cycle import meetings
+from workflow.cycle import meetings, protokoll
 from workflow.cycle import papers as meeting_docs
 from workflow.cycle import wheel as wheel_export
 from workflow.cycle.dates import SV_WEEKDAYS
@@ -304,40 +304,105 @@ def minutes(
         list[str] | None,
         typer.Option("--justerare", help="E-mail of a justerare (repeat the option)."),
     ] = None,
+    remote: Annotated[
+        list[str] | None,
+        typer.Option("--remote", help="E-mail of someone attending remotely (repeat)."),
+    ] = None,
+    serving: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--serving",
+            help="ERSÄTTARE=LEDAMOT: an ersättare present serving for an absent ledamot "
+            "(e-mails; repeat).",
+        ),
+    ] = None,
+    text: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--text",
+            help="KEY=TEXT: a §'s text instead of its standard wording (the keys are in "
+            "--json's items; repeat).",
+        ),
+    ] = None,
+    send: Annotated[
+        bool,
+        typer.Option("--send", help="Send the draft to the justerare, each with a link."),
+    ] = False,
     fmt: FormatOpt = "md",
     output: OutputOpt = None,
     actor: AsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record the protokoll (attendance, justerare; audited) and render it with each § and
-    decision; without --present/--justerare, render the minutes recorded."""
+    """Record the protokoll (attendance, justerare, the §§' texts; audited) and render it
+    with each § and decision; without --present/--remote/--justerare, render the minutes
+    recorded. Recording again makes a new revision: approvals given lapse."""
 
     app = app_for_command()
-    if present or justerare:
-        data = meeting_docs.record_minutes(
-            app, meeting_id, present or [], justerare or [], actor_email=actor
+    if present or remote or justerare:
+        data = protokoll.record_minutes(
+            app,
+            meeting_id,
+            present or [],
+            justerare or [],
+            actor_email=actor,
+            remote=remote or [],
+            serving=_pairs(serving or [], "--serving", "ERSÄTTARE=LEDAMOT", empty=False),
+            texts=_pairs(text or [], "--text", "KEY=TEXT"),
+            send=send,
+        )
+    elif serving or text or send:
+        raise UsageError(
+            "--serving, --text and --send go with recording the minutes",
+            "give --present (or --remote) and --justerare as well",
         )
     else:
-        data = meeting_docs.minutes(app, meeting_id)
+        data = protokoll.minutes(app, meeting_id)
     if as_json:
         emit(data, True, lambda d: None)
         return
     _write("minutes", fmt, data, output)
 
 
+def _pairs(values: list[str], option: str, shape: str, *, empty: bool = True) -> dict[str, str]:
+    """`A=B` options as a mapping; a value without `=`, with nothing before it (or after
+    it, unless `empty`), or a key given twice is refused, naming the shape."""
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        key = key.strip()
+        if not sep or not key or not (empty or rest.strip()):
+            raise UsageError(f"{option} {value!r} is not {shape}", f"give {option} {shape}")
+        if key in out:
+            raise UsageError(f"{option} {key} is given twice", f"give each {option} once")
+        out[key] = rest
+    return out
+
+
+JusterareOpt = Annotated[
+    str | None,
+    typer.Option("--as", envvar="FINSAM_USER", help="E-mail of the justerare."),
+]
+
+
 @meeting_app.command("justera")
 @handled
 def justera(
     meeting_id: MeetingId,
-    actor: Annotated[
-        str | None,
-        typer.Option("--as", envvar="FINSAM_USER", help="E-mail of the justerare approving."),
+    actor: JusterareOpt = None,
+    revision: Annotated[
+        int | None,
+        typer.Option(
+            "--revision",
+            min=1,
+            help="The revision of the draft you read (see 'meeting minutes'); refused if "
+            "it has changed since.",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """A justerare approves the minutes; the last approval starts the three-week appeal time."""
 
-    data = meeting_docs.justera(app_for_command(), meeting_id, actor)
+    data = protokoll.justera(app_for_command(), meeting_id, actor, revision=revision)
 
     def human(d: dict[str, Any]) -> None:
         if d["approved"]:
@@ -353,6 +418,39 @@ def justera(
                 if p["email"].lower() not in {a["email"] for a in d["approvals"]}
             ]
             console().print(f"Approval recorded; waiting for {', '.join(waiting)}.")
+
+    emit(data, as_json, human)
+
+
+@meeting_app.command("request-change")
+@handled
+def request_change(
+    meeting_id: MeetingId,
+    comment: Annotated[
+        str,
+        typer.Option("--comment", help="What should change (goes to the förbundschef)."),
+    ],
+    actor: JusterareOpt = None,
+    revision: Annotated[
+        int | None,
+        typer.Option(
+            "--revision", min=1, help="The revision of the draft you read; refused if changed."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A justerare asks for a change of the draft instead of approving it; the förbundschef
+    records a new revision and the justering starts over."""
+
+    data = protokoll.request_change(
+        app_for_command(), meeting_id, actor, comment, revision=revision
+    )
+
+    def human(d: dict[str, Any]) -> None:
+        console().print(
+            f"Change requested on revision {d['revision']} of the minutes of meeting "
+            f"{d['meeting']['id']}; the förbundschef records a new revision."
+        )
 
     emit(data, as_json, human)
 

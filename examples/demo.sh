@@ -205,12 +205,11 @@ tick 2027-11-23T15:00
 at 2027-11-23T16:00 plan move 1 adopt --as $CHEF \
   --comment "Styrelsen godkänner verksamhetsplanen och fastställer budgeten för 2028"
 
-step "The minutes are recorded and approved by the two justerare"
-at 2027-11-24T09:00 meeting minutes "$BOARD" --present $CHEF --present $CHAIR --present $VICE \
-  --present $MEMBER --justerare $VICE --justerare $MEMBER --as $CHEF \
-  -o demo-out/protokoll-styrelsen-2027-11.md
-at 2027-11-25T10:00 meeting justera "$BOARD" --as $VICE
-at 2027-11-26T10:00 meeting justera "$BOARD" --as $MEMBER
+step "The minutes, in the browser: recorded, sent to the two justerare, one asks for a change, both justera"
+"$PYTHON" examples/justering.py "$BOARD" demo-out/mail $CHEF $VICE $MEMBER \
+  greta.ohman@sjobo.example:johan.ek@sjobo.example
+at 2027-11-26T10:00 meeting minutes "$BOARD" -o demo-out/protokoll-styrelsen-2027-11.md
+cat demo-out/protokoll-styrelsen-2027-11.md
 step "With the minutes approved, each member organisation's registry gets a protokollsutdrag"
 tick 2027-11-26T10:01
 

@@ -58,6 +58,25 @@ class MinutesApproved:
 
 
 @dataclass(frozen=True)
+class MinutesSentForJustering:
+    """A revision of a meeting's minutes went to its justerare: each gets a link to it."""
+
+    meeting_id: int
+    revision: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class MinutesChangeRequested:
+    """A justerare asked for a change of the minutes (the audit row holds the comment):
+    the förbundschef hears of it."""
+
+    meeting_id: int
+    audit_seq: int
+    at: datetime
+
+
+@dataclass(frozen=True)
 class ReportReturned:
     """The förbundschef returned a report for komplettering (the audit row says why)."""
 

@@ -38,7 +38,7 @@ class Spring:
 
 def spring(app: Any, clock: Any, folder: Path) -> Spring:
     """Build the story on `app` (whose FINSAM_DATA_DIR the caller has set), moving `clock`."""
-    from workflow.cycle import meetings, papers
+    from workflow.cycle import meetings, protokoll
     from workflow.plans import services as plans
     from workflow.reports import insatser
     from workflow.reports import obligations as reports
@@ -64,9 +64,9 @@ def spring(app: Any, clock: Any, folder: Path) -> Spring:
 
     advance_to(clock, "2027-03-17T10:00")  # the day after the March board meeting
     march = ids["styrelse-2027-03"]
-    papers.record_minutes(app, march, [CHAIR, VICE, MEMBER], [VICE], actor_email=CHEF)
+    protokoll.record_minutes(app, march, [CHAIR, VICE, MEMBER], [VICE], actor_email=CHEF)
     advance_to(clock, "2027-03-18T10:00")
-    papers.justera(app, march, VICE)
+    protokoll.justera(app, march, VICE)
 
     advance_to(clock, "2027-04-12T09:00")
     plan = store_plan_file(app, forbund=SOS)

@@ -98,10 +98,13 @@ def test_the_kallelse_lists_the_overview_of_each_kind_handled_on_the_base_url(
     final = f"{BASE}/sydostra-skane/oversikt/2027/slutrapport"
     t1 = f"{BASE}/sydostra-skane/oversikt/2027/tertial-1"
     handlingar = text.split("## Handlingar", 1)[1].split("## Kallade", 1)[0]
-    assert handlingar.strip().splitlines() == [
+    listed, page = handlingar.strip().split("\n\n", 1)
+    assert listed.splitlines() == [
         f"- Översikt: Slutrapport 2027 – {final}",
         f"- Översikt: Tertialrapport 1 2027 – {t1}",
     ]
+    # and the meeting's page, where a member reads them on a phone
+    assert f"mötets sida, läsbar i mobilen: {BASE}/moten/{may} " in page
     for name, address in (("Slutrapport", final), ("Tertialrapport 1", t1)):
         link = f'<a href="{address}">{address}</a>'
         assert f"<li>Översikt: {name} 2027 – {link}</li>" in html

@@ -18,9 +18,11 @@ from fastapi.responses import FileResponse, Response
 
 from notifications.render import sv_date
 from web.guard import SIGNED_IN, finsam, visitor
+from web.notice_routes import minutes_html
 from web.responses import page
 from web.routes import route
-from workflow.identity import meeting_pages
+from workflow.cycle import notices
+from workflow.identity import meeting_pages, minutes_pages
 from workflow.identity.people import Person
 
 INLINE = ("application/pdf", "text/plain", "text/csv")  # opened in the browser
@@ -57,9 +59,19 @@ def meetings_home(request: Request) -> Response:
 
 @route("GET", "/moten/{meeting_id:int}", SIGNED_IN)
 def meeting_page(request: Request, meeting_id: int) -> Response:
-    """One meeting: the kallelse, the föredragningslista, the handlingar, the protokoll."""
-    shown = meeting_pages.meeting(finsam(request), _person(request), meeting_id)
-    context = {"m": shown.papers, "protokoll": shown.protokoll, **DATES}
+    """One meeting: the kallelse, the föredragningslista, the handlingar, the protokoll
+    (as it is published, or will be), with the links to write or justera it for the
+    förbundschef and the justerare."""
+    app, person = finsam(request), _person(request)
+    shown = meeting_pages.meeting(app, person, meeting_id)
+    recorded = shown.protokoll
+    context = {
+        "m": shown.papers,
+        "protokoll": recorded,
+        "published": minutes_html(notices.public(recorded)) if recorded else None,
+        "links": minutes_pages.links(app, person, meeting_id, recorded),
+        **DATES,
+    }
     return page(request, "meetings/meeting.html", context)
 
 

@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +33,7 @@ from workflow.core.exceptions import (
     NotFound,
     UsageError,
 )
+from workflow.mail import links
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -154,7 +156,11 @@ async def _refused(request: Request, exc: Exception) -> Response:
 
 
 async def _sign_in_first(request: Request, exc: Exception) -> Response:
-    return RedirectResponse("/signin", status_code=303)
+    """To the sign-in page, which remembers a page a link may open (a meeting's, from the
+    kallelse) so the mailed link opens it after signing in."""
+    wanted = links.safe_target(request.url.path) if request.method == "GET" else None
+    where = f"/signin?next={quote(wanted, safe='/')}" if wanted else "/signin"
+    return RedirectResponse(where, status_code=303)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

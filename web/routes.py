@@ -23,6 +23,7 @@ from workflow.core.db import SCHEMA_HEAD, check_schema
 from workflow.core.exceptions import FinsamError
 from workflow.identity import sessions, signin
 from workflow.identity.signin import Admission, LinkState
+from workflow.mail import links
 
 Endpoint = Callable[..., Any]
 
@@ -70,14 +71,19 @@ def healthz(request: Request) -> Response:
 
 
 @route("GET", "/signin", ANYONE)
-def signin_form(request: Request) -> Response:
-    return page(request, "signin.html")
+def signin_form(request: Request, next: str = "") -> Response:
+    """The sign-in form; `next` is a page of finsam's the mailed link is to open (the
+    meeting page a kallelse links to), kept only when a link may open it."""
+    return page(request, "signin.html", {"next": links.safe_target(next[:200]) or ""})
 
 
 @route("POST", "/signin", ANYONE)
-def signin_request(request: Request, email: Annotated[str, Form()] = "") -> Response:
+def signin_request(
+    request: Request, email: Annotated[str, Form()] = "", next: Annotated[str, Form()] = ""
+) -> Response:
     """The same page for every address; the link is looked up and queued after the
-    answer, so not even the answer's timing tells a known address from another."""
+    answer, so not even the answer's timing tells a known address from another. The
+    link opens `next` when it is a page a link may open."""
     app, seen = finsam(request), visitor(request)
     email = email.strip()[:320]
     admitted = signin.admit(app, email, seen.client)
@@ -88,16 +94,17 @@ def signin_request(request: Request, email: Annotated[str, Form()] = "") -> Resp
     response = page(request, "signin_sent.html")
     if admitted is Admission.OK:
         base_url = request.app.state.base_url
-        response.background = BackgroundTask(_send_link, request, email, base_url)
+        target = links.safe_target(next[:200])
+        response.background = BackgroundTask(_send_link, request, email, base_url, target)
     else:
         log("signin-request", channel="web", outcome=admitted)
     return response
 
 
-def _send_link(request: Request, email: str, base_url: str) -> None:
+def _send_link(request: Request, email: str, base_url: str, target: str | None) -> None:
     log = request.app.state.log
     try:
-        sent = signin.send_link(finsam(request), email, base_url)
+        sent = signin.send_link(finsam(request), email, base_url, target)
     except Exception as exc:  # after the answer: nobody to tell but the log
         log("signin-request", level="error", channel="web", outcome="failed", error=repr(exc))
         return

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 import web.calendar_routes  # (the calendar feed's routes register on import; binds `web`)
 import web.desk_routes  # (the desk's routes register on import)
 import web.meeting_routes  # (the member's meetings' routes register on import)
+import web.minutes_routes  # (the protokoll's and the justering's routes register on import)
 import web.notice_routes  # (the public anslagstavla's routes register on import)
 import web.overview_routes  # (the tertial overview's routes register on import)
 import web.plan_routes  # (the plans' routes register on import)

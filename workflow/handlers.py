@@ -15,6 +15,8 @@ from states.events import (
     MeetingCancelled,
     MeetingMoved,
     MinutesApproved,
+    MinutesChangeRequested,
+    MinutesSentForJustering,
     PlanArrived,
     ReportReturned,
     ReportsOwed,
@@ -24,7 +26,7 @@ from workflow.core.models import Forbund, Meeting
 from workflow.core.uow import UnitOfWork
 from workflow.cycle import meetings
 from workflow.forbund import registry
-from workflow.mail import compose, report_mail
+from workflow.mail import compose, minutes_mail, report_mail
 from workflow.reports import obligations
 
 
@@ -91,11 +93,26 @@ def tell_project_owed(event: ReportsOwed, uow: UnitOfWork) -> None:
     uow.after_commit("render-drafts", lambda: compose.render_drafts(uow.app))
 
 
+def send_to_justerare(event: MinutesSentForJustering, uow: UnitOfWork) -> None:
+    """Each justerare of the minutes gets the draft's revision with a personal link to the
+    meeting's justering page (drafted here, rendered once the recording has committed)."""
+    minutes_mail.sent_for_justering(uow.session, event.meeting_id, event.revision, event.at)
+    uow.after_commit("render-drafts", lambda: compose.render_drafts(uow.app))
+
+
+def tell_chef_of_change(event: MinutesChangeRequested, uow: UnitOfWork) -> None:
+    """The förbundschef gets the justerare's comment and a link to revise the minutes."""
+    minutes_mail.change_requested(uow.session, event.meeting_id, event.audit_seq, event.at)
+    uow.after_commit("render-drafts", lambda: compose.render_drafts(uow.app))
+
+
 HANDLERS: dict[type, list[Handler]] = {
     PlanArrived: [tell_next_body],
     MeetingMoved: [move_due_dates],
     MeetingCancelled: [move_reports_of_cancelled],
     MinutesApproved: [send_decisions],
+    MinutesSentForJustering: [send_to_justerare],
+    MinutesChangeRequested: [tell_chef_of_change],
     ReportReturned: [tell_project_returned],
     ReportsOwed: [tell_project_owed],
 }

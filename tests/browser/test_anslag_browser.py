@@ -23,14 +23,14 @@ DESKTOP = {"width": 1280, "height": 720}
 def _justerat_in_may(app: Any) -> int:
     """The board's May meeting, its minutes recorded and justerade by two; its id."""
     # start-up: finsam loads only when a browser is there to use the site
-    from workflow.cycle import meetings, papers
+    from workflow.cycle import meetings, protokoll
 
     may = next(m for m in meetings.list_meetings(app, SOS, 2027) if m["key"] == "styrelse-2027-05")
-    papers.record_minutes(
+    protokoll.record_minutes(
         app, may["id"], [CHAIR, VICE, MEMBER, CHEF], [CHAIR, VICE], actor_email=CHEF
     )
-    papers.justera(app, may["id"], CHAIR)
-    papers.justera(app, may["id"], VICE)
+    protokoll.justera(app, may["id"], CHAIR)
+    protokoll.justera(app, may["id"], VICE)
     return int(may["id"])
 
 

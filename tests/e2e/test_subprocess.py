@@ -107,8 +107,16 @@ def test_demo_runs_from_a_copy_over_a_previous_runs_leftovers(tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stdout + result.stderr
     # 10 rows for the plan, 11 obligations created, 10 report steps, the förbund's
-    # registration, the cycle and its 18 meetings, 3 insatser, the minutes and 2 justeringar
-    assert "audit chain intact: 57 rows" in result.stdout
+    # registration, the cycle and its 18 meetings, 3 insatser, the minutes recorded twice,
+    # a change asked for between, and 2 justeringar
+    assert "audit chain intact: 59 rows" in result.stdout
+    # the November minutes went through the browser's pages: attendance as recorded, the
+    # förbundschef's revised §, and both justeringar made after signing in by mailed link
+    assert "Greta Öhman (ersättare, tjänstgör för Johan Ek)" in result.stdout
+    assert "Eva Lind (ledamot, på distans)" in result.stdout
+    assert "och ansökningarna om medel för 2028." in result.stdout
+    assert "Protokollets innehåll är låst sedan justeringen" in result.stdout
+    assert result.stdout.count("inloggad med personlig e-postlänk") == 2
     assert "revision 2 opened" in result.stdout
     # the scheduler's year, month by month, ends with the board's decision notices
     assert "november 2027" in result.stdout and "7 protokollsutdrag" in result.stdout

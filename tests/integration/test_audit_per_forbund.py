@@ -20,8 +20,7 @@ from workflow.core.db_errors import duplicate, transient
 from workflow.core.exceptions import NotFound, UsageError
 from workflow.core.models import AuditEvent, SQLModel, UTCDateTime
 from workflow.core.uow import write
-from workflow.cycle import meetings
-from workflow.cycle import papers as meeting_docs
+from workflow.cycle import meetings, protokoll
 from workflow.forbund.file import load_forbund
 from workflow.plans import services as plans
 from workflow.plans.content import Content
@@ -219,7 +218,7 @@ def test_the_minutes_carry_their_forbunds_head(two: Any, clock: Any) -> None:
         m for m in meetings.list_meetings(two, SOS, 2026) if m["key"] == "styrelse-2026-11"
     )
     advance_to(clock, "2026-11-24T16:00")
-    recorded = meeting_docs.record_minutes(two, board["id"], [CHEF, VICE], [VICE], actor_email=CHEF)
+    recorded = protokoll.record_minutes(two, board["id"], [CHEF, VICE], [VICE], actor_email=CHEF)
     head = audit.head_of(two, SOS)
     assert recorded["audit_head"] == head
     assert head["hash"] != audit.verify_database(two).head

@@ -27,7 +27,7 @@ from helpers import (
 
 from states.events import MeetingMoved
 from workflow.core import audit
-from workflow.cycle import meetings, papers
+from workflow.cycle import meetings, papers, protokoll
 from workflow.mail import compose, delivery
 from workflow.plans import services as plans
 from workflow.reports import obligations
@@ -100,10 +100,38 @@ def test_send_decisions_after_the_minutes_are_approved(app: Any, clock: Any, yea
     adopt_in_september(app, clock)
     board = year["styrelse-2027-09"]
     vice, member = "lars.berg@skane.example", "eva.lind@simrishamn.example"
-    papers.record_minutes(app, board["id"], [CHEF, vice, member], [vice], actor_email=CHEF)
+    protokoll.record_minutes(app, board["id"], [CHEF, vice, member], [vice], actor_email=CHEF)
     assert not _messages(app, "decision")
-    papers.justera(app, board["id"], vice)
+    protokoll.justera(app, board["id"], vice)
     assert len(_messages(app, "decision")) == 7  # one per member organisation's registry
+
+
+def test_send_to_justerare_mails_each_justerare_of_the_draft_sent(
+    app: Any, clock: Any, year: Any
+) -> None:
+    adopt_in_september(app, clock)
+    board = year["styrelse-2027-09"]
+    vice, member = "lars.berg@skane.example", "eva.lind@simrishamn.example"
+    protokoll.record_minutes(app, board["id"], [CHEF, vice, member], [vice], actor_email=CHEF)
+    assert not _messages(app, "justering")  # recorded, not sent
+    protokoll.record_minutes(
+        app, board["id"], [CHEF, vice, member], [vice, member], actor_email=CHEF, send=True
+    )
+    sent = _messages(app, "justering")
+    assert sorted(r for m in sent for r in m["recipients"]) == sorted([vice, member])
+
+
+def test_tell_chef_of_change_mails_the_forbundschef_the_comment(
+    app: Any, clock: Any, year: Any
+) -> None:
+    adopt_in_september(app, clock)
+    board = year["styrelse-2027-09"]
+    vice = "lars.berg@skane.example"
+    protokoll.record_minutes(app, board["id"], [CHEF, vice], [vice], actor_email=CHEF, send=True)
+    assert not _messages(app, "minutes_change")
+    protokoll.request_change(app, board["id"], vice, "Rätta stavningen av mitt namn i § 3.")
+    (change,) = _messages(app, "minutes_change")
+    assert change["recipients"] == [CHEF]
 
 
 def test_tell_project_owed_mails_the_leader_the_new_reports_with_a_link(
@@ -154,8 +182,8 @@ def test_messages_a_change_causes_are_rendered_after_its_transaction(
     adopt_in_september(app, clock)
     board = year["styrelse-2027-09"]
     vice, member = "lars.berg@skane.example", "eva.lind@simrishamn.example"
-    papers.record_minutes(app, board["id"], [CHEF, vice, member], [vice], actor_email=CHEF)
-    papers.justera(app, board["id"], vice)
+    protokoll.record_minutes(app, board["id"], [CHEF, vice, member], [vice], actor_email=CHEF)
+    protokoll.justera(app, board["id"], vice)
     assert spy.rendered.count("arrival") == 3 and spy.rendered.count("decision") == 7
     assert spy.inside == []
     assert not _messages_in(app, "draft")

@@ -1,6 +1,7 @@
 """The protokoll says whether the meeting was beslutsför, by the förbund file's `[minutes]`
-rule: the ledamöter present and the ersättare serving for absent ones, more than half
-of the seats; and the audit head it states is the förbund's chain at the meeting's end."""
+rule: the ledamöter present and the ersättare recorded serving for absent ones, more
+than half of the seats (an ersättare merely present serves for nobody); and the audit
+head it states is the förbund's chain at the meeting's end."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from helpers import CHEF, advance_to, begin_2027
 
 from notifications.render import render
 from workflow.core import audit
-from workflow.cycle import meetings, papers
+from workflow.cycle import meetings, protokoll
 
 CHAIR, VICE, EVA = (
     "karin.holm@ystad.example",
@@ -20,6 +21,7 @@ CHAIR, VICE, EVA = (
     "eva.lind@simrishamn.example",
 )
 PER = "per.nilsson@ystad.example"  # ersättare
+JOHAN = "johan.ek@sjobo.example"  # ledamot
 OFFICIAL = "ingrid.wall@forsakringskassan.example"  # in the beredningsgrupp
 
 
@@ -32,19 +34,24 @@ def february(app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     return held
 
 
-def test_seven_seats_need_four_and_an_ersattare_serves_in_an_empty_one(
+def test_seven_seats_need_four_and_an_ersattare_serves_only_when_recorded_serving(
     app: Any, february: Any
 ) -> None:
     board = february["styrelse-2027-02"]["id"]
-    short = papers.record_minutes(app, board, [CHAIR, VICE, EVA, CHEF], [VICE], actor_email=CHEF)
+    short = protokoll.record_minutes(app, board, [CHAIR, VICE, EVA, CHEF], [VICE], actor_email=CHEF)
     assert short["quorum"] == {
         "seats": 7, "present": 3, "serving": 0, "needed": 4, "quorate": False
     }  # fmt: skip
     assert "Styrelsen var inte beslutför: 3 av 7 ledamöter närvarande; minst 4 krävs." in render(
         "minutes.md.j2", short
     )
-    full = papers.record_minutes(
+    # present, but recorded serving for nobody: an ersättare does not fill an empty seat
+    idle = protokoll.record_minutes(
         app, board, [CHAIR, VICE, EVA, PER, CHEF], [VICE], actor_email=CHEF
+    )
+    assert idle["quorum"] == {"seats": 7, "present": 3, "serving": 0, "needed": 4, "quorate": False}
+    full = protokoll.record_minutes(
+        app, board, [CHAIR, VICE, EVA, PER, CHEF], [VICE], actor_email=CHEF, serving={PER: JOHAN}
     )
     assert full["quorum"] == {"seats": 7, "present": 3, "serving": 1, "needed": 4, "quorate": True}
     html = render("minutes.html.j2", full)
@@ -56,7 +63,7 @@ def test_seven_seats_need_four_and_an_ersattare_serves_in_an_empty_one(
 
 def test_a_body_that_prepares_has_no_quorum_line(app: Any, february: Any) -> None:
     prep = february["beredningsgrupp-styrelse-2027-02"]
-    recorded = papers.record_minutes(app, prep["id"], [OFFICIAL], [OFFICIAL], actor_email=CHEF)
+    recorded = protokoll.record_minutes(app, prep["id"], [OFFICIAL], [OFFICIAL], actor_email=CHEF)
     assert recorded["quorum"] is None
     assert "beslutför" not in render("minutes.md.j2", recorded)
 
@@ -64,7 +71,7 @@ def test_a_body_that_prepares_has_no_quorum_line(app: Any, february: Any) -> Non
 def test_the_audit_head_is_the_chains_at_the_meetings_end(app: Any, february: Any) -> None:
     board = february["styrelse-2027-02"]
     at_the_end = audit.head_of(app, "sydostra-skane")  # nothing was written since
-    recorded = papers.record_minutes(
+    recorded = protokoll.record_minutes(
         app, board["id"], [CHAIR, VICE, EVA, PER], [VICE], actor_email=CHEF
     )
     assert recorded["audit_head"] == at_the_end  # not the row the recording itself wrote

@@ -28,8 +28,7 @@ from smtp_sink import Handler, Sink
 from workflow.core import audit
 from workflow.core.exceptions import ConfigError, NotAllowed, UsageError
 from workflow.core.models import UTCDateTime
-from workflow.cycle import meetings
-from workflow.cycle import papers as meeting_docs
+from workflow.cycle import meetings, protokoll
 from workflow.mail import compose as notify
 from workflow.mail import delivery as outbox
 from workflow.reports import obligations as reports
@@ -231,9 +230,9 @@ def test_arrival_and_decision_notices(app: Any, clock: Any, year: Any, sink: Sin
         m for m in meetings.list_meetings(app, None, 2027) if m["key"] == "styrelse-2027-09"
     )
     vice, member = "lars.berg@skane.example", "eva.lind@simrishamn.example"
-    meeting_docs.record_minutes(app, board["id"], [CHEF, vice, member], [vice], actor_email=CHEF)
+    protokoll.record_minutes(app, board["id"], [CHEF, vice, member], [vice], actor_email=CHEF)
     assert not [m for m in outbox.list_messages(app) if m["kind"] == "decision"]
-    meeting_docs.justera(app, board["id"], vice)
+    protokoll.justera(app, board["id"], vice)
     decisions = [m for m in outbox.list_messages(app) if m["kind"] == "decision"]
     assert len(decisions) == 7  # one per member organisation's registry
     outbox.send(app)

@@ -12,7 +12,7 @@ from helpers import CHAIR, CHEF, advance_to, dump, store_plan_file
 from notifications.render import render
 from workflow.core import audit
 from workflow.core.exceptions import NotAllowed, NotFound, UsageError
-from workflow.cycle import meetings
+from workflow.cycle import meetings, protokoll
 from workflow.cycle import papers as meeting_docs
 from workflow.plans import services as plans
 
@@ -81,16 +81,16 @@ def test_minutes_justering_and_laga_kraft(app: Any, clock: Any, cycle: int) -> N
     plans.move(app, pid, "recommend-adopt", actor_email=CHEF, meeting=date(2026, 10, 20))
     board = meeting(app, "styrelse-2026-11")
     with pytest.raises(UsageError, match="has not taken place yet"):
-        meeting_docs.record_minutes(app, board["id"], [CHEF], [VICE], actor_email=CHEF)
+        protokoll.record_minutes(app, board["id"], [CHEF], [VICE], actor_email=CHEF)
     advance_to(clock, "2026-11-24T16:00")
     plans.move(app, pid, "adopt", actor_email=CHEF)
     before = dump(app.url)
     with pytest.raises(NotFound, match=r"nobody@x\.example is not called to meeting"):
-        meeting_docs.record_minutes(app, board["id"], ["nobody@x.example"], [], actor_email=CHEF)
+        protokoll.record_minutes(app, board["id"], ["nobody@x.example"], [], actor_email=CHEF)
     with pytest.raises(UsageError, match="a justerare must be among those present"):
-        meeting_docs.record_minutes(app, board["id"], [CHEF], [VICE], actor_email=CHEF)
+        protokoll.record_minutes(app, board["id"], [CHEF], [VICE], actor_email=CHEF)
     assert dump(app.url) == before
-    recorded = meeting_docs.record_minutes(
+    recorded = protokoll.record_minutes(
         app, board["id"], [CHEF, CHAIR, VICE, MEMBER], [VICE, MEMBER], actor_email=CHEF
     )
     decided = [i for i in recorded["items"] if i.get("decision")]
@@ -99,14 +99,14 @@ def test_minutes_justering_and_laga_kraft(app: Any, clock: Any, cycle: int) -> N
     assert "## § 50 Verksamhetsplan och budget 2028" in text
     assert "Styrelsen beslutar att anta planen (revision 1)." in text
     with pytest.raises(NotAllowed, match="is not a justerare"):
-        meeting_docs.justera(app, board["id"], CHAIR)
+        protokoll.justera(app, board["id"], CHAIR)
     advance_to(clock, "2026-11-26T10:00")
-    half = meeting_docs.justera(app, board["id"], VICE)
+    half = protokoll.justera(app, board["id"], VICE)
     assert not half["approved"]
     with pytest.raises(UsageError, match="has approved these minutes already"):
-        meeting_docs.justera(app, board["id"], VICE)
+        protokoll.justera(app, board["id"], VICE)
     advance_to(clock, "2026-11-27T09:00")  # a Friday: two days later is a Sunday
-    done = meeting_docs.justera(app, board["id"], MEMBER)
+    done = protokoll.justera(app, board["id"], MEMBER)
     assert (done["approved"], done["posted_on"], done["appeal_ends"]) == (
         True,
         date(2026, 11, 27),
@@ -119,20 +119,25 @@ def test_minutes_justering_and_laga_kraft(app: Any, clock: Any, cycle: int) -> N
         ("justera", VICE, "justerare", "minutes approved in part"),
         ("justera", MEMBER, "justerare", "minutes approved"),
     ]
-    assert rows[-2]["comment"] == "approved the minutes (1 of 2 justerare)"
+    assert rows[-2]["comment"] == (
+        "approved the minutes, revision 1 (1 of 2 justerare; on the command line)"
+    )
+    frozen = protokoll.minutes(app, board["id"])["content_sha256"]
+    assert frozen and rows[-1]["content_sha256"] == frozen
     assert rows[-1]["comment"] == (
-        "approved the minutes (2 of 2 justerare); the minutes stand: notice up on "
+        "approved the minutes, revision 1 (2 of 2 justerare; on the command line); the "
+        f"minutes stand and are frozen (content sha256 {frozen}): notice up on "
         "2026-11-27, the appeal time runs until 2026-12-18"
     )
     assert rows[-3]["comment"] == (
-        f"recorded the minutes: present {', '.join([CHEF, CHAIR, VICE, MEMBER])}; "
+        f"recorded the minutes (revision 1): present {', '.join([CHAIR, VICE, MEMBER, CHEF])}; "
         f"justerare {VICE}, {MEMBER}"
     )
     standing = plans.show(app, pid)["adoption"]
     assert standing["stands_on"] == "2026-12-19"
     assert standing["note"] == "vinner laga kraft 2026-12-19 om beslutet inte överklagas"
-    with pytest.raises(NotAllowed, match="being approved already"):
-        meeting_docs.record_minutes(app, board["id"], [CHEF], [CHEF], actor_email=CHEF)
+    with pytest.raises(NotAllowed, match="are justerade"):
+        protokoll.record_minutes(app, board["id"], [CHEF], [CHEF], actor_email=CHEF)
 
 
 def test_notice_lists_who_is_called_and_the_papers(app: Any, cycle: int) -> None:
@@ -222,13 +227,13 @@ def test_minutes_are_recorded_by_whom_the_forbund_file_allows(
     advance_to(clock, "2026-11-24T16:00")
     before = dump(app.url)
     with pytest.raises(UsageError, match="who is acting"):
-        meeting_docs.record_minutes(app, board["id"], [CHEF, VICE], [VICE], actor_email=None)
+        protokoll.record_minutes(app, board["id"], [CHEF, VICE], [VICE], actor_email=None)
     with pytest.raises(NotAllowed, match="only the förbundschef may record minutes"):
-        meeting_docs.record_minutes(app, board["id"], [CHEF, VICE], [VICE], actor_email=CHAIR)
+        protokoll.record_minutes(app, board["id"], [CHEF, VICE], [VICE], actor_email=CHAIR)
     with pytest.raises(UsageError, match="--present contains a control character"):
-        meeting_docs.record_minutes(app, board["id"], [CHEF + "\x1b[2J"], [VICE], actor_email=CHEF)
+        protokoll.record_minutes(app, board["id"], [CHEF + "\x1b[2J"], [VICE], actor_email=CHEF)
     with pytest.raises(UsageError, match="who approves"):
-        meeting_docs.justera(app, board["id"], None)
+        protokoll.justera(app, board["id"], None)
     assert dump(app.url) == before
 
 

@@ -119,6 +119,13 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/moten"): _signed_in(200, 303),
     ("GET", "/moten/{meeting_id:int}"): _signed_in(404, 303),
     ("GET", "/moten/{meeting_id:int}/rapporter/{obligation_id:int}/fil"): _signed_in(404, 303),
+    # the protokoll's form and the justering: for the one who may record the minutes and
+    # for their justerare (tests/web/test_web_minutes.py); no meeting here, so 404 for all
+    ("GET", "/moten/{meeting_id:int}/protokoll"): _signed_in(404, 303),
+    ("POST", "/moten/{meeting_id:int}/protokoll"): _signed_in(404, 403),
+    ("GET", "/moten/{meeting_id:int}/justering"): _signed_in(404, 303),
+    ("POST", "/moten/{meeting_id:int}/justering"): _signed_in(404, 403),
+    ("POST", "/moten/{meeting_id:int}/justering/andring"): _signed_in(404, 403),
     # the public anslagstavla, open to all; no minutes are justerade here (meeting 1: none)
     ("GET", "/{forbund}/anslagstavla"): _all(200),
     ("GET", "/{forbund}/anslagstavla.atom"): _all(200),

@@ -26,7 +26,7 @@ from webtools import ALE_CHAIR, client_for, signed_in_client
 import web.meeting_routes  # noqa: F401  (its routes register on import)
 from notifications.render import sv_date
 from web.server import create_app
-from workflow.cycle import papers
+from workflow.cycle import papers, protokoll
 
 MEETING_LINK = re.compile(r'href="/moten/(\d+)"')
 
@@ -95,7 +95,11 @@ def test_people_of_no_body_and_of_another_forbund_see_none_of_these_meetings(
         signed_in_client(sqlite_web_app, LEADER).get("/moten").text
     )
     anonymous = client_for(create_app(sqlite_web_app)).get(f"/moten/{may}")
-    assert (anonymous.status_code, anonymous.headers["location"]) == (303, "/signin")
+    # sent to sign in, and the mailed link will open the meeting asked for
+    assert (anonymous.status_code, anonymous.headers["location"]) == (
+        303,
+        f"/signin?next=/moten/{may}",
+    )
 
 
 # ---------------------------------------------------------------- the May board meeting's papers
@@ -182,18 +186,18 @@ def test_the_protokoll_shows_once_recorded_and_its_dates_once_approved(
     advance_to(clock, "2027-05-11T16:00")
     plans.move(sqlite_web_app, story.plan, "adopt", actor_email=CHEF)
     assert "Protokollet är inte upprättat ännu." in shown()
-    papers.record_minutes(
+    protokoll.record_minutes(
         sqlite_web_app, may, [CHAIR, VICE, MEMBER, CHEF], [VICE], actor_email=CHEF
     )
     recorded = _section(shown(), "protokoll")
     assert "Protokollet är ännu inte justerat." in recorded
     assert "Justerare</dt><dd>Lars Berg</dd>" in recorded
     advance_to(clock, "2027-05-12T09:00")
-    minutes = papers.justera(sqlite_web_app, may, VICE)
+    minutes = protokoll.justera(sqlite_web_app, may, VICE)
     advance_to(clock, "2027-05-20T09:00")
     approved = _section(shown(), "protokoll")
     decided = next(i for i in minutes["items"] if i["decision"])
-    assert f"<strong>§ {decided['paragraph']}</strong> {decided['title']}" in approved
+    assert f'<span class="paragraph">§ {decided["paragraph"]}</span> {decided["title"]}' in approved
     assert "Styrelsen beslutar att anta planen (revision 1)." in approved
     dates = (
         f"sattes upp på förbundets anslagstavla {sv_date(minutes['posted_on'])}; besluten kan "
@@ -232,8 +236,8 @@ def _scaled(url: str, forbund: int, years: list[int], folder: Path) -> tuple[Any
     doc = folder / "t1.pdf"
     doc.write_bytes(PDF)
     obligations.submit(app, report["id"], doc, leader_of(SOS))
-    papers.record_minutes(app, may["id"], [CHAIR, VICE, MEMBER], [VICE], actor_email=CHEF)
-    papers.justera(app, may["id"], VICE)
+    protokoll.record_minutes(app, may["id"], [CHAIR, VICE, MEMBER], [VICE], actor_email=CHEF)
+    protokoll.justera(app, may["id"], VICE)
     return app, {"meeting": int(may["id"] or 0), "report": int(report["id"] or 0)}
 
 

@@ -160,3 +160,24 @@ def test_sign_in_forms_without_the_csrf_cookie_token_are_refused(sqlite_web_app:
     assert client.post(f"/signin/{token}", data={"csrf": "wrong"}).status_code == 403
     assert dump(sqlite_web_app.url) == before
     assert redeem(client, token).status_code == 303  # the link still works
+
+
+def test_a_page_asked_for_before_signing_in_opens_after_the_mailed_link(
+    sqlite_web_app: Any,
+) -> None:
+    """A member following the kallelse's link to their meeting's page signs in first; the
+    mailed link then opens that page. A page a link may not open is not remembered."""
+    client = client_for(create_app(sqlite_web_app))
+    first = client.get("/moten/7")
+    assert first.status_code == 303 and first.headers["location"] == "/signin?next=/moten/7"
+    form = client.get("/signin?next=/moten/7")
+    assert '<input type="hidden" name="next" value="/moten/7">' in form.text
+    answer = client.post(
+        "/signin", data={"email": CHAIR, "next": "/moten/7", "csrf": csrf_of(form.text)}
+    )
+    assert answer.status_code == 200
+    done = redeem(client, last_token(sqlite_web_app))
+    assert done.status_code == 303 and done.headers["location"] == "/moten/7"
+    for elsewhere in ("https://evil.example/", "//evil.example", "/signout", "/moten/../x"):
+        other = client_for(create_app(sqlite_web_app)).get("/signin", params={"next": elsewhere})
+        assert 'name="next"' not in other.text, elsewhere

@@ -200,6 +200,22 @@ class Minutes(SQLModel, table=True):
     approved_at: datetime | None = _utc(default=None, nullable=True)
     posted_on: str | None = Field(default=None, max_length=10)
     appeal_ends: str | None = Field(default=None, max_length=10)
+    # who attended and how: [{email, status: present|remote|absent, serving_for}]
+    attendance: list = Field(
+        default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"server_default": "[]"}
+    )
+    # each §'s text by its item's key (`protokoll.item_key`); a § without one has the
+    # standard wording
+    texts: dict = Field(
+        default_factory=dict, sa_type=sa.JSON, sa_column_kwargs={"server_default": "{}"}
+    )
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    sent_at: datetime | None = _utc(default=None, nullable=True)  # this revision to justering
+    # the changes the justerare asked for: [{email, at, comment, revision}]
+    requests: list = Field(
+        default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"server_default": "[]"}
+    )
+    content_sha256: str | None = Field(default=None, max_length=64)  # frozen once justerat
 
 
 class Insats(SQLModel, table=True):
@@ -361,6 +377,9 @@ class WebSession(SQLModel, table=True):
     csrf: str = Field(max_length=64)
     created_at: datetime = _utc()
     last_seen_at: datetime = _utc()
+    # how the person proved who they are: "link" (a mailed link) or "oidc" (the
+    # e-legitimation provider); a justerare's approval records it
+    method: str = Field(default="link", max_length=16, sa_column_kwargs={"server_default": "link"})
 
 
 class SigninLink(SQLModel, table=True):

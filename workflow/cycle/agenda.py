@@ -22,6 +22,21 @@ STANDING_CLOSING = (
 )
 PREP_ITEMS = ("Mötets öppnande", "Ärenden inför styrelsens möte", "Övriga frågor")
 
+# what the protokoll says under each standing item unless its writer says otherwise;
+# `{justerare}` is the justerare's names ("Karin Holm och Eva Lind")
+WORDING: dict[str, str] = {
+    "Mötets öppnande": "Ordföranden förklarar mötet öppnat.",
+    "Val av justerare": "Till justerare väljs {justerare}.",
+    "Godkännande av dagordningen": "Dagordningen godkänns.",
+    "Föregående protokoll": "Föregående protokoll läggs till handlingarna.",
+    "Ekonomisk rapport": "Den ekonomiska rapporten läggs till handlingarna.",
+    "Förbundschefen informerar": "Informationen läggs till handlingarna.",
+    "Övriga frågor": "Inga övriga frågor anmäls.",
+    "Mötets avslutande": "Ordföranden förklarar mötet avslutat.",
+}
+REPORT_WORDING = "Rapporten läggs till handlingarna."
+_ASCII = str.maketrans("åäöéü", "aaoeu")
+
 
 def items(
     meeting: MeetingView,
@@ -61,3 +76,35 @@ def items(
 
 def as_text(agenda: list[AgendaEntry]) -> str:
     return "Föredragningslista\n" + "\n".join(f"{a['number']}. {a['title']}" for a in agenda)
+
+
+def item_key(item: AgendaMatter) -> str:
+    """A stable name for an item, which its text in the minutes is kept under: a plan's
+    and a report's by their ids, a standing item's by its title (`standing-motets-oppnande`),
+    so a § keeps its text when an item before it comes or goes."""
+    if item["kind"] == "plan":
+        return f"plan-{item.get('plan')}"
+    if item["kind"] == "report":
+        return f"report-{item.get('obligation')}"
+    if item["kind"] == "theme":
+        return "theme"
+    slug = "".join(c if c.isalnum() else "-" for c in item["title"].lower().translate(_ASCII))
+    return "standing-" + "-".join(part for part in slug.split("-") if part)
+
+
+def names_joined(names: list[str]) -> str:
+    """'Karin Holm', 'Karin Holm och Eva Lind', 'A, B och C'."""
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} och {names[-1]}"
+
+
+def standard_text(item: AgendaMatter, justerare: list[str]) -> str:
+    """The § text an item has unless its writer gives another: the usual wording of a
+    standing item, the report's, and none for a plan (its decision follows from the
+    trail) or the theme."""
+    if item["kind"] == "report":
+        return REPORT_WORDING
+    if item["kind"] != "standing":
+        return ""
+    return WORDING.get(item["title"], "").replace("{justerare}", names_joined(justerare))

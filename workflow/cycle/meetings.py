@@ -27,7 +27,7 @@ from workflow.core import audit
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import NotFound, UsageError
-from workflow.core.models import AgendaItem, Forbund, Meeting, MeetingChange
+from workflow.core.models import AgendaItem, AuditEvent, Forbund, Meeting, MeetingChange
 from workflow.core.text import optional_line
 from workflow.core.uow import UnitOfWork, read, write
 from workflow.cycle.dates import Proposed, blocked, nearest_allowed, propose
@@ -89,11 +89,13 @@ def audit_meeting(
     comment: str,
     from_state: str | None = "planned",
     to_state: str | None = None,
-) -> None:
+    content_sha256: str = "",
+    channel: str = "cli",
+) -> AuditEvent:
     """The meeting's row in the audit trail (subject `meeting:<id>`): who changed it, in
     which role, and what changed; `to_state` is the meeting's status unless given (the
-    minutes name their own steps)."""
-    audit.change(
+    minutes name their own steps); `content_sha256` a justerat protokoll's content."""
+    return audit.change(
         s,
         at=at,
         forbund_key=cfg.forbund.key,
@@ -106,6 +108,8 @@ def audit_meeting(
         comment=comment,
         body=m.body,
         meeting_date=local_day(m).isoformat(),
+        content_sha256=content_sha256,
+        channel=channel,
     )
 
 

@@ -37,8 +37,8 @@ from workflow.core.models import Forbund, Meeting, Minutes
 from workflow.core.settings import base_url
 from workflow.core.text import LIMITS
 from workflow.core.uow import read
-from workflow.cycle import papers
-from workflow.cycle.views import AgendaEntry, MeetingView, Quorum
+from workflow.cycle import papers, protokoll
+from workflow.cycle.views import AgendaEntry, MeetingView, MinutesView, Quorum
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import KEY_PATTERN, ForbundFile
 
@@ -110,23 +110,46 @@ class PublicPerson(TypedDict):
     role: str
 
 
+class PublicAttendee(TypedDict):
+    """Someone in the published protokoll's attendance: name, role, how they attended."""
+
+    name: str
+    role: str
+    member: str
+    status: str
+    seat: str
+    serving_for_name: str | None
+
+
+class PublicApproval(TypedDict):
+    """A justerare's approval as the protokoll states it: who, when, how signed in."""
+
+    name: str
+    at_local: str
+    via: str
+
+
 class PublishedMinutes(TypedDict):
-    """The protokoll as published: `papers.minutes` without what is not public (e-mail
-    addresses, member organisations, the approvals' times, the audit trail's head,
-    which changes with every later change)."""
+    """The protokoll as published (or as it will be, to its justerare):
+    `protokoll.minutes` without what is not public (e-mail addresses, the audit
+    trail's head, which changes with every later change, the change requests)."""
 
     forbund: str
     meeting: MeetingView
     date: date
     present: list[PublicPerson]
     justerare: list[PublicPerson]
+    attendance: list[PublicAttendee]
+    approvals: list[PublicApproval]
     approved: bool
     posted_on: date | None
     appeal_ends: date | None
     items: list[AgendaEntry]
     audit_head: None
     quorum: Quorum | None
-    notice: Notice
+    revision: int
+    content_sha256: str | None
+    notice: Notice | None
 
 
 # ---------------------------------------------------------------- addresses
@@ -249,20 +272,42 @@ def published(app: App, forbund_key: str, meeting_id: int) -> PublishedMinutes:
         notice = _notices(s, row, cfg, now, meeting_id)[0:1] if meeting_id in IDS else []
     if not notice:
         raise NotFound(f"Det finns inget justerat protokoll med nummer {meeting_id} här.")
-    view = papers.minutes(app, meeting_id)
+    return public(protokoll.minutes(app, meeting_id), notice[0])
+
+
+def public(view: MinutesView, notice: Notice | None = None) -> PublishedMinutes:
+    """The protokoll as the public reads it (and its justerare before it is justerat):
+    names, roles and organisations as the minutes give them, no e-mail address."""
     return {
         "forbund": view["forbund"],
         "meeting": view["meeting"],
         "date": view["date"],
         "present": [_public(p["name"], p["role"]) for p in view["present"]],
         "justerare": [_public(p["name"], p["role"]) for p in view["justerare"]],
+        "attendance": [
+            {
+                "name": p["name"],
+                "role": p["role"],
+                "member": p["member"],
+                "status": p["status"],
+                "seat": p["seat"],
+                "serving_for_name": p["serving_for_name"],
+            }
+            for p in view["attendance"]
+        ],
+        "approvals": [
+            {"name": a.get("name", ""), "at_local": a.get("at_local", ""), "via": a.get("via", "")}
+            for a in view["approvals"]
+        ],
         "approved": view["approved"],
         "posted_on": view["posted_on"],
         "appeal_ends": view["appeal_ends"],
         "items": view["items"],
         "audit_head": None,
         "quorum": view["quorum"],  # counts only: how many sat, not who
-        "notice": notice[0],
+        "revision": view["revision"],
+        "content_sha256": view["content_sha256"],
+        "notice": notice,
     }
 
 

@@ -153,6 +153,8 @@ class AgendaEntry(AgendaMatter):
     number: int
     decision: NotRequired[Decision | None]
     paragraph: NotRequired[str]
+    key: NotRequired[str]  # the minutes': the item's key for its text (`agenda.item_key`)
+    text: NotRequired[str]  # the minutes': the §'s text (the standard wording unless written)
 
 
 # ---------------------------------------------------------------- papers
@@ -169,10 +171,41 @@ class CalledPerson(TypedDict):
 
 
 class Approval(TypedDict):
-    """A justerare's approval of the minutes, as stored with them."""
+    """A justerare's approval of the minutes, as stored with them: who, when, of which
+    revision of the draft, and how they had proved who they are (`via`: "link" for a
+    mailed link, "oidc" for the e-legitimation provider, "cli" for the command line)."""
 
     email: str
     at: str
+    name: NotRequired[str]
+    revision: NotRequired[int]
+    via: NotRequired[str]
+    signed_in_at: NotRequired[str | None]  # when the session approving began (the web)
+    at_local: NotRequired[str]  # `at` in Swedish time, as the protokoll writes it
+
+
+class Attendee(TypedDict):
+    """Someone called to a meeting and how they attended, as the minutes record it (the
+    name, role and organisation as they stood when the minutes were recorded)."""
+
+    name: str
+    email: str
+    role: str
+    member: str
+    status: Literal["present", "remote", "absent"]
+    seat: Literal["ledamot", "ersättare", "övrig"]  # by the förbund file's `[minutes]` roles
+    serving_for: str | None  # an ersättare's: the e-mail of the ledamot they serve for
+    serving_for_name: str | None
+
+
+class ChangeRequest(TypedDict):
+    """A justerare's request for a change of the minutes, to the förbundschef."""
+
+    email: str
+    name: str
+    at: str
+    comment: str
+    revision: int
 
 
 class OverviewLink(TypedDict):
@@ -206,6 +239,7 @@ class NoticeView(TypedDict):
     documents: list[AgendaEntry]
     overviews: list[OverviewLink]
     sender: str
+    page: str  # the meeting's page in `finsam web`
 
 
 class Quorum(TypedDict):
@@ -233,6 +267,12 @@ class MinutesView(TypedDict):
     items: list[AgendaEntry]
     audit_head: AuditHead  # the förbund's own audit chain's head at the meeting's end
     quorum: Quorum | None  # None for a body without seats (a body of officials)
+    attendance: list[Attendee]  # everyone called, present or not
+    revision: int  # the draft's: each change after the first recording counts one up
+    sent_at: str | None  # when this revision went to the justerare (ISO), if it has
+    requests: list[ChangeRequest]  # every change asked for, the oldest first
+    content_sha256: str | None  # the justerat protokoll's content, frozen
+    intact: bool | None  # the content still hashes to it (None: not justerat yet)
 
 
 class Standing(TypedDict):

@@ -13,7 +13,7 @@ The list reads every meeting of the person's förbund in its window and then the
 agendas, reports and minutes of those meetings at once (four statements whatever the
 number of meetings); the föredragningslista is built by `workflow.cycle.agenda` from
 the same rows `placement.agenda_of` reads, so it says what the kallelse says. One
-meeting's protokoll is `papers.minutes`, the very view the printed protokoll is
+meeting's protokoll is `protokoll.minutes`, the very view the printed protokoll is
 rendered from, so the notice and appeal dates shown are the ones the anslag states.
 """
 
@@ -32,7 +32,7 @@ from workflow.core.exceptions import NotFound
 from workflow.core.models import Forbund, Insats, Meeting, Minutes, Obligation
 from workflow.core.uow import read
 from workflow.cycle import agenda as agenda_items
-from workflow.cycle import papers, placement
+from workflow.cycle import papers, placement, protokoll
 from workflow.cycle.meetings import meeting_dict
 from workflow.cycle.views import (
     AgendaEntry,
@@ -175,13 +175,13 @@ def mine(app: App, person: Person) -> MyMeetings:
 
 def meeting(app: App, person: Person, meeting_id: int) -> MeetingPage:
     """One meeting the person is called to: its papers, and its protokoll when recorded
-    (`papers.minutes`, as the printed protokoll). NotFound for anyone not called."""
+    (`protokoll.minutes`, as the printed protokoll). NotFound for anyone not called."""
     with read(app) as uow:
         s = uow.session
         found, membership = _visible(s, person, meeting_id)
         (shown,) = _papers_of(s, [(found, membership)], app.clock.now())
-    protokoll = papers.minutes(app, meeting_id) if shown.minutes is not None else None
-    return MeetingPage(shown, protokoll)
+    recorded = protokoll.minutes(app, meeting_id) if shown.minutes is not None else None
+    return MeetingPage(shown, recorded)
 
 
 def _visible(s: Session, person: Person, meeting_id: int) -> tuple[Meeting, Membership]:

@@ -70,6 +70,7 @@ class Current:
     csrf: str
     person: Person
     created_at: datetime
+    method: str = "link"  # how they signed in: "link" (a mailed link) or "oidc"
 
 
 def digest(secret: str) -> str:
@@ -91,7 +92,9 @@ def _forget_expired(s: Session, now: datetime, rules: SessionSettings) -> None:
     )
 
 
-def open_in(s: Session, email: str, now: datetime, replacing: str | None = None) -> NewSession:
+def open_in(
+    s: Session, email: str, now: datetime, replacing: str | None = None, method: str = "link"
+) -> NewSession:
     """A new session for `email` in the caller's write transaction. The session the
     browser had before (`replacing`, its secret) ends: a new id at every sign-in, so an
     id planted before sign-in is worth nothing after it."""
@@ -107,12 +110,13 @@ def open_in(s: Session, email: str, now: datetime, replacing: str | None = None)
             csrf=csrf,
             created_at=now,
             last_seen_at=now,
+            method=method,
         )
     )
     return NewSession(secret=secret, csrf=csrf, email=people.normalise(email))
 
 
-def start(app: App, email: str, replacing: str | None = None) -> NewSession:
+def start(app: App, email: str, replacing: str | None = None, method: str = "oidc") -> NewSession:
     """A session for a person whom another way has proved (an identity provider's
     verified e-mail): refused when no förbund file or insats names the address."""
     now = app.clock.now()
@@ -123,7 +127,7 @@ def start(app: App, email: str, replacing: str | None = None) -> NewSession:
                 f"no person with e-mail {email!r} in any förbund of this database",
                 "a person signs in with the address their förbund file gives",
             )
-        return open_in(uow.session, email, now, replacing)
+        return open_in(uow.session, email, now, replacing, method)
 
     return write(app, work)
 
@@ -143,7 +147,13 @@ def current(app: App, secret: str | None) -> Current | None:
         person = people.find(uow.session, row.email)
         if person is None:
             return None
-        found = Current(id=row.id or 0, csrf=row.csrf, person=person, created_at=row.created_at)
+        found = Current(
+            id=row.id or 0,
+            csrf=row.csrf,
+            person=person,
+            created_at=row.created_at,
+            method=row.method,
+        )
         stale = now - row.last_seen_at >= TOUCH_EVERY
     if stale:
         _touch(app, found.id, now)

@@ -69,7 +69,7 @@ from workflow.cycle import notices, papers, placement
 from workflow.cycle.meetings import meeting_dict
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import ForbundFile
-from workflow.mail import links, report_mail
+from workflow.mail import links, minutes_mail, report_mail
 from workflow.mail.drafting import (
     add_once,
     draft_message,
@@ -639,6 +639,8 @@ def _notice(s: Session, row: Forbund, cfg: ForbundFile, m: Meeting, method: str)
         "overviews": papers.link_overviews(s, row.key, m.id or 0, items),
         "sender": cfg.chef()[0],
         "method": method,
+        # the member's page of the meeting: the kallelse and handlingar, on a phone
+        "page": f"{base_url()}/moten/{m.id}",
     }
     invite = Invite(
         method,
@@ -919,8 +921,9 @@ def render_drafts(
 def _parts(app: App, s: Session, row: OutboxMessage, now: datetime) -> _Parts | None:
     """The recipients and template context of a drafted message, from its draft."""
     assert row.id is not None
-    if row.kind in report_mail.KINDS:
-        got = report_mail.parts(s, row, now)
+    if row.kind in report_mail.KINDS or row.kind in minutes_mail.KINDS:
+        mail = report_mail if row.kind in report_mail.KINDS else minutes_mail
+        got = mail.parts(s, row, now)
         if got is None:
             return None
         to: list[Recipient] = list(got.to)

@@ -1,5 +1,6 @@
 """Personal links: a mail that asks somebody to act carries a link that signs them in
-and opens the page where they act (a report's page, from a reminder).
+and opens the page where they act (a report's page, from a reminder; a meeting's
+justering page, from the mail sending its minutes to a justerare).
 
 Such a link is a sign-in link (`workflow.identity.signin` redeems it): 32 random
 bytes, kept only as SHA-256 in `signin_link` with the address it signs in and the
@@ -27,7 +28,7 @@ from workflow.core.models import SigninLink
 DEFAULT_HOURS = 72
 MAX_HOURS = 24 * 31
 # the pages a link may open: finsam's own paths, never another site
-TARGET_ROOTS = ("/rapporter",)
+TARGET_ROOTS = ("/rapporter", "/moten")
 
 
 def token_sha256(token: str) -> str:
@@ -54,6 +55,8 @@ def safe_target(target: str | None) -> str | None:
     if not any(target == root or target.startswith(root + "/") for root in TARGET_ROOTS):
         return None
     if "//" in target or "\\" in target or any(not c.isprintable() for c in target):
+        return None
+    if any(part in (".", "..") for part in target.split("/")):  # /moten/../x leaves /moten
         return None
     return target
 
@@ -94,3 +97,13 @@ def store(s: Session, links: Iterable[PersonalLink], now: datetime) -> None:
 
 def report_page(obligation_id: int) -> str:
     return f"/rapporter/{obligation_id}"
+
+
+def justering_page(meeting_id: int) -> str:
+    """Where a justerare reads a meeting's minutes and approves them or asks for a change."""
+    return f"/moten/{meeting_id}/justering"
+
+
+def minutes_page(meeting_id: int) -> str:
+    """Where the förbundschef records a meeting's minutes (and sends a new draft)."""
+    return f"/moten/{meeting_id}/protokoll"

@@ -25,13 +25,16 @@ SECRETS: dict[str, re.Pattern[str]] = {
     "reminder": _LINK,
     "returned": _LINK,
     "owed": _LINK,
+    # the justering mails: a justerare's link to the minutes, the förbundschef's to revise them
+    "justering": _LINK,
+    "minutes_change": _LINK,
 }
 
 
 # kinds whose text is kept while they failed, so `outbox retry` can send them again:
 # a report mail matters after a refusal is fixed (its link may have expired by then;
 # the page it opens offers a fresh one). A sign-in mail is asked for again instead.
-KEPT_FOR_RETRY = frozenset({"reminder", "returned", "owed"})
+KEPT_FOR_RETRY = frozenset({"reminder", "returned", "owed", "justering", "minutes_change"})
 
 
 def holds_secret(kind: str) -> bool:
