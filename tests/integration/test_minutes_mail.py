@@ -179,3 +179,20 @@ def test_a_draft_left_unrendered_is_not_sent_once_the_minutes_changed(
     _record(app, march, send=False)
     assert compose.render_drafts(app) == 0
     assert [m.state for m in _mails(app)] == ["draft", "draft"]
+
+
+def test_a_queued_draft_replaced_by_a_newer_one_is_not_sent(
+    app: Any, clock: Any, march: int, sink: Any
+) -> None:
+    """The mail server was away while the förbundschef sent utkast 1 and then utkast 2:
+    only utkast 2 reaches the justerare; utkast 1's mails are skipped, saying why, and
+    once the protokoll is justerat nothing about it goes."""
+    from workflow.mail import delivery
+
+    _record(app, march, send=True)
+    advance_to(clock, "2027-03-18T09:00")
+    _record(app, march, send=True)
+    assert delivery.send(app)["sent"] == 2
+    assert sorted(m.recipients[0] for m in sink.received) == sorted([VICE, CHAIR])
+    states = [(m.key.split(":")[2], m.state) for m in _mails(app)]
+    assert states == [("1", "skipped"), ("1", "skipped"), ("2", "sent"), ("2", "sent")]

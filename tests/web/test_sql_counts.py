@@ -1,7 +1,8 @@
 """Each page issues as many SQL statements on a big database as on a small one.
 
 The förbundschef of Sydöstra Skåne sees the same desk, plan list, plan page, reports,
-report and tertial overview, and its project leader the same reports and report, in
+report and tertial overview, a meeting's page and its minutes' form, its project leader
+the same reports and report, and a justerare the same justering page, in
 a database of one förbund and one year as in one of five förbund and three years
 (`scale.build`); a `before_cursor_execute` listener counts the statements of
 each request. The counts are equal, not just bounded: a statement per förbund,
@@ -23,6 +24,7 @@ from helpers import CHEF, SOS_FILE, make_app, statements
 from scale import SOS, build, leader_of
 
 NOW = datetime(2027, 8, 20, 9, tzinfo=UTC)
+VICE = "lars.berg@skane.example"  # vice ordförande, the May minutes' justerare
 # each page, and who asks for it: the förbundschef, or the project leader
 PAGES = (
     ("/", CHEF),
@@ -33,6 +35,9 @@ PAGES = (
     ("/sydostra-skane/oversikt/2027/tertial-1", CHEF),
     ("/rapporter", leader_of(SOS)),
     ("/rapporter/{report}", leader_of(SOS)),
+    ("/moten/{meeting}", CHEF),
+    ("/moten/{meeting}/protokoll", CHEF),
+    ("/moten/{meeting}/justering", VICE),
 )
 
 
@@ -47,7 +52,20 @@ def _database(
     clock = FixedClock(datetime(years[0], 1, 1, 9, tzinfo=UTC))
     app = make_app(url, clock, SOS_FILE)
     plan = build(app, clock, forbund, years, NOW, reports)
-    return app, {"plan": plan, "report": _handed_in(app, years[-1]) if reports else 0}
+    ids = {"plan": plan, "report": _handed_in(app, years[-1]) if reports else 0}
+    return app, {**ids, "meeting": _minutes_sent(app, years[-1])}
+
+
+def _minutes_sent(app: Any, year: int) -> int:
+    """The board's May minutes of `year`, recorded and sent to one justerare; its id."""
+    from workflow.cycle import meetings, protokoll
+
+    may = next(
+        m for m in meetings.list_meetings(app, SOS, year) if m["key"] == f"styrelse-{year}-05"
+    )
+    present = [CHEF, VICE, "karin.holm@ystad.example"]
+    protokoll.record_minutes(app, may["id"], present, [VICE], actor_email=CHEF, send=True)
+    return int(may["id"])
 
 
 FIGURES = {

@@ -107,4 +107,5 @@ def standard_text(item: AgendaMatter, justerare: list[str]) -> str:
         return REPORT_WORDING
     if item["kind"] != "standing":
         return ""
-    return WORDING.get(item["title"], "").replace("{justerare}", names_joined(justerare))
+    chosen = names_joined(justerare) or "…"  # none chosen yet: the writer will
+    return WORDING.get(item["title"], "").replace("{justerare}", chosen)

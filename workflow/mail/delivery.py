@@ -51,6 +51,7 @@ from workflow.core.exceptions import ConfigError, NotFound, UsageError
 from workflow.core.models import (
     Insats,
     Meeting,
+    Minutes,
     Obligation,
     OutboxAttempt,
     OutboxMessage,
@@ -202,6 +203,21 @@ def _signin_stale(s: Any, message_id: int, key: str, ref: str, now: datetime) ->
     return None
 
 
+def _justering_stale(s: Any, message_id: int, key: str, ref: str, now: datetime) -> str | None:
+    """A draft to justera goes only while it is the draft to justera: not once a newer
+    revision replaced it (its own mail follows) nor once the protokoll is justerat. The
+    key names the revision (`justering:<meeting>:<revision>:<address>`)."""
+    row = s.scalars(sa.select(Minutes).where(Minutes.meeting_id == int(ref.split(":")[1]))).first()
+    if row is None:
+        return "the minutes are gone"
+    if row.approved_at is not None:
+        return "the minutes are justerade"
+    parts = key.split(":")
+    if len(parts) > 2 and parts[2].isdigit() and int(parts[2]) != row.revision:
+        return f"revision {parts[2]} was replaced by revision {row.revision}"
+    return None
+
+
 StaleRule = Callable[[Any, int, str, str, datetime], str | None]
 
 # (kind, what its ref names) -> why such a message should no longer go, or None
@@ -210,6 +226,7 @@ STALE_RULES: dict[tuple[str, str], StaleRule] = {
     ("returned", "obligation"): _returned_stale,
     ("notice", "meeting"): _notice_stale,
     ("signin", "signin"): _signin_stale,
+    ("justering", "meeting"): _justering_stale,
 }
 
 
