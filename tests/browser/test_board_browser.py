@@ -1,5 +1,6 @@
 """The board in a real browser: from the kallelse in a member's mail to the justerat
-protokoll on the public anslagstavla, with axe on every page of the minutes.
+protokoll on the public anslagstavla, with axe on every page of the minutes, the
+anslagstavla and the protokoll as published, at a desktop's width and a phone's.
 
 One story on a site of its own (`own_site`), for the clock moves: to the day the
 September board meeting's kallelse goes out (`finsam scheduler tick` sends it over
@@ -194,12 +195,16 @@ def test_the_board_from_the_kallelse_to_the_anslagstavla(
     # the public: the notice, the protokoll, its feed; the chair's calendar
     public = profile(browser, site, browsers)
     public.goto(f"/{SOS}/anslagstavla")
+    found["the anslagstavla"] = _axe(public)
     notice = public.get_by_role("article", name="Styrelsen, sammanträde 21 september 2027")
+    assert "Protokollet förvaras" in notice.inner_text()
     notice.get_by_role("link", name="Läs protokollet").click()
     public.wait_for_url(f"{site.url}/{SOS}/protokoll/{meeting}")
+    public.get_by_role("heading", level=1, name="Protokoll – Styrelsen").wait_for()
     html = public.content()
     assert REVISED in html and "inloggad med personlig e-postlänk" in html
     assert "@" not in html
+    found["the protokoll as published"] = _axe(public)
     atom = feedparser.parse(public.request.get(f"/{SOS}/anslagstavla.atom").body())
     assert atom.entries[0].link == f"{site.url}/{SOS}/protokoll/{meeting}"
     _the_calendar_feed_has_the_invitations_uid(chair, kallelse)
