@@ -147,10 +147,12 @@ async def justering_approve(request: Request, meeting_id: int) -> Response:
     """The justerare approves the revision they read; a stale one shows the new draft."""
     app, session = finsam(request), _session(request)
     shown = await run_in_threadpool(minutes_pages.justering, app, session.person, meeting_id)
-    revision = _revision((await request.form()).get("revision"))
+    form = await request.form()
+    revision = _revision(form.get("revision"))
+    read = str(form.get("content", ""))[:64] or None
     if revision is None:
         raise UsageError("Formuläret saknade utkastets nummer.", "Ladda om sidan och försök igen.")
-    stale = minutes_pages.stale(shown, revision)
+    stale = minutes_pages.stale(shown, revision, read)
     if stale:
         return _justering(request, meeting_id, message=stale, status=400)
     await run_in_threadpool(
@@ -161,6 +163,7 @@ async def justering_approve(request: Request, meeting_id: int) -> Response:
             revision,
             via=session.method,
             signed_in_at=session.created_at,
+            read_sha256=read,
         )
     )
     _log(request, "minutes-justera", meeting_id)

@@ -159,7 +159,10 @@ CHANGES = {
     "meeting move": ["meeting", "move", "{board}", "--to", "2027-05-18"],
     "meeting cancel": ["meeting", "cancel", "{board}", "--reason", "Inställt"],
     "meeting add": ["meeting", "add", "--body", "presidium", "--date", "2027-06-14"],
-    "meeting minutes": ["meeting", "minutes", "{board}", "--present", CHEF, "--justerare", CHEF],
+    "meeting minutes": [
+        *("meeting", "minutes", "{board}", "--present", CHEF, "--present", CHAIR),
+        *("--justerare", CHAIR),
+    ],
 }
 
 

@@ -77,8 +77,8 @@ def test_the_minutes_recorded_changed_and_justerade(
     assert [(r["email"], r["revision"]) for r in done["requests"]] == [(EVA, 1)]
     assert {p["email"]: p["status"] for p in done["attendance"]}[EVA] == "remote"
     html = run_cli("meeting", "minutes", mid, "--format", "html").stdout
-    assert "Justerat 2027-02-10 09:00, på kommandoraden" in html  # Lars Berg
-    assert "Justerat 2027-02-10 11:30, på kommandoraden" in html  # Eva Lind
+    assert "Justerat 2027-02-10 kl. 09.00, på kommandoraden" in html  # Lars Berg
+    assert "Justerat 2027-02-10 kl. 11.30, på kommandoraden" in html  # Eva Lind
     assert done["content_sha256"] in html
 
 

@@ -137,7 +137,27 @@ def test_minutes_justering_and_laga_kraft(app: Any, clock: Any, cycle: int) -> N
     assert standing["stands_on"] == "2026-12-19"
     assert standing["note"] == "vinner laga kraft 2026-12-19 om beslutet inte överklagas"
     with pytest.raises(NotAllowed, match="are justerade"):
-        protokoll.record_minutes(app, board["id"], [CHEF], [CHEF], actor_email=CHEF)
+        protokoll.record_minutes(app, board["id"], [CHEF, VICE], [VICE], actor_email=CHEF)
+
+
+def test_no_decision_is_recorded_at_a_meeting_whose_protokoll_is_justerat(
+    app: Any, clock: Any, cycle: int
+) -> None:
+    """A justerat protokoll says what was decided at its meeting: a decision recorded
+    there afterwards would be in the trail and in no protokoll."""
+    pid = cycle
+    plans.move(app, pid, "submit", actor_email=CHEF)
+    met_early(app)
+    plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=date(2026, 10, 20))
+    plans.move(app, pid, "recommend-adopt", actor_email=CHEF, meeting=date(2026, 10, 20))
+    board = meeting(app, "styrelse-2026-11")
+    advance_to(clock, "2026-11-24T16:00")
+    protokoll.record_minutes(app, board["id"], [CHEF, VICE, MEMBER], [VICE], actor_email=CHEF)
+    protokoll.justera(app, board["id"], VICE)
+    before = dump(app.url)
+    with pytest.raises(UsageError, match="is justerat: nothing more can be recorded"):
+        plans.move(app, pid, "adopt", actor_email=CHEF)
+    assert dump(app.url) == before
 
 
 def test_notice_lists_who_is_called_and_the_papers(app: Any, cycle: int) -> None:

@@ -184,10 +184,18 @@ def test_the_last_approval_freezes_the_protokoll(app: Any, board: int) -> None:
     with pytest.raises(UsageError, match="justerade already"):
         protokoll.request_change(app, board, VICE, "Ett stavfel.")
     assert dump(app.url) == before
-    # the hash is of what the protokoll says: a change behind finsam's back shows
+    # the justerat protokoll says what it said then, whatever changes after it; the hash
+    # is of that: a change behind finsam's back shows
     with UnitOfWork(app) as uow:
         row = uow.session.scalars(sa.select(Minutes).where(Minutes.meeting_id == board)).one()
         row.texts = {OTHER: "Något annat."}
+        uow.commit()
+    assert protokoll.minutes(app, board) == done
+    with UnitOfWork(app) as uow:
+        row = uow.session.scalars(sa.select(Minutes).where(Minutes.meeting_id == board)).one()
+        said = dict(row.frozen or {})
+        said["items"] = [{**i, "text": "Något annat."} for i in said["items"]]
+        row.frozen = said
         uow.commit()
     assert protokoll.minutes(app, board)["intact"] is False
 
@@ -235,3 +243,87 @@ def test_minutes_recorded_with_present_only_still_render(app: Any, board: int) -
     md = render("minutes.md.j2", view)
     assert "Till justerare väljs Lars Berg." in md and "Eva Lind" in md
     assert "Lars Berg" in render("minutes.html.j2", view)
+
+
+# ---------------------------------------------------------------- what cannot be
+
+
+def test_the_boards_justerare_are_ledamoter_or_ersattare_serving(app: Any, board: int) -> None:
+    before = dump(app.url)
+    with pytest.raises(UsageError, match=r"\(förbundschef\) cannot justera the board's minutes"):
+        record(app, board, justerare=[CHEF, VICE])
+    with pytest.raises(UsageError, match=r"\(ersättare\) cannot justera"):
+        record(app, board, present=[CHAIR, VICE, EVA, PER], justerare=[PER])
+    assert dump(app.url) == before
+    # an ersättare serving for an absent ledamot may
+    seated = record(
+        app, board, present=[CHAIR, VICE, EVA, PER, CHEF], justerare=[PER], serving={PER: JOHAN}
+    )
+    assert [p["name"] for p in seated["justerare"]] == ["Per Nilsson"]
+
+
+def test_a_draft_changed_since_it_was_opened_or_read_is_not_overwritten_or_approved(
+    app: Any, board: int, clock: Any
+) -> None:
+    first = record(app, board, send=True)
+    read_then = protokoll.content_sha256(first)
+    record(app, board, revision=1, texts={OTHER: "En fråga om lokalerna."})
+    before = dump(app.url)
+    with pytest.raises(UsageError, match="recorded again since you began"):
+        record(app, board, revision=1, texts={OTHER: "Inga."})
+    with pytest.raises(UsageError, match="changed since you read them"):
+        protokoll.justera(app, board, VICE, revision=2, read_sha256=read_then)
+    assert dump(app.url) == before
+    now = protokoll.minutes(app, board)
+    done = protokoll.justera(
+        app, board, VICE, revision=2, read_sha256=protokoll.content_sha256(now)
+    )
+    assert [a["email"] for a in done["approvals"]] == [VICE]
+
+
+def test_a_justerat_meeting_neither_moves_nor_takes_more_decisions(
+    app: Any, board: int, clock: Any
+) -> None:
+    from datetime import date
+
+    record(app, board)
+    protokoll.justera(app, board, VICE)
+    protokoll.justera(app, board, EVA)
+    before = dump(app.url)
+    with pytest.raises(UsageError, match="has minutes: it was held"):
+        meetings.move(app, board, date(2027, 2, 16), actor_email=CHEF)
+    with pytest.raises(UsageError, match="has minutes: it was held"):
+        meetings.cancel(app, board, actor_email=CHEF)
+    assert dump(app.url) == before
+
+
+def test_a_cancelled_meeting_has_no_minutes(app: Any, clock: Any, board: int) -> None:
+    held = {m["key"]: m for m in meetings.list_meetings(app, None, 2027)}
+    march = int(held["styrelse-2027-03"]["id"])
+    meetings.cancel(app, march, actor_email=CHEF)
+    advance_to(clock, "2027-03-31T12:00")
+    with pytest.raises(UsageError, match="was cancelled"):
+        record(app, march)
+
+
+def test_minutes_justerade_before_their_texts_say_what_they_said(app: Any, board: int) -> None:
+    """Minutes recorded and justerade before migration 0018 (attendance from `present`
+    only): no standard wording added, and an ersättare present serves in an empty seat
+    as the rule of the time had it."""
+    record(app, board, present=[CHAIR, VICE, EVA, PER, CHEF])
+    protokoll.justera(app, board, VICE)
+    with UnitOfWork(app) as uow:
+        row = uow.session.scalars(sa.select(Minutes).where(Minutes.meeting_id == board)).one()
+        row.approved_at, row.attendance, row.texts = clock_now(app), [], {}
+        row.content_sha256, row.frozen, row.posted_on, row.appeal_ends = (
+            None, None, "2027-02-28", "2027-03-21",
+        )  # fmt: skip
+        uow.commit()
+    old = protokoll.minutes(app, board)
+    assert all(i["text"] == "" for i in old["items"])
+    assert old["quorum"] is not None and old["quorum"]["serving"] == 1
+    assert old["intact"] is None
+
+
+def clock_now(app: Any) -> Any:
+    return app.clock.now()

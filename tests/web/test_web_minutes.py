@@ -154,7 +154,7 @@ def test_recorded_sent_changed_and_justerat_by_both_in_the_browser(
     assert asked.status_code == 303
     chef = signed_in_client(app, CHEF)  # a new day, a new session
     chef_page = chef.get(f"/moten/{may}/protokoll").text
-    assert "Karin Holm, 2027-05-12 09:00, om utkast 1: ”§ 1: Karin öppnade mötet 14.05.”" in (
+    assert "Karin Holm den 2027-05-12 kl. 09.00 om utkast 1: ”§ 1: Karin öppnade mötet 14.05.”" in (
         chef_page
     )
     assert "Justerade utkast 1" in chef_page  # Lars's approval, of revision 1

@@ -178,6 +178,12 @@ def test_a_page_asked_for_before_signing_in_opens_after_the_mailed_link(
     assert answer.status_code == 200
     done = redeem(client, last_token(sqlite_web_app))
     assert done.status_code == 303 and done.headers["location"] == "/moten/7"
-    for elsewhere in ("https://evil.example/", "//evil.example", "/signout", "/moten/../x"):
+    for elsewhere in (
+        "https://evil.example/",
+        "//evil.example",
+        "/signout",
+        "/moten/../x",
+        "/moten/%2e%2e/x",
+    ):
         other = client_for(create_app(sqlite_web_app)).get("/signin", params={"next": elsewhere})
         assert 'name="next"' not in other.text, elsewhere

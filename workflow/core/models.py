@@ -216,6 +216,8 @@ class Minutes(SQLModel, table=True):
         default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"server_default": "[]"}
     )
     content_sha256: str | None = Field(default=None, max_length=64)  # frozen once justerat
+    # what the justerat protokoll says, as it said it then (`protokoll.snapshot`)
+    frozen: dict | None = Field(default=None, sa_type=sa.JSON)
 
 
 class Insats(SQLModel, table=True):

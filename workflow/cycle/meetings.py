@@ -27,7 +27,7 @@ from workflow.core import audit
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import NotFound, UsageError
-from workflow.core.models import AgendaItem, AuditEvent, Forbund, Meeting, MeetingChange
+from workflow.core.models import AgendaItem, AuditEvent, Forbund, Meeting, MeetingChange, Minutes
 from workflow.core.text import optional_line
 from workflow.core.uow import UnitOfWork, read, write
 from workflow.cycle.dates import Proposed, blocked, nearest_allowed, propose
@@ -74,6 +74,15 @@ def _in_range(day: date, option: str) -> None:
         raise UsageError(
             f"{option} {day.isoformat()} is out of range",
             f"give a date in the years {YEARS.start}–{YEARS.stop - 1}",
+        )
+
+
+def _not_minuted(s: Session, m: Meeting) -> None:
+    """A meeting with minutes was held: it neither moves nor is cancelled."""
+    if s.scalars(sa.select(Minutes.id).where(Minutes.meeting_id == m.id)).first() is not None:
+        raise UsageError(
+            f"meeting {m.id} ({local_day(m).isoformat()}) has minutes: it was held",
+            "a meeting that was held neither moves nor is cancelled",
         )
 
 
@@ -393,6 +402,7 @@ def move(
         m, cfg, who, role = _authorised(s, meeting_id, actor_email)
         if m.status == "cancelled":
             raise UsageError(f"meeting {m.id} is cancelled", "a cancelled meeting does not move")
+        _not_minuted(s, m)
         _check_year(m, to, force=force, reason=reason)
         not_a_day = blocked(to)
         if not_a_day and not force:
@@ -477,6 +487,8 @@ def cancel(
             raise UsageError(f"meeting {m.id} is already cancelled")
         cancelled = [m]
         cancelled += [p for p in s.scalars(_preps_of(m)) if not p.pinned]
+        for c in cancelled:
+            _not_minuted(s, c)
         for c in cancelled:
             c.status = "cancelled"
             c.sequence += 1

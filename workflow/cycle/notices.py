@@ -24,7 +24,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -38,7 +38,7 @@ from workflow.core.settings import base_url
 from workflow.core.text import LIMITS
 from workflow.core.uow import read
 from workflow.cycle import papers, protokoll
-from workflow.cycle.views import AgendaEntry, MeetingView, MinutesView, Quorum
+from workflow.cycle.views import AgendaEntry, Approval, MeetingView, MinutesView, Quorum
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import KEY_PATTERN, ForbundFile
 
@@ -103,11 +103,21 @@ class Board:
         return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, key)}"
 
 
+class PublicApproval(TypedDict):
+    """A justerare's approval as the protokoll states it: who, when, how signed in."""
+
+    name: str
+    at_local: str
+    via: str
+
+
 class PublicPerson(TypedDict):
-    """Someone in the published protokoll: the name and role the minutes give, no more."""
+    """Someone in the published protokoll: the name and role the minutes give, no more
+    (and a justerare's approval, once given)."""
 
     name: str
     role: str
+    approval: NotRequired[PublicApproval | None]
 
 
 class PublicAttendee(TypedDict):
@@ -119,14 +129,6 @@ class PublicAttendee(TypedDict):
     status: str
     seat: str
     serving_for_name: str | None
-
-
-class PublicApproval(TypedDict):
-    """A justerare's approval as the protokoll states it: who, when, how signed in."""
-
-    name: str
-    at_local: str
-    via: str
 
 
 class PublishedMinutes(TypedDict):
@@ -283,7 +285,10 @@ def public(view: MinutesView, notice: Notice | None = None) -> PublishedMinutes:
         "meeting": view["meeting"],
         "date": view["date"],
         "present": [_public(p["name"], p["role"]) for p in view["present"]],
-        "justerare": [_public(p["name"], p["role"]) for p in view["justerare"]],
+        "justerare": [
+            {**_public(p["name"], p["role"]), "approval": _approval(p.get("approval"))}
+            for p in view["justerare"]
+        ],
         "attendance": [
             {
                 "name": p["name"],
@@ -295,10 +300,7 @@ def public(view: MinutesView, notice: Notice | None = None) -> PublishedMinutes:
             }
             for p in view["attendance"]
         ],
-        "approvals": [
-            {"name": a.get("name", ""), "at_local": a.get("at_local", ""), "via": a.get("via", "")}
-            for a in view["approvals"]
-        ],
+        "approvals": [a for a in map(_approval, view["approvals"]) if a is not None],
         "approved": view["approved"],
         "posted_on": view["posted_on"],
         "appeal_ends": view["appeal_ends"],
@@ -309,6 +311,12 @@ def public(view: MinutesView, notice: Notice | None = None) -> PublishedMinutes:
         "content_sha256": view["content_sha256"],
         "notice": notice,
     }
+
+
+def _approval(a: Approval | None) -> PublicApproval | None:
+    if a is None:
+        return None
+    return {"name": a.get("name", ""), "at_local": a.get("at_local", ""), "via": a.get("via", "")}
 
 
 def _public(name: str, role: str) -> PublicPerson:

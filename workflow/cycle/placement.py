@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import UsageError
-from workflow.core.models import AgendaItem, Insats, Meeting, Obligation, Plan, Revision
+from workflow.core.models import AgendaItem, Insats, Meeting, Minutes, Obligation, Plan, Revision
 from workflow.cycle import agenda
 from workflow.cycle.meetings import meeting_dict, meetings_of, next_meeting
 from workflow.cycle.views import AgendaEntry, AgendaPlan, ReceivedReport
@@ -100,6 +100,14 @@ def _begun(m: Meeting, name: str, now: datetime) -> Meeting:
 
 def _local(m: Meeting) -> str:
     return m.starts_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def justerat(s: Session, meeting_id: int | None) -> bool:
+    """Whether the meeting's protokoll is justerat: nothing more was decided there."""
+    found = s.scalars(
+        sa.select(Minutes.approved_at).where(Minutes.meeting_id == meeting_id)
+    ).first()
+    return found is not None
 
 
 def held_meeting(s: Session, plan: Plan, body: str, now: datetime) -> Meeting | None:

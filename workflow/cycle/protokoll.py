@@ -93,36 +93,32 @@ def minutes(app: App, meeting_id: int) -> MinutesView:
 
 
 def view_of(s: Session, m: Meeting, cfg: ForbundFile, row: Minutes) -> MinutesView:
-    """The protokoll from its row, in the caller's session (a justering freezes what
-    this returns)."""
-    items = placement.agenda_of(s, m, cfg)
-    offset = placement.paragraph_offset(s, m, cfg)
-    decisions = _decisions(s, m)
-    people = attendance_of(cfg, m, row)
+    """The protokoll from its row, in the caller's session. A justerat protokoll is read
+    from what it said when its last justerare approved it (`frozen`): a later change of
+    the förbund file, the calendar or the agenda does not change it."""
+    said = _thawed(row.frozen) if row.frozen else _as_it_stands(s, m, cfg, row)
+    people = said["attendance"]
     by_email = {p["email"]: p for p in people}
-    justerare = [by_email[e] for e in row.justerare if e in by_email]
-    names = [p["name"] for p in justerare]
-    for item in items:
-        item["decision"] = decisions.get(item.get("plan")) if item["kind"] == "plan" else None
-        given = item["decision"]["paragraph"] if item["decision"] else None
-        item["paragraph"] = given or str(offset + item["number"])
-        item["key"] = agenda_items.item_key(item)
-        written = (row.texts or {}).get(item["key"])
-        item["text"] = written if written is not None else agenda_items.standard_text(item, names)
+    approvals = [_named(a, by_email) for a in row.approvals]
+    approved_by = {a["email"]: a for a in approvals}
     view: MinutesView = {
-        "forbund": cfg.forbund.name,
-        "meeting": meeting_dict(m, cfg),
-        "date": m.starts_at.astimezone(LOCAL_TZ).date(),
+        "forbund": said["forbund"],
+        "meeting": said["meeting"],
+        "date": said["date"],
         "present": [_called(p) for p in people if p["status"] in HERE],
-        "justerare": [_called(p) for p in justerare],
-        "approvals": [_named(a, by_email) for a in row.approvals],
+        "justerare": [
+            {**_called(by_email[e]), "approval": approved_by.get(e)}
+            for e in said["justerare"]
+            if e in by_email
+        ],
+        "approvals": approvals,
         "approved": row.approved_at is not None,
         "posted_on": date.fromisoformat(row.posted_on) if row.posted_on else None,
         "appeal_ends": date.fromisoformat(row.appeal_ends) if row.appeal_ends else None,
-        "items": items,
+        "items": said["items"],
         # the förbund's own chain's head (issue 14) as it stood when the meeting ended
         "audit_head": audit.forbund_head_at(s, cfg.forbund.key, _end(m)),
-        "quorum": quorum(cfg, m, people),
+        "quorum": said["quorum"],
         "attendance": people,
         "revision": row.revision,
         "sent_at": row.sent_at.isoformat() if row.sent_at else None,
@@ -135,6 +131,54 @@ def view_of(s: Session, m: Meeting, cfg: ForbundFile, row: Minutes) -> MinutesVi
     return view
 
 
+def _as_it_stands(s: Session, m: Meeting, cfg: ForbundFile, row: Minutes) -> dict[str, Any]:
+    """What the protokoll says now, from the agenda, the trail and the recorded minutes.
+    Minutes justerade before their texts were recorded (migration 0018) keep what they
+    said then: no standard wording, and the quorum counted by the rule of decision 48."""
+    before_texts = row.approved_at is not None and not row.attendance
+    items = placement.agenda_of(s, m, cfg)
+    offset = placement.paragraph_offset(s, m, cfg)
+    decisions = _decisions(s, m)
+    people = attendance_of(cfg, m, row)
+    names = {p["email"]: p["name"] for p in people}
+    chosen = [names[e] for e in row.justerare if e in names]
+    for item in items:
+        item["decision"] = decisions.get(item.get("plan")) if item["kind"] == "plan" else None
+        given = item["decision"]["paragraph"] if item["decision"] else None
+        item["paragraph"] = given or str(offset + item["number"])
+        item["key"] = agenda_items.item_key(item)
+        written = (row.texts or {}).get(item["key"])
+        standard = "" if before_texts else agenda_items.standard_text(item, chosen)
+        item["text"] = written if written is not None else standard
+    return {
+        "forbund": cfg.forbund.name,
+        "meeting": meeting_dict(m, cfg),
+        "date": m.starts_at.astimezone(LOCAL_TZ).date(),
+        "attendance": people,
+        "justerare": list(row.justerare),
+        "items": items,
+        "quorum": quorum(cfg, m, people, serving_unrecorded=before_texts),
+    }
+
+
+def snapshot(view: MinutesView) -> dict[str, Any]:
+    """What a justerat protokoll keeps as it said it (JSON): the rest of its view follows
+    from the justering itself."""
+    return {
+        "forbund": view["forbund"],
+        "meeting": view["meeting"],
+        "date": view["date"].isoformat(),
+        "attendance": view["attendance"],
+        "justerare": [p["email"] for p in view["justerare"]],
+        "items": view["items"],
+        "quorum": view["quorum"],
+    }
+
+
+def _thawed(frozen: dict[str, Any]) -> dict[str, Any]:
+    return {**frozen, "date": date.fromisoformat(frozen["date"])}
+
+
 def _called(p: Attendee) -> Any:
     """The shape `present` and `justerare` had before attendance was recorded."""
     return {"name": p["name"], "email": p["email"], "role": p["role"], "body": "",
@@ -142,9 +186,9 @@ def _called(p: Attendee) -> Any:
 
 
 def _named(a: Approval, by_email: Mapping[str, Attendee]) -> Approval:
-    """The approval with the justerare's name and its local time ('2027-11-25 14:03')."""
+    """The approval with the justerare's name and its local time ('2027-11-25 kl. 14.03')."""
     found = by_email.get(a["email"])
-    local = datetime.fromisoformat(a["at"]).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    local = datetime.fromisoformat(a["at"]).astimezone(LOCAL_TZ).strftime("%Y-%m-%d kl. %H.%M")
     name = a.get("name") or (found["name"] if found else a["email"])
     return {**a, "name": name, "at_local": local}
 
@@ -182,11 +226,15 @@ def _end(m: Meeting) -> datetime:
     return m.starts_at + timedelta(minutes=m.duration_minutes)
 
 
-def quorum(cfg: ForbundFile, m: Meeting, people: Sequence[Attendee]) -> Quorum | None:
+def quorum(
+    cfg: ForbundFile, m: Meeting, people: Sequence[Attendee], serving_unrecorded: bool = False
+) -> Quorum | None:
     """Whether the meeting was beslutför: the ledamöter of its body attending (in the
     room or remotely), and the ersättare recorded serving for absent ones, against the
     förbund file's share of the seats; None for a body other than the board (the one
-    that decides) or a board without seats."""
+    that decides) or a board without seats. `serving_unrecorded`: minutes justerade
+    before who served was recorded, where an ersättare present served while a seat
+    was empty (decision 48)."""
     rules = cfg.minutes
     if m.body != cfg.board_body():  # the body that decides; the others prepare
         return None
@@ -195,13 +243,11 @@ def quorum(cfg: ForbundFile, m: Meeting, people: Sequence[Attendee]) -> Quorum |
         return None
     here = {p["email"] for p in people if p["status"] in HERE}
     sitting = len(seats & here)
-    serving = len(
-        {
-            p["serving_for"]
-            for p in people
-            if p["status"] in HERE and p["serving_for"] in seats - here
-        }
-    )
+    substitutes = {p["email"] for p in people if p["role"] in rules.substitutes}
+    recorded = {p["serving_for"] for p in people if p["status"] in HERE}
+    serving = len(recorded & (seats - here))
+    if serving_unrecorded:
+        serving = min(len(substitutes & here), len(seats) - sitting)
     needed = len(seats) * rules.quorum_percent // 100 + 1  # more than the share
     return {
         "seats": len(seats),
@@ -274,13 +320,16 @@ def record_minutes(
     serving: Mapping[str, str] | None = None,
     texts: Mapping[str, str] | None = None,
     send: bool = False,
+    revision: int | None = None,
     channel: str = "cli",
 ) -> MinutesView:
     """Record who attended and how, the justerare and the §§' texts (`minutes`
     permission, audited); a new revision when recorded before, and then the approvals
     given lapse. `serving` maps an ersättare to the absent ledamot they serve for;
     `texts` a § (`agenda.item_key`) to its text, the standard wording where left out.
-    `send` sends the draft to the justerare in the same transaction."""
+    `send` sends the draft to the justerare in the same transaction. `revision`: the
+    one the writer started from (0 for none), refused when someone recorded another
+    since."""
     now = app.clock.now()
     here = _emails(present, "--present")
     away = _emails(remote, "--remote")
@@ -306,9 +355,17 @@ def record_minutes(
             raise UsageError(
                 f"meeting {m.id} has not taken place yet", "minutes are recorded after the meeting"
             )
+        if m.status == "cancelled":
+            raise UsageError(f"meeting {m.id} was cancelled", "a cancelled meeting has no minutes")
         people = _attendance(cfg, m, here, away, serves)
-        _check_justerare(people, chosen)
+        _check_justerare(cfg, m, people, chosen, who.email)
         existing = _row(s, m)
+        if revision is not None and revision != (existing.revision if existing else 0):
+            raise UsageError(
+                f"the minutes of meeting {m.id} were recorded again since you began (now "
+                f"revision {existing.revision if existing else 0}, you began from {revision})",
+                "open them again and make your changes to the latest draft",
+            )
         if existing is not None and existing.approved_at is not None:
             raise NotAllowed(
                 f"the minutes of meeting {m.id} are justerade", "justerade minutes do not change"
@@ -402,14 +459,32 @@ def _attendance(
     ]
 
 
-def _check_justerare(people: list[Attendee], chosen: list[str]) -> None:
+def _check_justerare(
+    cfg: ForbundFile, m: Meeting, people: list[Attendee], chosen: list[str], writer: str
+) -> None:
+    """The justerare attend; on the board (the body that decides) each is a ledamot or
+    an ersättare serving; and the one who writes the minutes does not justera them
+    alone."""
     if not chosen:
         raise UsageError("the minutes need at least one justerare", "give --justerare EMAIL")
-    here = {p["email"] for p in people if p["status"] in HERE}
-    if not set(chosen) <= here:
+    here = {p["email"]: p for p in people if p["status"] in HERE}
+    if not set(chosen) <= set(here):
         raise UsageError("a justerare must be among those present", "add them to --present")
     if len(set(chosen)) != len(chosen):
         raise UsageError("a justerare is given twice", "give each justerare once")
+    if m.body == cfg.board_body():
+        for email in chosen:
+            p = here[email]
+            if p["seat"] == "övrig" or (p["seat"] == "ersättare" and not p["serving_for"]):
+                raise UsageError(
+                    f"{email} ({p['role']}) cannot justera the board's minutes",
+                    "a justerare is a ledamot present or an ersättare serving",
+                )
+    if set(chosen) <= {writer.lower()}:
+        raise UsageError(
+            "the one who writes the minutes cannot be their only justerare",
+            "choose a justerare among the others present",
+        )
 
 
 def _texts(
@@ -475,12 +550,15 @@ def justera(
     email: str | None,
     *,
     revision: int | None = None,
+    read_sha256: str | None = None,
     via: str = "cli",
     signed_in_at: datetime | None = None,
     channel: str = "cli",
 ) -> MinutesView:
-    """A justerare approves the minutes (the revision they read, when given); with the
-    last approval the protokoll is frozen and the appeal clock starts.
+    """A justerare approves the minutes (the revision they read, when given, and its
+    content's SHA-256 as they read it: a decision or an agenda changed since counts as
+    a change too); with the last approval the protokoll is frozen (`snapshot`) and the
+    appeal clock starts.
 
     Each approval is the justerare's own audit row; the last one says that the
     minutes now stand, when the appeal time ends, and the content's SHA-256.
@@ -493,6 +571,11 @@ def justera(
         s = uow.session
         m, cfg, row, who, email_ = _justerare_of(s, meeting_id, email, "--as")
         _current(row, revision)
+        if read_sha256 is not None and content_sha256(view_of(s, m, cfg, row)) != read_sha256:
+            raise UsageError(
+                f"the minutes of meeting {m.id} have changed since you read them",
+                "read them again and approve them or ask for a change",
+            )
         if any(a["email"] == email_ for a in row.approvals):
             raise UsageError(f"{email_} has approved these minutes already")
         row.approvals = [
@@ -522,8 +605,10 @@ def justera(
             row.appeal_ends = ends.isoformat()
             s.add(row)
             s.flush()
-            sha = content_sha256(view_of(s, m, cfg, row))
+            said = view_of(s, m, cfg, row)
+            sha = content_sha256(said)
             row.content_sha256 = sha
+            row.frozen = snapshot(said)
             to_state = "minutes approved"
             comment += (
                 f"; the minutes stand and are frozen (content sha256 {sha}): notice up on "

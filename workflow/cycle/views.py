@@ -160,16 +160,6 @@ class AgendaEntry(AgendaMatter):
 # ---------------------------------------------------------------- papers
 
 
-class CalledPerson(TypedDict):
-    """Someone called to a meeting: in the kallelse, and the present and justerare of minutes."""
-
-    name: str
-    email: str
-    role: str
-    body: str
-    member: str
-
-
 class Approval(TypedDict):
     """A justerare's approval of the minutes, as stored with them: who, when, of which
     revision of the draft, and how they had proved who they are (`via`: "link" for a
@@ -181,7 +171,18 @@ class Approval(TypedDict):
     revision: NotRequired[int]
     via: NotRequired[str]
     signed_in_at: NotRequired[str | None]  # when the session approving began (the web)
-    at_local: NotRequired[str]  # `at` in Swedish time, as the protokoll writes it
+    at_local: NotRequired[str]  # `at` in Swedish time as the protokoll writes it (… kl. 14.03)
+
+
+class CalledPerson(TypedDict):
+    """Someone called to a meeting: in the kallelse, and the present and justerare of minutes."""
+
+    name: str
+    email: str
+    role: str
+    body: str
+    member: str
+    approval: NotRequired[Approval | None]  # a justerare's of the minutes, once given
 
 
 class Attendee(TypedDict):

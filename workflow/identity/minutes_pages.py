@@ -59,6 +59,7 @@ class Typed:
     serving: dict[str, str] = field(default_factory=dict)
     justerare: list[str] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
+    revision: int | None = None  # the draft the form was opened on (0: none recorded)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,9 @@ class MinutesForm:
     body_name: str
     day: str
     begun: bool
+    cancelled: bool
+    board: bool  # the body that decides: its justerare are ledamöter or ersättare serving
+    writer: str  # the person at the form (who may not be the only justerare)
     recorded: MinutesView | None
     published: PublishedMinutes | None  # what is recorded, as it will be published
     people: list[Row]
@@ -124,6 +128,7 @@ class JusteringPage:
     mine: Approval | None
     waiting: list[str]  # the names of the justerare still to approve this revision
     protokoll_path: str
+    content_sha256: str  # of the protokoll shown: a justering is of what was read
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,7 @@ def _local(iso: str | datetime | None) -> str | None:
     if iso is None:
         return None
     at = datetime.fromisoformat(iso) if isinstance(iso, str) else iso
-    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d kl. %H.%M")
 
 
 # ---------------------------------------------------------------- the recording form
@@ -188,6 +193,7 @@ def form(app: App, person: Person, meeting_id: int, typed: Typed | None = None) 
         draft = row or Minutes(meeting_id=m.id or 0, recorded_at=m.starts_at, revision=0)
         view = protokoll.view_of(s, m, cfg, draft)
         begun = m.starts_at <= app.clock.now()
+        cancelled, board = m.status == "cancelled", m.body == cfg.board_body()
         people = _rows(cfg, m, view if row else None, typed)
         recorded = view if row is not None else None
     texts = typed.texts if typed else {}
@@ -199,6 +205,9 @@ def form(app: App, person: Person, meeting_id: int, typed: Typed | None = None) 
         body_name=view["meeting"]["body_name"],
         day=view["meeting"]["date"],
         begun=begun,
+        cancelled=cancelled,
+        board=board,
+        writer=person.email.lower(),
         recorded=recorded,
         published=notices.public(recorded) if recorded else None,
         people=people,
@@ -251,9 +260,19 @@ def record(app: App, person: Person, meeting_id: int, typed: Typed, *, send: boo
     shown = form(app, person, meeting_id, typed)
     if not shown.begun:
         raise UsageError("Mötet har inte börjat ännu.", "Protokollet skrivs när mötet har hållits.")
+    if shown.cancelled:
+        raise UsageError(
+            "Sammanträdet är inställt.", "Ett inställt sammanträde har inget protokoll."
+        )
     if shown.frozen:
         raise UsageError("Protokollet är justerat och kan inte ändras.")
     errors = _check(shown, typed)
+    now_at = shown.recorded["revision"] if shown.recorded else 0
+    if typed.revision is not None and typed.revision != now_at:
+        errors["fel"] = (
+            f"Protokollet har sparats av någon annan sedan du öppnade sidan (nu utkast "
+            f"{now_at}). Läs det senaste utkastet ovan; sparar du nu ersätter dina ändringar det."
+        )
     if errors:
         raise FormRefused(typed, errors)
     here = [r.email for r in shown.people if typed.status[r.email] == "present"]
@@ -261,7 +280,8 @@ def record(app: App, person: Person, meeting_id: int, typed: Typed, *, send: boo
     serving = {e: seat for e, seat in typed.serving.items() if seat}
     return protokoll.record_minutes(
         app, meeting_id, here, typed.justerare, actor_email=person.email, remote=remote,
-        serving=serving, texts=_changed(shown, typed), send=send, channel="web",
+        serving=serving, texts=_changed(shown, typed), send=send, revision=now_at,
+        channel="web",
     )  # fmt: skip
 
 
@@ -307,6 +327,23 @@ def _check(shown: MinutesForm, typed: Typed) -> dict[str, str]:
             errors["justerare"] = (
                 f"{agenda_items.names_joined(away)} är inte närvarande och kan inte justera "
                 "protokollet. Välj justerare bland de närvarande (på plats eller på distans)."
+            )
+        elif shown.board and (
+            cannot := [
+                people[e].name
+                for e in typed.justerare
+                if people[e].seat == "övrig"
+                or (people[e].seat == "ersättare" and not typed.serving.get(e))
+            ]
+        ):
+            errors["justerare"] = (
+                f"{agenda_items.names_joined(cannot)} kan inte justera styrelsens protokoll. "
+                "En justerare är en närvarande ledamot eller en tjänstgörande ersättare."
+            )
+        elif set(typed.justerare) <= {shown.writer}:
+            errors["justerare"] = (
+                "Den som skriver protokollet kan inte ensam justera det. Välj en justerare "
+                "till bland de närvarande."
             )
     keys = {i["key"] for i in shown.items}
     for key, text in typed.texts.items():
@@ -375,12 +412,19 @@ def justering(app: App, person: Person, meeting_id: int) -> JusteringPage:
         mine=next((a for a in view["approvals"] if a["email"] == email), None),
         waiting=[names.get(e, e) for e in justerare if e not in done],
         protokoll_path=notices.protokoll_path(cfg.forbund.key, meeting_id),
+        content_sha256=protokoll.content_sha256(view),
     )
 
 
-def stale(page: JusteringPage, revision: int | None) -> str | None:
+def stale(page: JusteringPage, revision: int | None, read: str | None = None) -> str | None:
     """The Swedish message when the justerare acted on a draft other than the current
-    one (None: they read this one)."""
+    one, or on the same draft whose content has changed since (a decision recorded at
+    the meeting, an agenda changed); None: they read this one."""
+    if read is not None and read != page.content_sha256 and revision == page.revision:
+        return (
+            "Protokollet har ändrats sedan du läste det (ett beslut eller en punkt på "
+            "föredragningslistan). Läs det nedan igen och justera det eller begär en ändring."
+        )
     if revision is None or revision == page.revision:
         return None
     return (
@@ -408,6 +452,7 @@ def approve(
     *,
     via: str,
     signed_in_at: datetime | None,
+    read_sha256: str | None = None,
 ) -> MinutesView:
     """The justerare approves the revision they read (`protokoll.justera`)."""
     page = justering(app, person, meeting_id)
@@ -415,7 +460,7 @@ def approve(
     if page.mine is not None:
         raise UsageError("Du har redan justerat det här utkastet.")
     return protokoll.justera(
-        app, meeting_id, person.email, revision=revision, via=via,
+        app, meeting_id, person.email, revision=revision, read_sha256=read_sha256, via=via,
         signed_in_at=signed_in_at, channel="web",
     )  # fmt: skip
 
@@ -466,4 +511,6 @@ def parse(form_items: Sequence[tuple[str, str]]) -> Typed:
                 typed.justerare.append(value.lower())
         elif name.startswith("text:"):
             typed.texts[name[5:]] = value.replace("\r\n", "\n").strip()
+        elif name == "revision" and value.isascii() and value.isdigit() and len(value) < 10:
+            typed.revision = int(value)
     return typed

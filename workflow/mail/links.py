@@ -56,8 +56,8 @@ def safe_target(target: str | None) -> str | None:
         return None
     if "//" in target or "\\" in target or any(not c.isprintable() for c in target):
         return None
-    if any(part in (".", "..") for part in target.split("/")):  # /moten/../x leaves /moten
-        return None
+    if "%" in target or any(part in (".", "..") for part in target.split("/")):
+        return None  # /moten/../x and /moten/%2e%2e/x leave /moten
     return target
 
 

@@ -135,7 +135,7 @@ def parts(s: Session, row: OutboxMessage, now: datetime) -> MinutesParts | None:
         event = s.scalars(sa.select(AuditEvent).where(AuditEvent.seq == int(d["audit"]))).first()
         if event is None:
             return None
-        name, email = _chef(cfg)
+        name, email = _writer(s, m.id or 0) or _chef(cfg)
         link = links.new(email, links.minutes_page(m.id or 0), now, valid)
         context |= {
             "greeting": name,
@@ -144,6 +144,18 @@ def parts(s: Session, row: OutboxMessage, now: datetime) -> MinutesParts | None:
         }
     context["link"] = link.url(base_url())
     return MinutesParts(cfg, [(name, email)], context, (link,))
+
+
+def _writer(s: Session, meeting_id: int) -> tuple[str, str] | None:
+    """(name, address) of whoever recorded the minutes last: someone `[permissions]
+    minutes` allows, so the link to the recording page opens it for them."""
+    found = s.execute(
+        sa.select(AuditEvent.actor_name, AuditEvent.actor_email)
+        .where(AuditEvent.subject == f"meeting:{meeting_id}", AuditEvent.action == "minutes")
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    return (found[0] or "", found[1]) if found is not None else None
 
 
 def _chef(cfg: ForbundFile) -> tuple[str, str]:

@@ -427,6 +427,12 @@ def _meeting_of_action(
         held = plan_meetings.named_meeting(
             ctx.session, ctx.cfg, ctx.plan.forbund_id, act.body, meeting, now
         )
+    if held is not None and plan_meetings.justerat(ctx.session, held.id):
+        raise UsageError(
+            f"the protokoll of the meeting of {held.starts_at.astimezone(LOCAL_TZ).date()} is "
+            "justerat: nothing more can be recorded as decided there",
+            "record the decision at a later meeting: give --meeting DATE",
+        )
     day = held.starts_at.astimezone(LOCAL_TZ).date() if held else None
     if held is None and isinstance(meeting, date):
         day = meeting  # a year whose calendar finsam does not keep: the date stands alone
