@@ -73,13 +73,19 @@ def test_a_plan_walks_the_meetings_and_the_decision_gets_its_paragraph(
     assert plans.show(app, pid)["adoption"]["state"] == "not_approved"
 
 
-def test_minutes_justering_and_laga_kraft(app: Any, clock: Any, cycle: int) -> None:
-    pid = cycle
+def _before_the_board(app: Any, pid: int) -> Any:
+    """The plan through the presidium and the beredningsgrupp to the board's November
+    meeting; that meeting."""
     plans.move(app, pid, "submit", actor_email=CHEF)
     met_early(app)
     plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=date(2026, 10, 20))
     plans.move(app, pid, "recommend-adopt", actor_email=CHEF, meeting=date(2026, 10, 20))
-    board = meeting(app, "styrelse-2026-11")
+    return meeting(app, "styrelse-2026-11")
+
+
+def test_minutes_justering_and_laga_kraft(app: Any, clock: Any, cycle: int) -> None:
+    pid = cycle
+    board = _before_the_board(app, pid)
     with pytest.raises(UsageError, match="has not taken place yet"):
         protokoll.record_minutes(app, board["id"], [CHEF], [VICE], actor_email=CHEF)
     advance_to(clock, "2026-11-24T16:00")
@@ -146,11 +152,7 @@ def test_no_decision_is_recorded_at_a_meeting_whose_protokoll_is_justerat(
     """A justerat protokoll says what was decided at its meeting: a decision recorded
     there afterwards would be in the trail and in no protokoll."""
     pid = cycle
-    plans.move(app, pid, "submit", actor_email=CHEF)
-    met_early(app)
-    plans.move(app, pid, "recommend-adopt", actor_email=CHAIR, meeting=date(2026, 10, 20))
-    plans.move(app, pid, "recommend-adopt", actor_email=CHEF, meeting=date(2026, 10, 20))
-    board = meeting(app, "styrelse-2026-11")
+    board = _before_the_board(app, pid)
     advance_to(clock, "2026-11-24T16:00")
     protokoll.record_minutes(app, board["id"], [CHEF, VICE, MEMBER], [VICE], actor_email=CHEF)
     protokoll.justera(app, board["id"], VICE)
