@@ -183,7 +183,8 @@ class AgendaItem(SQLModel, table=True):
     status: str = Field(default="waiting", max_length=16)
     action: str | None = Field(default=None, max_length=64)
     paragraph: str | None = Field(default=None, max_length=32)
-    audit_seq: int | None = None
+    # the decision's row: looked up by it for every plan shown (when its adoption stands)
+    audit_seq: int | None = Field(default=None, index=True)
     added_at: datetime = _utc()
 
 
