@@ -202,7 +202,9 @@ def describe_changes(old: ForbundFile, new: ForbundFile) -> list[str]:
     return lines or ["the file changed"]
 
 
-@lru_cache(maxsize=32)
+# room for every förbund of the country (about 80) on one shared finsam: a sweep over
+# them all parses none anew (32 made each idle tick parse every file again)
+@lru_cache(maxsize=256)
 def _parse_cached(key: str, sha: str, raw: str) -> ForbundFile:
     import json
 
