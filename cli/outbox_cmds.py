@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli.common import AsOpt, JsonOpt, app_for_command, handled
 from cli.output import console, emit, styled, sv_datetime, table, visible
 
+if TYPE_CHECKING:  # types only: the services load when a command runs (start-up)
+    from workflow.mail.delivery import MessagePage
+
 outbox_app = typer.Typer(help="Messages: queued, sent, failed; deliver them.", no_args_is_help=True)
+# the page size without --limit (the service's own default, `delivery.PAGE_SIZE`)
+PAGE_SIZE = 50
 MessageId = Annotated[int, typer.Argument(help="The message's id (see 'finsam outbox list').")]
 
 
@@ -19,34 +24,57 @@ def list_(
     state: Annotated[
         str | None, typer.Option("--state", help="queued, sending, sent, failed or skipped.")
     ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", help="Show at most this many (1 to 1000).")
+    ] = PAGE_SIZE,
+    before: Annotated[
+        int | None,
+        typer.Option("--before", help="Only messages older than this id: the next page."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The messages, oldest first, with their state and last error."""
+    """The messages, newest first, with their state and last error, a page at a time.
+
+    Below the table (in --json: "next") is how to see the older ones.
+    """
     # start-up: loaded when the command runs, so `finsam --help` stays quick
     from workflow.mail import delivery as outbox
 
-    data = outbox.list_messages(app_for_command(), state)
-    emit(
-        data,
-        as_json,
-        lambda rows: table(
-            "Utkorg",
-            ["id", "slag", "ämne", "till", "tillstånd", "försök", "skickat", "fel"],
+    page = outbox.list_messages(app_for_command(), state, limit=limit, before=before)
+    emit(page, as_json, lambda p: _print_page(p, state, limit))
+
+
+def _print_page(page: MessagePage, state: str | None, limit: int) -> None:
+    table(
+        "Utkorg",
+        ["id", "slag", "ämne", "till", "tillstånd", "försök", "skickat", "fel"],
+        [
             [
-                [
-                    r["id"],
-                    r["kind"],
-                    r["subject"],
-                    ", ".join(r["recipients"]),
-                    r["state"],
-                    r["attempts"],
-                    sv_datetime(r["sent_at"]),
-                    r["last_error"] or "",
-                ]
-                for r in rows
-            ],
-        ),
+                r["id"],
+                r["kind"],
+                r["subject"],
+                ", ".join(r["recipients"]),
+                r["state"],
+                r["attempts"],
+                sv_datetime(r["sent_at"]),
+                r["last_error"] or "",
+            ]
+            for r in page["messages"]
+        ],
     )
+    if page["next"] is not None:
+        console().print(f"older: {_next_command(page['next']['before'], state, limit)}")
+
+
+def _next_command(before: int, state: str | None, limit: int) -> str:
+    """The command that shows the next page: the same filter and size, older messages."""
+    words = ["finsam outbox list"]
+    if state:
+        words.append(f"--state {state}")
+    if limit != PAGE_SIZE:
+        words.append(f"--limit {limit}")
+    words.append(f"--before {before}")
+    return " ".join(words)
 
 
 @outbox_app.command("queue")

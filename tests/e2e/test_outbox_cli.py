@@ -26,7 +26,7 @@ def test_queue_send_list_show(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
         assert "sent 2," in finsam("outbox", "send").stdout
         assert len(sink.received) == 2
     sent = json.loads(finsam("outbox", "list", "--state", "sent", "--json").stdout)
-    rows = [r for r in sent if r["kind"] == "reminder"]
+    rows = [r for r in sent["messages"] if r["kind"] == "reminder"]
     assert rows[0]["subject"] == (
         "Årsberättelse 2027 för Mariamottagningen ska lämnas senast 22 februari 2027"
     )
@@ -44,7 +44,8 @@ def test_unreachable_server_exits_non_zero_and_keeps_the_message(
     # the reminder and the mail of the reports owed
     assert "retry later 2" in finsam("outbox", "send", code=1).stdout
     queued = json.loads(finsam("outbox", "list", "--state", "queued", "--json").stdout)
-    assert len(queued) == 2 and all(m["last_error"] for m in queued)
+    assert queued["next"] is None  # one page holds them
+    assert len(queued["messages"]) == 2 and all(m["last_error"] for m in queued["messages"])
 
 
 def test_bad_input(db: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -314,7 +314,7 @@ def test_a_draft_that_cannot_be_made_fails_alone_with_its_reason(year_db: str) -
     engine.dispose()
     queued = run_cli("outbox", "queue", "--json", code=1)
     assert json.loads(queued.stdout)["failed"] == 1
-    failed = json.loads(run_cli("outbox", "list", "--state", "failed", "--json").stdout)
+    failed = json.loads(run_cli("outbox", "list", "--state", "failed", "--json").stdout)["messages"]
     assert [m["id"] for m in failed] == [row]
     assert failed[0]["last_error"] == "the body 'gone' is no longer in the förbund file"
     # drafted anew, and still not makeable

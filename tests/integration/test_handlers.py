@@ -43,7 +43,7 @@ def year(app: Any, clock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def _messages(app: Any, kind: str) -> list[dict[str, Any]]:
-    return [m for m in delivery.list_messages(app) if m["kind"] == kind]
+    return [m for m in delivery.list_messages(app, limit=None)["messages"] if m["kind"] == kind]
 
 
 def test_tell_next_body_queues_an_arrival_with_the_move(app: Any, clock: Any, year: Any) -> None:
@@ -220,4 +220,4 @@ def _body(app: Any, message_id: int) -> str:
 
 
 def _messages_in(app: Any, state: str) -> list[dict[str, Any]]:
-    return delivery.list_messages(app, state)
+    return delivery.list_messages(app, state, limit=None)["messages"]

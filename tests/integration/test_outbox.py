@@ -97,7 +97,11 @@ def test_a_reminder_goes_out_once_at_eight(app: Any, clock: Any, year: Any, sink
 def test_after_downtime_only_the_latest_reminder_goes(app: Any, clock: Any, year: Any) -> None:
     advance_to(clock, "2027-04-27T09:00")  # past 14, 3 and 0 days before, and 7 after due
     notify.sweep(app)
-    keys = sorted(m["key"] for m in outbox.list_messages(app) if "tertial-1" not in m["key"])
+    keys = sorted(
+        m["key"]
+        for m in outbox.list_messages(app, limit=None)["messages"]
+        if "tertial-1" not in m["key"]
+    )
     t1 = year["tertial-1"]["id"]
     assert f"reminder:{t1}:2027-04-19:-7" in keys
     assert f"reminder:{t1}:2027-04-19:-7:chef" in keys
@@ -128,7 +132,7 @@ def test_busy_server_then_accepts(
         notify.sweep(app)
         first = outbox.send(app)  # one at a time: the first message meets the busy server
         assert first["transient"] == 1
-        waiting = outbox.list_messages(app, "queued")[0]
+        waiting = outbox.list_messages(app, "queued", limit=None)["messages"][0]
         assert waiting["last_error"].startswith(f"{LEADER}: 451")
         assert waiting["message_id"] not in {m.message["Message-ID"] for m in server.received}
         none = {"sent": 0, "transient": 0, "failed": 0, "skipped": 0, "lost": 0}
@@ -150,7 +154,7 @@ def test_refused_recipient_fails_with_the_servers_answer(
         notify.sweep(app)
         # the leader's reminder and the contact's, and their mails of the reports owed
         assert outbox.send(app)["failed"] == 4
-        failed = outbox.list_messages(app, "failed")[0]
+        failed = outbox.list_messages(app, "failed", limit=None)["messages"][0]
         assert "550 5.1.1 Mailbox unavailable" in failed["last_error"]
         before = dump(app.url)
         with pytest.raises(UsageError, match="who is acting"):
@@ -180,7 +184,11 @@ def test_unreachable_server_keeps_the_message(
     notify.sweep(app)
     # the leader's reminder and the contact's, and their mails of the reports owed
     assert outbox.send(app)["transient"] == 4
-    queued = [m for m in outbox.list_messages(app, "queued") if m["kind"] == "reminder"]
+    queued = [
+        m
+        for m in outbox.list_messages(app, "queued", limit=None)["messages"]
+        if m["kind"] == "reminder"
+    ]
     assert len(queued) == 2 and all("Connect" in m["last_error"] for m in queued)
 
 
@@ -231,9 +239,13 @@ def test_arrival_and_decision_notices(app: Any, clock: Any, year: Any, sink: Sin
     )
     vice, member = "lars.berg@skane.example", "eva.lind@simrishamn.example"
     protokoll.record_minutes(app, board["id"], [CHEF, vice, member], [vice], actor_email=CHEF)
-    assert not [m for m in outbox.list_messages(app) if m["kind"] == "decision"]
+    assert not [
+        m for m in outbox.list_messages(app, limit=None)["messages"] if m["kind"] == "decision"
+    ]
     protokoll.justera(app, board["id"], vice)
-    decisions = [m for m in outbox.list_messages(app) if m["kind"] == "decision"]
+    decisions = [
+        m for m in outbox.list_messages(app, limit=None)["messages"] if m["kind"] == "decision"
+    ]
     assert len(decisions) == 7  # one per member organisation's registry
     outbox.send(app)
     arrivals = [r for r in sink.received if "kommer till" in r.message["Subject"]]
@@ -358,7 +370,10 @@ def test_renewing_and_marking_are_the_holders_alone(app: Any, clock: Any) -> Non
         assert outbox.release(app, [second], "a") == 0
     finally:
         mine.close()
-    states = {m["id"]: (m["state"], m["attempts"]) for m in outbox.list_messages(app)}
+    states = {
+        m["id"]: (m["state"], m["attempts"])
+        for m in outbox.list_messages(app, limit=None)["messages"]
+    }
     assert states == {first: ("sent", 1), second: ("sending", 0)}
     assert outbox.claim(app, 10, "b", lease) == [second]  # due again, for anyone
 
@@ -393,7 +408,7 @@ def test_marks_wait_for_a_busy_sqlite_under_the_one_retry_rule(tmp_path: Path, c
     finally:
         claims.close()
         other.close()
-    states = {m["id"]: m["state"] for m in outbox.list_messages(app)}
+    states = {m["id"]: m["state"] for m in outbox.list_messages(app, limit=None)["messages"]}
     assert states == {first: "sent", second: "sending"}
     app.engine.dispose()
 
@@ -419,7 +434,7 @@ def test_after_a_partial_failure_only_the_others_get_it_again(
         outbox.send(app)
         message = next(
             m
-            for m in outbox.list_messages(app)
+            for m in outbox.list_messages(app, limit=None)["messages"]
             if m["kind"] == "notice" and MEMBER in m["recipients"]
         )
         others = [r for r in message["recipients"] if r != MEMBER]
@@ -518,7 +533,8 @@ def test_upgrading_to_0008_keeps_the_outbox_and_learns_who_accepted(
                 )
         assert upgrade(app.engine) == ("0007", head_revision())
         kept = {
-            m["id"]: (m["state"], m["recipients"], m["accepted"]) for m in outbox.list_messages(app)
+            m["id"]: (m["state"], m["recipients"], m["accepted"])
+            for m in outbox.list_messages(app, limit=None)["messages"]
         }
         assert kept == {
             1: ("sent", [a, b], [a, b]),

@@ -39,6 +39,12 @@ LOOKUPS = [
         "ix_insats_leader_email_lower",
     ),
     (
+        "a page of the outbox's failed messages, the newest first",
+        "SELECT id FROM outbox_message WHERE state = 'failed' AND id < 900 "
+        "ORDER BY id DESC LIMIT 51",
+        "ix_outbox_message_state_id",
+    ),
+    (
         "a meeting's minutes",
         "SELECT id FROM minutes WHERE meeting_id = 7",
         "minutes",  # its unique constraint's index, named by the database

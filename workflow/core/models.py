@@ -301,6 +301,8 @@ class OutboxMessage(SQLModel, table=True):
     """
 
     __tablename__ = "outbox_message"
+    # `outbox list --state S` pages newest first: the rows of a state in id order
+    __table_args__ = (sa.Index("ix_outbox_message_state_id", "state", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=200)
     forbund_key: str = Field(max_length=64)

@@ -40,9 +40,10 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm import defer
 
 from workflow.core import audit
 from workflow.core.app import App
@@ -738,15 +739,66 @@ def message_dict(m: OutboxMessage, full: bool = False) -> MessageView:
     return data
 
 
-def list_messages(app: App, state: str | None = None) -> list[MessageView]:
-    states = ("draft", "queued", "sending", "sent", "failed", "skipped")
-    if state is not None and state not in states:
-        raise UsageError(f"--state {state!r} is not known", f"use one of {', '.join(states)}")
+PAGE_SIZE = 50  # `outbox list` without --limit
+MAX_PAGE = 1000
+STATES = ("draft", "queued", "sending", "sent", "failed", "skipped")
+
+
+class MessagePage(TypedDict):
+    """One page of `outbox list`: the messages, newest first, and how to get the older ones
+    (`next` is `{"before": id}` to pass back, or None on the last page)."""
+
+    messages: list[MessageView]
+    next: dict[str, int] | None
+
+
+def _check_page(state: str | None, limit: int | None, before: int | None) -> None:
+    """Refuse a page that cannot be asked for, naming what would be right."""
+    if state is not None and state not in STATES:
+        raise UsageError(f"--state {state!r} is not known", f"use one of {', '.join(STATES)}")
+    if limit is not None and not 1 <= limit <= MAX_PAGE:
+        raise UsageError(f"--limit {limit} is out of range", f"use a number from 1 to {MAX_PAGE}")
+    if before is not None and before < 1:
+        raise UsageError(
+            f"--before {before} is not a message id",
+            "use a message id (1 or more), as 'older:' below a list names it",
+        )
+
+
+def list_messages(
+    app: App,
+    state: str | None = None,
+    *,
+    limit: int | None = PAGE_SIZE,
+    before: int | None = None,
+) -> MessagePage:
+    """The newest `limit` messages (all with `limit=None`) with an id below `before`.
+
+    One query, whatever the outbox holds: it asks for one row more than it shows, so
+    `next` is set only when an older page exists, and leaves out the raw message and
+    the draft (the bulk of a row; `show` has them). Ids only grow, so paging by
+    `before` neither repeats nor skips a message when new ones are queued meanwhile.
+    """
+    _check_page(state, limit, before)
+    query = (
+        sa.select(OutboxMessage)
+        .options(defer(OutboxMessage.raw), defer(OutboxMessage.draft))
+        .order_by(OutboxMessage.id.desc())
+    )
+    if state:
+        query = query.where(OutboxMessage.state == state)
+    if before is not None:
+        query = query.where(OutboxMessage.id < before)
+    if limit is not None:
+        query = query.limit(limit + 1)
     with read(app) as uow:
-        query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
-        if state:
-            query = query.where(OutboxMessage.state == state)
-        return [message_dict(m) for m in uow.session.scalars(query)]
+        rows = list(uow.session.scalars(query))
+        shown = rows if limit is None else rows[:limit]
+        more = limit is not None and len(rows) > limit
+        return {
+            "messages": [message_dict(m) for m in shown],
+            "next": {"before": cast(int, shown[-1].id)} if more else None,
+        }
 
 
 def _message(s: Any, message_id: int) -> OutboxMessage:
