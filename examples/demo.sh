@@ -230,7 +230,7 @@ at 2027-12-31T12:00 scheduler status
 step "The year 2027 month by month: what the scheduler queued and sent"
 "$PYTHON" examples/run_year.py --summary
 
-step "What was sent to whom (each one is in demo-out/mail/ as an .eml file)"
+step "The mail sent last, to whom (50 a page; each one is in demo-out/mail/ as an .eml file)"
 run outbox list --state sent
 
 step "The audit trail: verified, and its head to write into the minutes"
