@@ -87,15 +87,20 @@ def forbund_hash(values: dict[str, Any]) -> str:
     )
 
 
-def _values(row: AuditEvent) -> dict[str, Any]:
-    names = (
-        *HASHED_FIELDS,
-        *OPTIONAL_FIELDS,
-        *DEFAULTED_FIELDS,
-        "seq_in_forbund",
-        "prev_hash_in_forbund",
-    )
-    return {name: getattr(row, name) for name in names}
+# the columns `verify` reads: what both chains' hashes cover, the stored hashes, the id
+_WALKED = (
+    *HASHED_FIELDS,
+    *OPTIONAL_FIELDS,
+    *DEFAULTED_FIELDS,
+    "seq_in_forbund",
+    "prev_hash_in_forbund",
+    "hash",
+    "hash_in_forbund",
+    "id",
+)
+# A row as `verify` walks it: a plain tuple of the `_WALKED` columns, read by name
+# (`row.seq`), never an ORM object (issue 17: the walk's cost and memory).
+Row = sa.Row[Any]
 
 
 def head(session: Session) -> AuditEvent | None:
@@ -245,11 +250,13 @@ class _Chain:
     hash: str
     of_forbund: bool
 
-    def digest(self, row: AuditEvent) -> str:
-        values = _values(row)
-        return forbund_hash(values) if self.of_forbund else row_hash(values)
+    def digest(self, row: Row) -> str:
+        values = dict(zip(_WALKED, row, strict=True))  # what `canonical` reads, and a few more
+        if self.of_forbund:
+            values["seq"], values["prev_hash"] = row.seq_in_forbund, row.prev_hash_in_forbund
+        return hashlib.sha256(canonical(values)).hexdigest()
 
-    def label(self, row: AuditEvent) -> str:
+    def label(self, row: Row) -> str:
         """`seq N`: the row's place in this chain, as the log of this chain shows it."""
         return f"seq {getattr(row, self.seq)}" + (
             f" of förbund {row.forbund_key}" if self.of_forbund else ""
@@ -264,7 +271,7 @@ FORBUND_CHAIN = _Chain("seq_in_forbund", "prev_hash_in_forbund", "hash_in_forbun
 class _Last:
     """What the trail says of one plan, obligation or förbund: its last row, its changes."""
 
-    row: AuditEvent
+    row: Row
     changes: int
 
 
@@ -292,7 +299,7 @@ class _Walk:
         self.problems.append(problem)
 
 
-def _chain_problem(chain: _Chain, row: AuditEvent, expected_seq: int, prev_hash: str) -> str | None:
+def _chain_problem(chain: _Chain, row: Row, expected_seq: int, prev_hash: str) -> str | None:
     """Why `row` does not continue `chain`, or None when it does."""
     seq = getattr(row, chain.seq)
     name = f"row {chain.label(row)} (id {row.id})"
@@ -310,7 +317,7 @@ def _chain_problem(chain: _Chain, row: AuditEvent, expected_seq: int, prev_hash:
     return None
 
 
-def _follow_forbund(walk: _Walk, row: AuditEvent) -> None:
+def _follow_forbund(walk: _Walk, row: Row) -> None:
     """Check `row` against its förbund's own chain too (the whole trail's walk); a förbund
     whose chain broke is named once and not followed further."""
     key = row.forbund_key
@@ -325,7 +332,7 @@ def _follow_forbund(walk: _Walk, row: AuditEvent) -> None:
     walk.heads[key] = (row.seq_in_forbund, row.hash_in_forbund)
 
 
-def _second_row_of_one_change(prev: AuditEvent | None, row: AuditEvent) -> bool:
+def _second_row_of_one_change(prev: Row | None, row: Row) -> bool:
     """Whether `row` is the content row `plan revise` writes right after reopening a plan.
 
     That one change (one compare-and-set, one version) writes two rows: the
@@ -352,7 +359,7 @@ def _id_of(subject: str, kind: str) -> int | None:
     return int(number) if number.isascii() and number.isdigit() else None
 
 
-def _note(walk: _Walk, prev: AuditEvent | None, row: AuditEvent) -> None:
+def _note(walk: _Walk, prev: Row | None, row: Row) -> None:
     """Remember `row` as the latest word on its plan, obligation or förbund file."""
     subject = row.subject or ""
     if row.plan_id is not None:
@@ -368,7 +375,7 @@ def _note(walk: _Walk, prev: AuditEvent | None, row: AuditEvent) -> None:
         walk.forbund[key] = _Last(row, (last.changes if last else 0) + 1)
 
 
-def _found(walk: _Walk, row: AuditEvent, expect_head: str | None) -> bool:
+def _found(walk: _Walk, row: Row, expect_head: str | None) -> bool:
     """Whether `row` carries the head sought: in the chain walked, or, walking the whole
     trail, in its förbund's chain (a head from the minutes of one förbund)."""
     if expect_head is None:
@@ -380,16 +387,37 @@ def _found(walk: _Walk, row: AuditEvent, expect_head: str | None) -> bool:
     return any(h.startswith(wanted) for h in hashes)
 
 
-def _walk(session: Session, expect_head: str | None, forbund_key: str | None = None) -> _Walk:
+# rows a query of `verify`'s walk: its memory is this many rows, whatever the trail's length
+CHUNK = 2000
+
+
+def _chunks(session: Session, chain: _Chain, forbund_key: str | None, chunk: int) -> Iterable[Row]:
+    """The chain's rows in its order, `chunk` at a time (each query starts after the last
+    seq read, which the unique (förbund,) seq index finds), as plain tuples."""
+    table = AuditEvent.__table__
+    order = table.c[chain.seq]
+    query = sa.select(*(table.c[name] for name in _WALKED)).order_by(order).limit(chunk)
+    if forbund_key is not None:
+        query = query.where(table.c.forbund_key == forbund_key)
+    last = 0
+    while True:
+        rows = session.execute(query.where(order > last)).all()
+        yield from rows
+        if len(rows) < chunk:
+            return
+        last = getattr(rows[-1], chain.seq)
+
+
+def _walk(
+    session: Session, expect_head: str | None, forbund_key: str | None = None, chunk: int = CHUNK
+) -> _Walk:
     """One pass over the trail, or over one förbund's rows: the chain, the order of its
-    times, each subject's last row; the whole trail's pass checks every förbund's chain."""
+    times, each subject's last row; the whole trail's pass checks every förbund's chain.
+    It holds a chunk of rows and the last row of each subject, never the whole trail."""
     chain = TRAIL if forbund_key is None else FORBUND_CHAIN
     walk = _Walk(found=None if expect_head is None else False, chain=chain)
-    prev: AuditEvent | None = None
-    query = sa.select(AuditEvent).order_by(getattr(AuditEvent, chain.seq), AuditEvent.id)
-    if forbund_key is not None:
-        query = query.where(AuditEvent.forbund_key == forbund_key)
-    for row in session.scalars(query.execution_options(yield_per=1000)):
+    prev: Row | None = None
+    for row in _chunks(session, chain, forbund_key, chunk):
         walk.rows += 1
         seq = getattr(row, chain.seq)
         broken = _chain_problem(
@@ -450,7 +478,7 @@ def _plan_problems(session: Session, walk: _Walk, forbund_id: int | None) -> Ite
 
 
 def _state_and_version(
-    name: str, state: str, version: int, last: Any, seq: Callable[[AuditEvent], str]
+    name: str, state: str, version: int, last: Any, seq: Callable[[Row], str]
 ) -> Iterable[str]:
     """A thing's state against its last row, and its version against its count of changes."""
     row = last.row
@@ -529,7 +557,11 @@ def _missing_head(expect_head: str, forbund_key: str | None) -> str:
 
 
 def verify(
-    session: Session, expect_head: str | None = None, forbund_key: str | None = None
+    session: Session,
+    expect_head: str | None = None,
+    forbund_key: str | None = None,
+    *,
+    chunk: int = CHUNK,
 ) -> Verification:
     """Walk the chain in seq order, then hold the tables against it.
 
@@ -541,10 +573,11 @@ def verify(
     The first row that does not fit the chain is named; so is every row dated
     before its predecessor, and every plan, report obligation and förbund file
     whose current state disagrees with its last row (so a cut tail shows even
-    without the head from the minutes). One query per table.
+    without the head from the minutes). One query per table, the trail's in chunks of
+    `chunk` rows: memory holds a chunk and each subject's last row, whatever the length.
     """
     forbund_id = None if forbund_key is None else _known_forbund(session, forbund_key)
-    walk = _walk(session, expect_head, forbund_key)
+    walk = _walk(session, expect_head, forbund_key, chunk)
     problems = walk.problems
     if not walk.broken:
         if expect_head is not None and not walk.found:
@@ -645,11 +678,12 @@ def chained_dict(e: AuditEvent, *, of_forbund: bool) -> ChainedEventView:
 
 
 def verify_database(
-    app: Any, expect_head: str | None = None, forbund_key: str | None = None
+    app: Any, expect_head: str | None = None, forbund_key: str | None = None, *, chunk: int = CHUNK
 ) -> Verification:
-    """`audit verify`: the whole trail and every förbund's chain, or one förbund's alone."""
+    """`audit verify`: the whole trail and every förbund's chain, or one förbund's alone,
+    read `chunk` rows a query."""
     with read(app) as uow:
-        return verify(uow.session, expect_head, forbund_key)
+        return verify(uow.session, expect_head, forbund_key, chunk=chunk)
 
 
 def _genesis(forbund_key: str | None) -> ForbundHead:
