@@ -280,6 +280,11 @@ SLOW_FIRST = (
     "tests/e2e/test_subprocess.py::test_demo_runs_from_a_copy_over_a_previous_runs_leftovers",
     "tests/e2e/test_concurrent_writers.py::test_eight_writers_keep_the_data_consistent[sqlite]",
     "tests/e2e/test_concurrent_writers.py::test_eight_writers_keep_the_data_consistent[postgres]",
+    # the browser stories, each on a site of its own (no fixture shared with a neighbour)
+    "tests/browser/test_board_browser.py::test_the_board_from_the_kallelse_to_the_anslagstavla",
+    "tests/browser/test_plan_path_browser.py::test_a_plan_from_draft_to_adoption_as_three_people",
+    "tests/browser/test_reports_browser.py::test_a_report_from_the_reminder_to_the_boards_overview",
+    "tests/browser/test_plan_path_browser.py::test_the_path_with_the_keyboard_alone",
 )
 
 

@@ -152,7 +152,6 @@ def test_the_board_from_the_kallelse_to_the_anslagstavla(
     chef.get_by_label(re.compile("Förbundschefen informerar$")).fill(TOLD)
     chef.get_by_role("button", name="Spara och skicka till justerarna").click()
     chef.get_by_role("status").filter(has_text="skickat till justerarna").wait_for()
-    found["the minutes recorded"] = _axe(chef)
     site.finsam("outbox", "send")
 
     # the first justerare reads the draft from his mail's link and asks for a change
