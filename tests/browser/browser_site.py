@@ -158,6 +158,15 @@ class Site:
         return found.group(0)
 
 
+def open_profile(browser: Any, site: Site, opened: list[Any]) -> Any:
+    """A page in a fresh browser profile (no cookies) at the site's address; the profile
+    goes into `opened`, which the test's `browsers` fixture closes."""
+    ctx = browser.new_context(base_url=site.url, locale="sv-SE")
+    ctx.set_default_timeout(WAIT * 1000)
+    opened.append(ctx)
+    return ctx.new_page()
+
+
 def ask_for_link(page: Any, site: Site, email: str) -> str:
     """Ask for a link at /signin with the mouse; the link as the mail delivered it."""
     before = site.queued_signins(email)

@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import feedparser
-from browser_site import LINK, WAIT, Site, services, sign_in, violations, wait_until
+from browser_site import LINK, Site, open_profile, services, sign_in, violations, wait_until
 from helpers import CHAIR, CHEF, MEMBER
 from icalendar import Calendar
 
@@ -37,13 +37,6 @@ DESKTOP = {"width": 1280, "height": 720}
 TOLD = "Förbundschefen informerar om arbetet med nästa års insatser."
 CHANGE = "Skriv att informationen också gällde ansökningarna om medel för 2028."
 REVISED = "Förbundschefen informerar om nästa års insatser och ansökningarna om medel för 2028."
-
-
-def profile(browser: Any, site: Site, opened: list[Any]) -> Any:
-    ctx = browser.new_context(base_url=site.url, locale="sv-SE")
-    ctx.set_default_timeout(WAIT * 1000)
-    opened.append(ctx)
-    return ctx.new_page()
 
 
 def _axe(page: Any) -> str:
@@ -121,7 +114,7 @@ def test_the_board_from_the_kallelse_to_the_anslagstavla(
     # the chair follows the kallelse's link, signs in on the way and reads a handling
     kallelse = _newest(site, CHAIR, "Kallelse")
     assert f"{site.url}{page_path} " in _text(kallelse)
-    chair = profile(browser, site, browsers)
+    chair = open_profile(browser, site, browsers)
     chair.goto(page_path)
     chair.wait_for_url(f"{site.url}/signin?next={page_path}")
     before = site.queued_signins(CHAIR)
@@ -135,7 +128,7 @@ def test_the_board_from_the_kallelse_to_the_anslagstavla(
 
     # the day after: the förbundschef records the minutes and sends them
     site.move_clock(DAY_AFTER)
-    chef = profile(browser, site, browsers)
+    chef = open_profile(browser, site, browsers)
     sign_in(chef, site, CHEF)
     chef.goto(page_path)
     chef.get_by_role("link", name="Skriv protokollet").click()
@@ -155,7 +148,7 @@ def test_the_board_from_the_kallelse_to_the_anslagstavla(
     site.finsam("outbox", "send")
 
     # the first justerare reads the draft from his mail's link and asks for a change
-    vice = profile(browser, site, browsers)
+    vice = open_profile(browser, site, browsers)
     _log_in(vice, site, _signin_link(_newest(site, VICE, "att justera")), f"{page_path}/justering")
     assert "Greta Öhman (ersättare, tjänstgör för Johan Ek)" in vice.content()
     found["the justering page"] = _axe(vice)
@@ -175,7 +168,7 @@ def test_the_board_from_the_kallelse_to_the_anslagstavla(
     site.finsam("outbox", "send")
 
     # both justera the new draft from their new mails
-    member = profile(browser, site, browsers)
+    member = open_profile(browser, site, browsers)
     for who, page in ((VICE, vice), (MEMBER, member)):
         link = _signin_link(_newest(site, who, "utkast 2"))
         _log_in(page, site, link, f"{page_path}/justering")
@@ -192,7 +185,7 @@ def test_the_board_from_the_kallelse_to_the_anslagstavla(
     assert [(a["revision"], a["via"]) for a in done["approvals"]] == [(2, "link"), (2, "link")]
 
     # the public: the notice, the protokoll, its feed; the chair's calendar
-    public = profile(browser, site, browsers)
+    public = open_profile(browser, site, browsers)
     public.goto(f"/{SOS}/anslagstavla")
     found["the anslagstavla"] = _axe(public)
     notice = public.get_by_role("article", name="Styrelsen, sammanträde 21 september 2027")

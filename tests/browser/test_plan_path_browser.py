@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from browser_site import (
-    WAIT,
     Site,
     ask,
     focused,
+    open_profile,
     sign_in,
     sign_in_all,
     tab_to,
@@ -41,14 +41,6 @@ PRESIDIUM_MEETS = "2027-09-06T11:30"
 BEREDNING_MEETS = "2027-09-06T15:00"
 BOARD_MEETS = "2027-09-21T16:00"
 HISTORY = "Planens rader i förbundets granskningslogg"
-
-
-def open_profile(browser: Any, site: Site, opened: list[Any]) -> Any:
-    """A page in a fresh browser profile (no cookies) at the site's address."""
-    ctx = browser.new_context(base_url=site.url, locale="sv-SE")
-    ctx.set_default_timeout(WAIT * 1000)
-    opened.append(ctx)
-    return ctx.new_page()
 
 
 def signed_in_page(browser: Any, site: Site, opened: list[Any], email: str) -> Any:
