@@ -69,7 +69,7 @@ def meeting_page(request: Request, meeting_id: int) -> Response:
         "m": shown.papers,
         "protokoll": recorded,
         "published": minutes_html(notices.public(recorded)) if recorded else None,
-        "links": minutes_pages.links(app, person, meeting_id, recorded),
+        "links": minutes_pages.links(person, shown.papers, recorded),
         **DATES,
     }
     return page(request, "meetings/meeting.html", context)

@@ -159,7 +159,7 @@ async def justering_approve(request: Request, meeting_id: int) -> Response:
         lambda: minutes_pages.approve(
             app,
             session.person,
-            meeting_id,
+            shown,
             revision,
             via=session.method,
             signed_in_at=session.created_at,
@@ -186,7 +186,7 @@ async def justering_change(request: Request, meeting_id: int) -> Response:
     wrong = _comment_problem(comment)
     if wrong:
         return _justering(request, meeting_id, comment=comment, comment_error=wrong, status=400)
-    await run_in_threadpool(minutes_pages.ask_change, app, person, meeting_id, revision, comment)
+    await run_in_threadpool(minutes_pages.ask_change, app, person, shown, revision, comment)
     _log(request, "minutes-change-requested", meeting_id)
     return RedirectResponse(f"/moten/{meeting_id}/justering?andring=1", status_code=303)
 

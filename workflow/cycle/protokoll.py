@@ -68,12 +68,25 @@ VIA = tuple(SIGNED_IN)
 # ---------------------------------------------------------------- reading
 
 
-def _row(s: Session, m: Meeting) -> Minutes | None:
+def row_of(s: Session, m: Meeting) -> Minutes | None:
+    """The meeting's minutes, if recorded."""
     return s.scalars(sa.select(Minutes).where(Minutes.meeting_id == m.id)).first()
 
 
+def outdated(row: Minutes | None, revision: int) -> str | None:
+    """Why `revision` of the minutes is no longer the draft to justera (None: it is); a
+    mail asking to justera it, drafted or queued, no longer goes."""
+    if row is None:
+        return "the minutes are gone"
+    if row.approved_at is not None:
+        return "the minutes are justerade"
+    if revision != row.revision:
+        return f"revision {revision} was replaced by revision {row.revision}"
+    return None
+
+
 def _recorded(s: Session, m: Meeting) -> Minutes:
-    row = _row(s, m)
+    row = row_of(s, m)
     if row is None:
         raise NotFound(
             f"meeting {m.id} has no minutes yet",
@@ -188,9 +201,14 @@ def _called(p: Attendee) -> Any:
 def _named(a: Approval, by_email: Mapping[str, Attendee]) -> Approval:
     """The approval with the justerare's name and its local time ('2027-11-25 kl. 14.03')."""
     found = by_email.get(a["email"])
-    local = datetime.fromisoformat(a["at"]).astimezone(LOCAL_TZ).strftime("%Y-%m-%d kl. %H.%M")
     name = a.get("name") or (found["name"] if found else a["email"])
-    return {**a, "name": name, "at_local": local}
+    return {**a, "name": name, "at_local": local_time(a["at"])}
+
+
+def local_time(at: str | datetime) -> str:
+    """An instant as the protokoll and its pages write it: '2027-11-25 kl. 14.03'."""
+    instant = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return instant.astimezone(LOCAL_TZ).strftime("%Y-%m-%d kl. %H.%M")
 
 
 def attendance_of(cfg: ForbundFile, m: Meeting, row: Minutes) -> list[Attendee]:
@@ -359,7 +377,7 @@ def record_minutes(
             raise UsageError(f"meeting {m.id} was cancelled", "a cancelled meeting has no minutes")
         people = _attendance(cfg, m, here, away, serves)
         _check_justerare(cfg, m, people, chosen, who.email)
-        existing = _row(s, m)
+        existing = row_of(s, m)
         if revision is not None and revision != (existing.revision if existing else 0):
             raise UsageError(
                 f"the minutes of meeting {m.id} were recorded again since you began (now "

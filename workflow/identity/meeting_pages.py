@@ -108,7 +108,7 @@ class MeetingPage:
     protokoll: MinutesView | None
 
 
-def _missing(meeting_id: int) -> NotFound:
+def missing(meeting_id: int) -> NotFound:
     return NotFound(
         f"Det finns inget möte {meeting_id} som du kan se.",
         "Mötena i de organ du sitter i finns under Möten (/moten).",
@@ -187,18 +187,18 @@ def meeting(app: App, person: Person, meeting_id: int) -> MeetingPage:
 def _visible(s: Session, person: Person, meeting_id: int) -> tuple[Meeting, Membership]:
     """The meeting and the person's membership it calls, or NotFound (one statement)."""
     if not 0 < meeting_id <= MAX_ID:
-        raise _missing(meeting_id)
+        raise missing(meeting_id)
     row = s.execute(
         sa.select(Meeting, Forbund.key)
         .join(Forbund, Forbund.id == Meeting.forbund_id)
         .where(Meeting.id == meeting_id)
     ).first()
     if row is None:
-        raise _missing(meeting_id)
+        raise missing(meeting_id)
     found, key = row
     membership = _called_by(person, key, found)
     if membership is None:
-        raise _missing(meeting_id)
+        raise missing(meeting_id)
     return found, membership
 
 

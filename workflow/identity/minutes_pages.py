@@ -20,11 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workflow.core.app import App
-from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import FinsamError, NotFound, UsageError
 from workflow.core.models import Meeting, Minutes
 from workflow.core.text import LIMITS
@@ -36,9 +34,9 @@ from workflow.cycle.papers import called, load
 from workflow.cycle.views import AgendaEntry, Approval, ChangeRequest, MinutesView
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import ForbundFile
+from workflow.identity.meeting_pages import MAX_ID, MeetingPapers, missing
 from workflow.identity.people import Person
 
-MAX_ID = 2**63 - 1  # the largest id a database holds: a larger one is no row
 STATUS_WORDS = {"present": "Närvarande", "remote": "På distans", "absent": "Frånvarande"}
 
 
@@ -139,20 +137,13 @@ class Links:
     justera: bool
 
 
-def _missing(meeting_id: int) -> NotFound:
-    return NotFound(
-        f"Det finns inget möte {meeting_id} som du kan se.",
-        "Mötena i de organ du sitter i finns under Möten (/moten).",
-    )
-
-
 def _meeting(s: Session, meeting_id: int) -> tuple[Meeting, ForbundFile]:
     if not 0 < meeting_id <= MAX_ID:
-        raise _missing(meeting_id)
+        raise missing(meeting_id)
     try:
         return load(s, meeting_id)
     except NotFound:
-        raise _missing(meeting_id) from None
+        raise missing(meeting_id) from None
 
 
 def _may_record(cfg: ForbundFile, person: Person) -> bool:
@@ -166,18 +157,8 @@ def _may_record(cfg: ForbundFile, person: Person) -> bool:
     return True
 
 
-def _row(s: Session, m: Meeting) -> Minutes | None:
-    return s.scalars(sa.select(Minutes).where(Minutes.meeting_id == m.id)).first()
-
-
-def _local(iso: str | datetime | None) -> str | None:
-    if iso is None:
-        return None
-    at = datetime.fromisoformat(iso) if isinstance(iso, str) else iso
-    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d kl. %H.%M")
-
-
-# ---------------------------------------------------------------- the recording form
+def _local(at: str | datetime | None) -> str | None:
+    return protokoll.local_time(at) if at is not None else None
 
 
 def form(app: App, person: Person, meeting_id: int, typed: Typed | None = None) -> MinutesForm:
@@ -188,8 +169,8 @@ def form(app: App, person: Person, meeting_id: int, typed: Typed | None = None) 
         s = uow.session
         m, cfg = _meeting(s, meeting_id)
         if not _may_record(cfg, person):
-            raise _missing(meeting_id)
-        row = _row(s, m)
+            raise missing(meeting_id)
+        row = protokoll.row_of(s, m)
         draft = row or Minutes(meeting_id=m.id or 0, recorded_at=m.starts_at, revision=0)
         view = protokoll.view_of(s, m, cfg, draft)
         begun = m.starts_at <= app.clock.now()
@@ -198,7 +179,6 @@ def form(app: App, person: Person, meeting_id: int, typed: Typed | None = None) 
         recorded = view if row is not None else None
     texts = typed.texts if typed else {}
     items = [{**i, "text": texts.get(i["key"], i["text"])} for i in view["items"]]  # type: ignore[typeddict-item]
-    current = {a["email"]: a for a in (recorded["approvals"] if recorded else [])}
     return MinutesForm(
         meeting_id=meeting_id,
         forbund_key=cfg.forbund.key,
@@ -214,7 +194,7 @@ def form(app: App, person: Person, meeting_id: int, typed: Typed | None = None) 
         ledamoter=[p for p in people if p.seat == "ledamot"],
         items=items,  # type: ignore[arg-type]
         signed=[
-            Signed(p["name"], current.get(p["email"].lower()))
+            Signed(p["name"], p.get("approval"))
             for p in (recorded["justerare"] if recorded else [])
         ],
         requests=[
@@ -379,13 +359,13 @@ def _justering_of(
     s: Session, person: Person, meeting_id: int
 ) -> tuple[Meeting, ForbundFile, Minutes]:
     m, cfg = _meeting(s, meeting_id)
-    row = _row(s, m)
+    row = protokoll.row_of(s, m)
     if (
         row is None
         or cfg.forbund.key not in person.forbund_keys
         or person.email.lower() not in row.justerare
     ):
-        raise _missing(meeting_id)
+        raise missing(meeting_id)
     return m, cfg, row
 
 
@@ -396,9 +376,7 @@ def justering(app: App, person: Person, meeting_id: int) -> JusteringPage:
         s = uow.session
         m, cfg, row = _justering_of(s, person, meeting_id)
         view = protokoll.view_of(s, m, cfg, row)
-        justerare, revision, sent = list(row.justerare), row.revision, row.sent_at is not None
-    done = {a["email"] for a in view["approvals"]}
-    names = {p["email"]: p["name"] for p in view["attendance"]}
+        revision, sent = row.revision, row.sent_at is not None
     email = person.email.lower()
     return JusteringPage(
         meeting_id=meeting_id,
@@ -409,8 +387,8 @@ def justering(app: App, person: Person, meeting_id: int) -> JusteringPage:
         sent=sent,
         approved=view["approved"],
         published=notices.public(view),
-        mine=next((a for a in view["approvals"] if a["email"] == email), None),
-        waiting=[names.get(e, e) for e in justerare if e not in done],
+        mine=next((p.get("approval") for p in view["justerare"] if p["email"] == email), None),
+        waiting=[p["name"] for p in view["justerare"] if not p.get("approval")],
         protokoll_path=notices.protokoll_path(cfg.forbund.key, meeting_id),
         content_sha256=protokoll.content_sha256(view),
     )
@@ -447,55 +425,53 @@ def _ready(page: JusteringPage) -> None:
 def approve(
     app: App,
     person: Person,
-    meeting_id: int,
+    page: JusteringPage,
     revision: int,
     *,
     via: str,
     signed_in_at: datetime | None,
     read_sha256: str | None = None,
 ) -> MinutesView:
-    """The justerare approves the revision they read (`protokoll.justera`)."""
-    page = justering(app, person, meeting_id)
+    """The justerare approves the revision they read (`protokoll.justera`), from the page
+    as they were shown it (`justering`)."""
     _ready(page)
     if page.mine is not None:
         raise UsageError("Du har redan justerat det här utkastet.")
     return protokoll.justera(
-        app, meeting_id, person.email, revision=revision, read_sha256=read_sha256, via=via,
-        signed_in_at=signed_in_at, channel="web",
+        app, page.meeting_id, person.email, revision=revision, read_sha256=read_sha256,
+        via=via, signed_in_at=signed_in_at, channel="web",
     )  # fmt: skip
 
 
 def ask_change(
-    app: App, person: Person, meeting_id: int, revision: int, comment: str
+    app: App, person: Person, page: JusteringPage, revision: int, comment: str
 ) -> MinutesView:
     """The justerare asks the förbundschef for a change (`protokoll.request_change`)."""
-    page = justering(app, person, meeting_id)
     _ready(page)
     return protokoll.request_change(
-        app, meeting_id, person.email, comment, revision=revision, channel="web"
+        app, page.meeting_id, person.email, comment, revision=revision, channel="web"
     )
 
 
 # ---------------------------------------------------------------- the meeting page's links
 
 
-def links(app: App, person: Person, meeting_id: int, view: MinutesView | None) -> Links:
+def links(person: Person, papers: MeetingPapers, view: MinutesView | None) -> Links:
     """Whether the meeting page offers the person "Skriv protokollet" (may record, the
     meeting has begun, not justerat) and "Justera protokollet" (a justerare of the
-    revision sent, not approved by them yet). One statement."""
-    with read(app) as uow:
-        m, cfg = _meeting(uow.session, meeting_id)
-        begun = m.starts_at <= app.clock.now() and m.status != "cancelled"
+    revision sent, not approved by them yet), from what the page read already."""
     approved = bool(view and view["approved"])
     email = person.email.lower()
     waits = bool(
         view
         and not approved
         and view["sent_at"]
-        and email in {p["email"].lower() for p in view["justerare"]}
-        and email not in {a["email"] for a in view["approvals"]}
+        and any(p["email"] == email and not p.get("approval") for p in view["justerare"])
     )
-    return Links(write=begun and not approved and _may_record(cfg, person), justera=waits)
+    cfg = next((m.cfg for m in person.memberships if m.forbund_key == papers.forbund_key), None)
+    may = cfg is not None and _may_record(cfg, person)
+    begun = papers.held and not papers.cancelled
+    return Links(write=begun and not approved and may, justera=waits)
 
 
 def parse(form_items: Sequence[tuple[str, str]]) -> Typed:

@@ -208,15 +208,13 @@ def _justering_stale(s: Any, message_id: int, key: str, ref: str, now: datetime)
     """A draft to justera goes only while it is the draft to justera: not once a newer
     revision replaced it (its own mail follows) nor once the protokoll is justerat. The
     key names the revision (`justering:<meeting>:<revision>:<address>`)."""
+    # start-up: the minutes' rules load only when a justering mail is about to go
+    from workflow.cycle import protokoll
+
     row = s.scalars(sa.select(Minutes).where(Minutes.meeting_id == int(ref.split(":")[1]))).first()
-    if row is None:
-        return "the minutes are gone"
-    if row.approved_at is not None:
-        return "the minutes are justerade"
     parts = key.split(":")
-    if len(parts) > 2 and parts[2].isdigit() and int(parts[2]) != row.revision:
-        return f"revision {parts[2]} was replaced by revision {row.revision}"
-    return None
+    revision = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0  # 0: none
+    return protokoll.outdated(row, revision)
 
 
 StaleRule = Callable[[Any, int, str, str, datetime], str | None]

@@ -80,4 +80,10 @@ def personal_key(key: str, index: int, email: str) -> str:
     as before messages were personal), `key:<address hash>` for the others."""
     if index == 0:
         return key
-    return f"{key}:{links.token_sha256(email.strip().lower())[:12]}"
+    return f"{key}:{address_key(email)}"
+
+
+def address_key(email: str) -> str:
+    """An address as it stands in a message's key: 12 hex digits of its SHA-256, so one
+    reader's copy is told from another's without the address in the key."""
+    return links.token_sha256(email.strip().lower())[:12]

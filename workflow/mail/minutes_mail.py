@@ -24,11 +24,11 @@ from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import ConfigError
 from workflow.core.models import AuditEvent, Forbund, Meeting, Minutes, OutboxMessage
 from workflow.core.settings import base_url
-from workflow.cycle.protokoll import attendance_of
+from workflow.cycle.protokoll import attendance_of, outdated
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import ForbundFile
 from workflow.mail import links
-from workflow.mail.drafting import draft_message
+from workflow.mail.drafting import address_key, draft_message
 from workflow.mail.links import PersonalLink
 
 KINDS = ("justering", "minutes_change")
@@ -46,10 +46,6 @@ def _minutes(s: Session, meeting_id: int) -> tuple[Meeting, Minutes, Forbund] | 
     return m, row, forbund
 
 
-def _address_key(email: str) -> str:
-    return links.token_sha256(email.strip().lower())[:12]
-
-
 def sent_for_justering(s: Session, meeting_id: int, revision: int, now: datetime) -> int:
     """Draft the mail sending a revision of the minutes to each of its justerare."""
     found = _minutes(s, meeting_id)
@@ -61,7 +57,7 @@ def sent_for_justering(s: Session, meeting_id: int, revision: int, now: datetime
     for email in row.justerare:
         drafted += draft_message(
             s,
-            key=f"justering:{m.id}:{revision}:{_address_key(email)}",
+            key=f"justering:{m.id}:{revision}:{address_key(email)}",
             forbund_key=forbund.key,
             kind="justering",
             ref=f"meeting:{m.id}",
@@ -125,8 +121,7 @@ def parts(s: Session, row: OutboxMessage, now: datetime) -> MinutesParts | None:
     }
     if row.kind == "justering":
         email = str(d["email"])
-        current = minutes.revision == context["revision"] and minutes.approved_at is None
-        if not current or email not in minutes.justerare:
+        if outdated(minutes, context["revision"]) or email not in minutes.justerare:
             return None
         link = links.new(email, links.justering_page(m.id or 0), now, valid)
         name = str(d.get("name") or "")

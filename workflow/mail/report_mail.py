@@ -24,7 +24,7 @@ from workflow.core.settings import base_url
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import ForbundFile
 from workflow.mail import links
-from workflow.mail.drafting import draft_message, personal_key, project_people
+from workflow.mail.drafting import address_key, draft_message, personal_key, project_people
 from workflow.mail.links import PersonalLink
 
 KINDS = ("returned", "owed")
@@ -69,7 +69,7 @@ def owed(s: Session, obligation_ids: tuple[int, ...], now: datetime) -> int:
         for name, email in project_people(insats):
             drafted += draft_message(
                 s,
-                key=f"owed:{first}:{links.token_sha256(email.strip().lower())[:12]}",
+                key=f"owed:{first}:{address_key(email)}",
                 forbund_key=keys[insats.forbund_id],
                 kind="owed",
                 ref=f"insats:{insats.id}",
