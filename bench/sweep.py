@@ -1,22 +1,39 @@
-"""A sweep's cost must follow the work that is due, not the years of history behind it.
+"""A sweep's cost must follow the work that is due, not the years of history behind it,
+nor the number of förbund.
 
 Two SQLite databases of Sydöstra Skåne: one with one year of history, one with
 ten (each past year: its meetings, approved reports, sent messages and audit
 rows). Both get the same work due now: reports whose reminders have fallen
 due. Then, in the same run and interleaved, a tick (the year, notify and
-outbox sweeps, delivering to a file folder) on a copy of each. The last line
-is JSON with `history_ratio` = ten-year tick time / one-year tick time.
-Not part of the tests.
+outbox sweeps, delivering to a file folder) on a copy of each.
+The förbund axis: one förbund and eighty, the same reminders due in total and
+nothing else (BENCH_FORBUND_DUE; the förbund's own reports are owed later and
+their kallelser are out), an idle tick and a due notify sweep on each,
+interleaved (`idle_ratio`, `due_ratio`: eighty / one). Then the notify sweep's
+rate on one core, warm as a running node is: reminders queued a second of wall
+time and of CPU time (`reminders_per_second`, `reminders_per_cpu_second`), and
+how long each of its write transactions held SQLite's write lock (median, max).
+Then, on a throwaway PostgreSQL (FINSAM_TEST_DATABASE_URL, or one started here
+with initdb and pg_ctl), three node processes against one finishing a notify
+sweep of BENCH_NODES_DUE reminders over eighty förbund, each node warm before
+the start (`nodes_ratio`: one node's time / three nodes'; the shares each of
+the three queued; `nodes_cpu_ratio`: the three's CPU seconds together / one's).
+The machine's cores and load are printed with it: three nodes finish sooner only
+where there are cores for them and the server. BENCH_PG=0 skips it.
+The last line is JSON with every figure. Not part of the tests.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
@@ -136,6 +153,363 @@ def time_tick(db: Path, folder: Path, mail: Path) -> float:
     return elapsed
 
 
+# ---------------------------------------------------------------- the förbund axis
+
+FORBUND = int(os.environ.get("BENCH_FORBUND", "80"))
+FORBUND_DUE = int(os.environ.get("BENCH_FORBUND_DUE", "400"))  # reminders due in total
+RATE_DUE = int(os.environ.get("BENCH_RATE_DUE", "2000"))
+
+
+def many(url: str, count: int, due_total: int) -> None:
+    """`count` förbund with their 2027 cycle, two insatser each and their obligations, and
+    `due_total` reports owed across them whose 14-day reminders are due at NOW."""
+    import scale
+    from helpers import make_app
+
+    from workflow.core.clock import FixedClock
+    from workflow.cycle import meetings
+    from workflow.reports import obligations
+
+    clock = FixedClock(datetime(2027, 1, 1, 9, tzinfo=UTC))
+    app = make_app(url, clock)
+    keys = [scale.other_key(n) for n in range(1, count)]
+    scale.register(app, keys)
+    everyone = [*keys, scale.SOS]
+    scale.with_insatser(app, everyone)
+    clock.set(datetime(2027, 1, 2, 9, tzinfo=UTC))
+    for key in everyone:
+        meetings.generate(app, key, 2027, actor_email=scale.chef_of(key))
+        obligations.generate(app, key, 2027, actor_email=scale.chef_of(key))
+    nothing_else_due(app)
+    owe_spread(app, due_total)
+    app.engine.dispose()
+
+
+def nothing_else_due(app: Any) -> None:
+    """Only the reminders `owe_spread` makes are due at NOW, whatever the number of förbund:
+    the förbund's own reports are owed in December, and the kallelser due at NOW are
+    queued and sent already (one a förbund, so eighty förbund would owe eighty more)."""
+    import sqlalchemy as sa
+
+    from workflow.core.models import Obligation, OutboxMessage
+    from workflow.core.uow import UnitOfWork
+    from workflow.mail import compose as notify
+
+    with UnitOfWork(app) as uow:
+        uow.session.execute(sa.update(Obligation).values(due="2027-12-31"))
+        uow.commit()
+    before = app.clock.now()
+    app.clock.set(NOW)
+    assert notify.sweep(app)["reminders"] == 0
+    with UnitOfWork(app) as uow:
+        uow.session.execute(sa.update(OutboxMessage).values(state="sent", sent_at=NOW))
+        uow.commit()
+    app.clock.set(before)
+
+
+def owe_spread(app: Any, total: int) -> None:
+    """`total` ended insatser spread evenly over the förbund, each owing on 2027-03-10."""
+    import sqlalchemy as sa
+
+    from workflow.core.models import Forbund, Insats, Obligation
+    from workflow.core.uow import UnitOfWork
+
+    now = app.clock.now()
+    with UnitOfWork(app) as uow:
+        s = uow.session
+        ids = s.scalars(sa.select(Forbund.id).order_by(Forbund.id)).all()
+        rows = [
+            {
+                "forbund_id": ids[i % len(ids)],
+                "name": f"due {i}",
+                "owner": "region-skane",
+                "leader_name": f"Ledare {i}",
+                "leader_email": f"ledare{i}@due.example",
+                "contact_name": "",
+                "contact_email": "",
+                "start": "2026-01-01",
+                "end": "2027-01-01",
+                "budget": {},
+                "status": "ended",
+                "sus": False,
+                "source": "",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(total)
+        ]
+        made = s.scalars(
+            sa.insert(Insats).returning(Insats.id, sort_by_parameter_order=True), rows
+        ).all()
+        s.execute(
+            sa.insert(Obligation),
+            [
+                {
+                    "insats_id": i,
+                    "kind": "slutrapport",
+                    "name": "Slutrapport",
+                    "year": 2027,
+                    "period_start": "2026-01-01",
+                    "period_end": "2027-01-01",
+                    "due": "2027-03-10",
+                    "state": "pending",
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in made
+            ],
+        )
+        uow.commit()
+
+
+@contextmanager
+def write_holds(engine: Any) -> Iterator[list[float]]:
+    """The seconds each write transaction held the write lock, as they end: on SQLite from
+    its BEGIN IMMEDIATE (once the lock is had) until its connection is back in the pool,
+    commit included; on PostgreSQL (no one write lock) each transaction alike."""
+    import sqlalchemy as sa
+
+    from workflow.core.db import IMMEDIATE
+
+    began: dict[int, float] = {}
+    held: list[float] = []
+
+    def begin(conn: Any) -> None:  # after the engine's own listener has begun
+        if conn.dialect.name != "sqlite" or conn.get_execution_options().get(IMMEDIATE):
+            began[id(conn.connection.dbapi_connection)] = time.perf_counter()
+
+    def checkin(dbapi_connection: Any, record: Any) -> None:
+        start = began.pop(id(dbapi_connection), None)
+        if start is not None:
+            held.append(time.perf_counter() - start)
+
+    sa.event.listen(engine, "begin", begin)
+    sa.event.listen(engine.pool, "checkin", checkin)
+    try:
+        yield held
+    finally:
+        sa.event.remove(engine, "begin", begin)
+        sa.event.remove(engine.pool, "checkin", checkin)
+
+
+CPU_IDLE: list[float] = []  # each idle tick's CPU seconds, as time_forbund measured them
+
+
+def time_forbund(db: Path, folder: Path) -> tuple[float, float, int, float, list[float]]:
+    """(a due notify sweep, an idle tick after it, reminders queued, the sweep's CPU
+    seconds, how long each of its write transactions held the lock) on a copy of `db`."""
+    from helpers import make_app
+
+    from workflow.core.clock import FixedClock
+    from workflow.mail import compose as notify
+    from workflow.scheduler import daemon as scheduler
+    from workflow.scheduler import sweeps
+
+    copy = folder / f"run-{db.name}"
+    shutil.copy(db, copy)
+    app = make_app(f"sqlite:///{copy}", FixedClock(NOW), *[])
+    with write_holds(app.engine) as held:
+        start, cpu = time.perf_counter(), time.process_time()
+        queued = notify.sweep(app)["reminders"]
+        due, cpu = time.perf_counter() - start, time.process_time() - cpu
+    with app.engine.begin() as conn:  # delivery is not measured here
+        conn.exec_driver_sql("UPDATE outbox_message SET state = 'sent'")
+    scheduler.tick(app, log=sweeps.quiet)
+    idles, idle_cpus = [], []
+    for _ in range(5):  # an idle tick is milliseconds: the median of a few
+        start, idle_cpu = time.perf_counter(), time.process_time()
+        scheduler.tick(app, log=sweeps.quiet)
+        idles.append(time.perf_counter() - start)
+        idle_cpus.append(time.process_time() - idle_cpu)
+    idle = median(idles)
+    CPU_IDLE.append(median(idle_cpus))
+    app.engine.dispose()
+    copy.unlink()
+    return due, idle, queued, cpu, held
+
+
+def forbund_axis(folder: Path) -> dict[str, Any]:
+    one, eighty = folder / "forbund-1.db", folder / f"forbund-{FORBUND}.db"
+    many(f"sqlite:///{one}", 1, FORBUND_DUE)
+    many(f"sqlite:///{eighty}", FORBUND, FORBUND_DUE)
+    got: dict[str, list[tuple[float, float, int, float, list[float]]]] = {"one": [], "many": []}
+    idle_cpu: dict[str, list[float]] = {"one": [], "many": []}
+    for _ in range(ROUNDS):
+        for which, db in (("one", one), ("many", eighty)):
+            got[which].append(time_forbund(db, folder))
+            idle_cpu[which].append(CPU_IDLE[-1])
+    due1, idle1 = median(x[0] for x in got["one"]), median(x[1] for x in got["one"])
+    dueN, idleN = median(x[0] for x in got["many"]), median(x[1] for x in got["many"])
+    # CPU seconds too: the machine's other work slows the wall clock, not the CPU time
+    cpu_due1, cpu_dueN = median(x[3] for x in got["one"]), median(x[3] for x in got["many"])
+    cpu_idle1, cpu_idleN = median(idle_cpu["one"]), median(idle_cpu["many"])
+    assert all(x[2] == FORBUND_DUE for v in got.values() for x in v), got  # the same work
+    return {
+        "idle_one_ms": round(idle1 * 1000, 1),
+        "idle_many_ms": round(idleN * 1000, 1),
+        "idle_ratio": round(idleN / idle1, 2),
+        "due_one_ms": round(due1 * 1000, 1),
+        "due_many_ms": round(dueN * 1000, 1),
+        "due_ratio": round(dueN / due1, 2),
+        "idle_cpu_ratio": round(cpu_idleN / cpu_idle1, 2),
+        "due_cpu_ratio": round(cpu_dueN / cpu_due1, 2),
+    }
+
+
+def rate(folder: Path) -> dict[str, Any]:
+    """Reminders queued a second by the notify sweep, RATE_DUE over FORBUND förbund."""
+    db = folder / "rate.db"
+    many(f"sqlite:///{db}", FORBUND, RATE_DUE)
+    time_forbund(db, folder)  # a running node has parsed the förbund files and templates
+    runs = [time_forbund(db, folder) for _ in range(ROUNDS)]
+    seconds, cpu = median(r[0] for r in runs), median(r[3] for r in runs)
+    held = sorted(h for r in runs for h in r[4])
+    return {
+        "rate_due": runs[0][2],
+        "reminders_per_second": round(runs[0][2] / seconds),
+        "reminders_per_cpu_second": round(runs[0][2] / cpu),
+        "writes": len(held) // len(runs),
+        "write_held_median_ms": round(median(held) * 1000, 1),
+        "write_held_max_ms": round(held[-1] * 1000, 1),
+    }
+
+
+# ---------------------------------------------------------------- PostgreSQL: nodes
+
+
+NODES_DUE = int(os.environ.get("BENCH_NODES_DUE", "4000"))
+
+
+def _node(url: str, ready: Any, go: Any, out: Any) -> None:
+    """One node: started, connected and warm (its förbund files parsed, its templates
+    compiled, as a running node's are) before the start; then a notify sweep, timed
+    from the start to its end, its counts and CPU seconds handed back."""
+    from workflow.bootstrap import bootstrap
+    from workflow.core.clock import FixedClock
+    from workflow.core.uow import read
+    from workflow.mail import compose as notify
+    from workflow.scheduler import sweeps
+
+    app = bootstrap(url, FixedClock(NOW), must_exist=True, check=False)
+    with read(app) as uow:
+        drafts = notify.due_in(uow.session, NOW)
+    for kind in {d.kind for d in drafts}:
+        notify.render_draft(next(d for d in drafts if d.kind == kind), NOW)
+    ready.set()
+    go.wait()
+    start, cpu = time.perf_counter(), time.process_time()
+    counts = sweeps._notify(app, sweeps.Context(worker=str(os.getpid())))
+    out.put((counts, time.perf_counter() - start, time.process_time() - cpu))
+    app.engine.dispose()
+
+
+def time_nodes(admin: str, template: str, nodes: int) -> tuple[float, list[Any]]:
+    """(seconds from the start until every node has finished, each node's own figures)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    url = admin.rsplit("/", 1)[0] + f"/{name}"
+    ctx = multiprocessing.get_context("spawn")
+    go, out = ctx.Event(), ctx.Queue()
+    readies = [ctx.Event() for _ in range(nodes)]
+    procs = [ctx.Process(target=_node, args=(url, r, go, out)) for r in readies]
+    for p in procs:
+        p.start()
+    for r in readies:
+        r.wait(300)
+    start = time.perf_counter()
+    go.set()
+    each = [out.get(timeout=600) for _ in procs]
+    elapsed = time.perf_counter() - start
+    for p in procs:
+        p.join()
+    check = sa.create_engine(url)
+    with check.connect() as conn:
+        n = conn.scalar(sa.text("SELECT count(*) FROM outbox_message WHERE kind = 'reminder'"))
+    check.dispose()
+    assert n == NODES_DUE == sum(c["reminders"] for c, *_ in each), (n, each)
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    engine.dispose()
+    return elapsed, each
+
+
+def postgres_nodes() -> dict[str, Any]:
+    import subprocess
+
+    import sqlalchemy as sa
+    from conftest import _pg_program, _start_postgres
+
+    admin = os.environ.get("FINSAM_TEST_DATABASE_URL")
+    base = None
+    if not admin:
+        initdb, pg_ctl = _pg_program("initdb"), _pg_program("pg_ctl")
+        if not (initdb and pg_ctl):
+            return {"nodes_ratio": None, "why": "no PostgreSQL programs"}
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        base = Path(tempfile.mkdtemp(prefix="finsam-bench-pg-"))
+        if prefix:
+            shutil.chown(base, "postgres", "postgres")
+        data = base / "data"
+        subprocess.run(
+            [*prefix, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+             "--locale=C", "--no-sync"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        port = _start_postgres([*prefix, pg_ctl], data, base)
+        admin = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    try:
+        engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql('CREATE DATABASE "bench_sweep_template"')
+        engine.dispose()
+        template_url = admin.rsplit("/", 1)[0] + "/bench_sweep_template"
+        many(template_url, FORBUND, NODES_DUE)
+        times: dict[int, list[float]] = {1: [], 3: []}
+        shares: list[list[int]] = []
+        cpu: dict[int, list[float]] = {1: [], 3: []}
+        busiest: dict[int, list[float]] = {1: [], 3: []}
+        for _ in range(int(os.environ.get("BENCH_PG_ROUNDS", "3"))):
+            for n in (1, 3):
+                elapsed, each = time_nodes(admin, "bench_sweep_template", n)
+                times[n].append(elapsed)
+                cpu[n].append(sum(c for *_, c in each))
+                busiest[n].append(max(c for *_, c in each))
+                if n == 3:
+                    shares.append(sorted(c["reminders"] for c, *_ in each))
+        one, three = median(times[1]), median(times[3])
+        return {
+            "nodes_due": NODES_DUE,
+            "one_node_ms": round(one * 1000, 1),
+            "three_nodes_ms": round(three * 1000, 1),
+            "nodes_ratio": round(one / three, 2),
+            # each round's (one node, three nodes): how much the machine's load moved them
+            "nodes_rounds_ms": [
+                [round(a * 1000), round(b * 1000)] for a, b in zip(times[1], times[3], strict=True)
+            ],
+            "three_nodes_shares": shares[len(shares) // 2],
+            "nodes_cpu_ratio": round(median(cpu[3]) / median(cpu[1]), 2),
+            # the one node's CPU seconds / the busiest of the three's: the speed-up where
+            # each node has a core of its own (the server's work not counted)
+            "nodes_busiest_ratio": round(median(busiest[1]) / median(busiest[3]), 2),
+        }
+    finally:
+        if base is not None:
+            prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+            subprocess.run(
+                [*prefix, _pg_program("pg_ctl") or "pg_ctl", "-D", str(base / "data"), "-m",
+                 "immediate", "stop"],
+                capture_output=True,
+            )  # fmt: skip
+            shutil.rmtree(base, ignore_errors=True)
+
+
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="finsam-sweep-"))
     mail = folder / "mail"
@@ -146,9 +520,31 @@ def main() -> None:
         times["one"].append(time_tick(one, folder, mail))
         times["ten"].append(time_tick(ten, folder, mail))
     a, b = median(times["one"]), median(times["ten"])
+    axis = forbund_axis(folder)
+    speed = rate(folder)
+    load = round(os.getloadavg()[0], 2)  # before the PostgreSQL part: others' work too
+    pg = postgres_nodes() if os.environ.get("BENCH_PG", "1") != "0" else {"nodes_ratio": None}
     print(f"{DUE_NOW} reminders due; history of {PER_YEAR} reports, messages and audit rows a year")
     print(f"tick on one year of history:  {a * 1000:7.1f} ms (median of {ROUNDS})")
     print(f"tick on ten years of history: {b * 1000:7.1f} ms")
+    print(f"{FORBUND_DUE} reminders due in 1 förbund and spread over {FORBUND}:")
+    print(f"  idle tick: {axis['idle_one_ms']:7.1f} ms vs {axis['idle_many_ms']:7.1f} ms"
+          f"  ratio {axis['idle_ratio']} (CPU time: {axis['idle_cpu_ratio']})")  # fmt: skip
+    print(f"  notify sweep: {axis['due_one_ms']:7.1f} ms vs {axis['due_many_ms']:7.1f} ms"
+          f"  ratio {axis['due_ratio']} (CPU time: {axis['due_cpu_ratio']})")  # fmt: skip
+    print(f"notify sweep of {speed['rate_due']} reminders over {FORBUND} förbund, one core: "
+          f"{speed['reminders_per_second']} reminders/s "
+          f"({speed['reminders_per_cpu_second']} per CPU second)")  # fmt: skip
+    print(f"  {speed['writes']} write transactions, the write lock held "
+          f"{speed['write_held_median_ms']} ms (median), {speed['write_held_max_ms']} ms "
+          f"at most")  # fmt: skip
+    if pg.get("nodes_ratio") is not None:
+        print(f"PostgreSQL, {NODES_DUE} reminders over {FORBUND} förbund: one node "
+              f"{pg['one_node_ms']:.0f} ms, three nodes {pg['three_nodes_ms']:.0f} ms, "
+              f"ratio {pg['nodes_ratio']} (shares {pg['three_nodes_shares']}, "
+              f"CPU of three / one {pg['nodes_cpu_ratio']}, one's CPU / the busiest of three's "
+              f"{pg['nodes_busiest_ratio']}; {os.cpu_count()} cores, "
+              f"load {load})")  # fmt: skip
     print(
         json.dumps(
             {
@@ -156,6 +552,11 @@ def main() -> None:
                 "one_year_ms": round(a * 1000, 1),
                 "ten_years_ms": round(b * 1000, 1),
                 "history_ratio": round(b / a, 2),
+                **axis,
+                **speed,
+                **pg,
+                "cores": os.cpu_count(),
+                "load": load,
             }
         )
     )

@@ -7,12 +7,14 @@ from typing import Annotated
 import typer
 
 from cli.common import ForbundOpt, JsonOpt, app_for_command, handled
-from cli.output import console, emit, emit_json, sv_date, sv_datetime, table
+from cli.output import console, emit, emit_json, older_line, sv_date, sv_datetime, table
 from workflow.core import audit
 from workflow.core.exceptions import AuditBroken, UsageError
 from workflow.core.views import AuditEventView
 
 app = typer.Typer(help="Read and verify the audit trail.", no_args_is_help=True)
+# the page size without --limit (the services' own default, `paging.PAGE_SIZE`)
+PAGE_SIZE = 50
 
 
 @app.command("verify")
@@ -116,23 +118,42 @@ def log(
     forbund: Annotated[
         str | None, typer.Option("--forbund", help="Only this förbund's rows (its key).")
     ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", help="Show at most this many (1 to 1000).")
+    ] = PAGE_SIZE,
+    before: Annotated[
+        int | None,
+        typer.Option("--before", help="Only rows with a lower # than this (the next page): a seq."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Every audit row, oldest first (or those of one plan, subject or förbund).
+    """The audit rows, newest first, a page at a time (or those of a plan, subject or förbund).
 
-    With --forbund the rows carry that förbund's own seq and hashes (not the
-    whole trail's), so the export says nothing of another förbund.
+    Below the table (in --json: "next") is how to see the older ones.
+
+    With --forbund the rows carry that förbund's own seq and hashes (not the whole
+    trail's), so the export says nothing of another förbund; --before takes that seq.
     """
 
-    data = audit.log(app_for_command(), plan, subject=subject, forbund_key=forbund)
-    emit(data, as_json, _log_table)
+    page = audit.log_page(
+        app_for_command(), plan, subject=subject, forbund_key=forbund, limit=limit, before=before
+    )
+
+    def human(p: audit.AuditPage) -> None:
+        _log_table(p["rows"])
+        if p["next"] is not None:
+            options = [("--plan", plan), ("--subject", subject), ("--forbund", forbund)]
+            options.append(("--limit", None if limit == PAGE_SIZE else limit))
+            console().print(older_line("audit log", options, p["next"]["before"]))
+
+    emit(page, as_json, human)
 
 
 def _subject(row: AuditEventView) -> str:
     return f"plan:{row['plan']}" if row["plan"] is not None else row["subject"] or ""
 
 
-def _log_table(rows: list[AuditEventView]) -> None:
+def _log_table(rows: list[audit.ChainedEventView]) -> None:
     table(
         "Granskningslogg",
         ["#", "när", "gäller", "vem (roll)", "åtgärd", "från → till", "rev.", "möte", "kommentar"],

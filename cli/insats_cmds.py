@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import AsOpt, ForbundOpt, JsonOpt, app_for_command, handled, parse_date
-from cli.output import console, emit, emit_json, styled, sv_date, table
+from cli.output import console, emit, emit_json, older_line, styled, sv_date, table
 from workflow.core.exceptions import UsageError
 from workflow.plans import decided
 from workflow.reports import figures as report_figures
@@ -319,37 +319,94 @@ def status(
     insats: Annotated[int | None, typer.Option("--insats", help="Only this insats.")] = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV for Excel (UTF-8 with BOM).")] = False,
     forbund: ForbundOpt = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", help="Show at most this many (1 to 1000; 50 unless --csv, which has all)."
+        ),
+    ] = None,
+    before: Annotated[
+        str | None,
+        typer.Option(
+            "--before", help="Only those due before this DATE:ID (the next page, as printed)."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """One row per report obligation: insats, report and period, due date, state, days late."""
+    """One row per report obligation: insats, report and period, due date, state, days late.
 
-    rows = reports.status(app_for_command(), forbund, year, late_only=late, insats_id=insats)
-    if as_json:
-        emit_json(rows)
-    elif as_csv:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-        writer.writerow(
-            ["id", "insats", "rapport", "period", "senast", "tillstånd", "inlämnad", "dagar sen"]
+    The latest due date first, a page at a time: 'older:' below the table shows the next.
+
+    In --json "next" says it; --csv has every row, unless --limit (then 'older:' on stderr).
+    """
+    # start-up: the cursor's parser loads when the command runs, as the services do
+    from workflow.core import paging
+
+    cursor = None if before is None else paging.parse_date_cursor(before)
+    paging.check_limit(limit)
+    app = app_for_command()
+
+    def read(size: int | None, after: tuple[str, int] | None) -> reports.ObligationPage:
+        return reports.status_page(
+            app, forbund, year, late_only=late, insats_id=insats, limit=size, before=after
         )
-        for r in rows:
-            writer.writerow(
-                [
-                    r["id"],
-                    r["insats_name"],
-                    f"{r['name']} {r['year']}",
-                    r["period"],
-                    r["due"],
-                    STATE_SV[r["state"]],
-                    r["submitted"] or "",
-                    r["days_late"],
-                ]
-            )
-        sys.stdout.buffer.write(buffer.getvalue().encode("utf-8-sig"))
-    elif not rows:
+
+    def older(page: reports.ObligationPage) -> str | None:
+        if page["next"] is None:
+            return None
+        options = [("--year", year), ("--late", late), ("--insats", insats)]
+        options += [("--csv", as_csv and not as_json), ("--forbund", forbund), ("--limit", limit)]
+        return older_line("reports status", options, page["next"]["before"])
+
+    if as_csv and not as_json:
+        # every row without --limit, a page of MAX_PAGE at a time written as it comes
+        out = sys.stdout.buffer
+        out.write("\ufeff".encode())  # the BOM: Excel then reads å, ä, ö as UTF-8
+        out.write(_csv_line(CSV_HEADER))
+        while True:
+            page = read(paging.MAX_PAGE if limit is None else limit, cursor)
+            out.writelines(_csv_row(r) for r in page["obligations"])
+            if limit is not None or page["next"] is None:
+                break
+            cursor = paging.parse_date_cursor(page["next"]["before"])
+        hint = older(page)
+        if hint is not None:
+            console(stderr=True).print(hint)
+        return
+    page = read(paging.PAGE_SIZE if limit is None else limit, cursor)
+    if as_json:
+        emit_json(page)
+    elif not page["obligations"] and before is None:
         console().print("No report obligations" + (" are late." if late else f" for {year}."))
     else:
-        _status_table(rows)
+        _status_table(page["obligations"])
+        hint = older(page)
+        if hint is not None:
+            console().print(hint)
+
+
+CSV_HEADER = ["id", "insats", "rapport", "period", "senast", "tillstånd", "inlämnad", "dagar sen"]
+
+
+def _csv_row(r: reports.ObligationView) -> bytes:
+    return _csv_line(
+        [
+            r["id"],
+            r["insats_name"],
+            f"{r['name']} {r['year']}",
+            r["period"],
+            r["due"],
+            STATE_SV[r["state"]],
+            r["submitted"] or "",
+            r["days_late"],
+        ]
+    )
+
+
+def _csv_line(values: list[Any]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerow(values)
+    return buffer.getvalue().encode("utf-8")
 
 
 @reports_app.command("submit")

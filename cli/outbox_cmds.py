@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli.common import AsOpt, JsonOpt, app_for_command, handled
-from cli.output import console, emit, styled, sv_datetime, table, visible
+from cli.output import console, emit, older_line, styled, sv_datetime, table, visible
 
 if TYPE_CHECKING:  # types only: the services load when a command runs (start-up)
     from workflow.mail.delivery import MessagePage
@@ -63,18 +63,8 @@ def _print_page(page: MessagePage, state: str | None, limit: int) -> None:
         ],
     )
     if page["next"] is not None:
-        console().print(f"older: {_next_command(page['next']['before'], state, limit)}")
-
-
-def _next_command(before: int, state: str | None, limit: int) -> str:
-    """The command that shows the next page: the same filter and size, older messages."""
-    words = ["finsam outbox list"]
-    if state:
-        words.append(f"--state {state}")
-    if limit != PAGE_SIZE:
-        words.append(f"--limit {limit}")
-    words.append(f"--before {before}")
-    return " ".join(words)
+        options = [("--state", state or None), ("--limit", None if limit == PAGE_SIZE else limit)]
+        console().print(older_line("outbox list", options, page["next"]["before"]))
 
 
 @outbox_app.command("queue")

@@ -123,6 +123,19 @@ def sv_datetime(value: str | datetime | None) -> str:
     return format_datetime(dt.astimezone(ZoneInfo(_TZ)), "d MMM y HH:mm", locale="sv_SE")
 
 
+def older_line(command: str, options: Sequence[tuple[str, object]], before: object) -> str:
+    """'older: finsam COMMAND --option value … --before CURSOR': the command that shows the
+    next page of a listing, with the filters and page size the person gave (an option
+    whose value is None or False is left out; True stands alone, a flag)."""
+    words = [f"finsam {command}"]
+    for option, value in options:
+        if value is True:
+            words.append(option)
+        elif value is not None and value is not False:
+            words.append(f"{option} {value}")
+    return "older: " + " ".join([*words, f"--before {before}"])
+
+
 def error(message: str) -> None:
     sys.stderr.write(f"error: {visible(message)}\n")
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import AsOpt, ForbundOpt, JsonOpt, app_for_command, handled, parse_date
-from cli.output import console, emit, styled, sv_date, sv_datetime, table
+from cli.output import console, emit, older_line, styled, sv_date, sv_datetime, table
 from workflow.core.exceptions import UsageError
 from workflow.core.text import optional_line, optional_text, single_line
 from workflow.plans import services as plans
@@ -19,6 +19,8 @@ app = typer.Typer(
 )
 
 PlanId = Annotated[int, typer.Argument(help="The plan's id (see 'finsam plan list').")]
+# the page size of 'plan list' without --limit (the services' own default, `paging.PAGE_SIZE`)
+LIST_SIZE = 50
 FromOpt = Annotated[
     Path | None,
     typer.Option("--from", "--file", help="The content: a plan file (.toml) or Markdown text."),
@@ -72,13 +74,30 @@ def new(
 
 @app.command("list")
 @handled
-def list_(forbund: ForbundOpt = None, as_json: JsonOpt = False) -> None:
-    """List the plans, oldest year first."""
+def list_(
+    forbund: ForbundOpt = None,
+    limit: Annotated[
+        int, typer.Option("--limit", help="Show at most this many (1 to 1000).")
+    ] = LIST_SIZE,
+    before: Annotated[
+        str | None,
+        typer.Option("--before", help="Only plans older than this YEAR:ID (the next page)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The plans, newest year first, a page at a time.
 
-    data = plans.list_plans(app_for_command(), forbund)
+    Below the table (in --json: "next") is how to see the older ones.
+    """
+    # start-up: the cursor's parser loads when the command runs, as the services do
+    from workflow.core import paging
 
-    def human(rows: list[dict[str, Any]]) -> None:
-        if not rows:
+    cursor = None if before is None else paging.parse_year_cursor(before)
+    data = plans.plan_page(app_for_command(), forbund, limit=limit, before=cursor)
+
+    def human(page: plans.PlanPage) -> None:
+        rows = page["plans"]
+        if not rows and before is None:
             console().print("No plans yet: create one with 'finsam plan new --year YEAR'.")
             return
         table(
@@ -88,7 +107,7 @@ def list_(forbund: ForbundOpt = None, as_json: JsonOpt = False) -> None:
                 [
                     r["id"],
                     r["forbund"],
-                    _years(r),
+                    _years(dict(r)),
                     r["title"],
                     r["state_label"],
                     r["revision"],
@@ -97,6 +116,9 @@ def list_(forbund: ForbundOpt = None, as_json: JsonOpt = False) -> None:
                 for r in rows
             ],
         )
+        if page["next"] is not None:
+            options = [("--forbund", forbund), ("--limit", None if limit == LIST_SIZE else limit)]
+            console().print(older_line("plan list", options, page["next"]["before"]))
 
     emit(data, as_json, human)
 

@@ -54,8 +54,8 @@ def board(key: str) -> int:
 
 def submit_tertial_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
     """Mariamottagningen hands in its tertial 1 report in April; its obligation's id."""
-    rows = json.loads(finsam("reports", "status", "--year", "2027", "--json").stdout)
-    t1 = next(r["id"] for r in rows if r["kind"] == "tertial-1")
+    page = json.loads(finsam("reports", "status", "--year", "2027", "--json").stdout)
+    t1 = next(r["id"] for r in page["obligations"] if r["kind"] == "tertial-1")
     doc = tmp_path / "T1.txt"
     doc.write_text("Tertialrapport 1\n", encoding="utf-8")
     monkeypatch.setenv("FINSAM_NOW", "2027-04-15T09:00")

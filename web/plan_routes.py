@@ -22,7 +22,7 @@ from notifications.render import markdown_html, tkr
 from web.guard import SIGNED_IN, finsam, visitor
 from web.responses import page
 from web.routes import route
-from workflow.core.clock import LOCAL_TZ
+from workflow.core import paging
 from workflow.core.exceptions import NotFound, UsageError
 from workflow.core.files import MAX_PLAN_FILE
 from workflow.identity import tenancy
@@ -50,30 +50,32 @@ def _log(request: Request, event: str, **fields: Any) -> None:
 
 @route("GET", "/plans", SIGNED_IN)
 def plan_list(request: Request) -> Response:
-    """The plans running this year or the next (`?year=` for another window): a page
-    of a few years, however long the history."""
+    """The plans of my förbund, the newest year first, a page at a time: "Äldre planer"
+    links to the next page (`?fore=YEAR:ID`, the last plan shown), as `plan list
+    --before` does; a page is one query, however long the history."""
     app, person = finsam(request), _person(request)
-    this_year = app.clock.now().astimezone(LOCAL_TZ).year
-    first, last = tenancy.window(_year(request.query_params.get("year", ""), this_year))
+    before = _fore(request.query_params.get("fore"))
+    shown = tenancy.my_plans(app, person, before)
     context = {
-        "forbunds": tenancy.my_plans(app, person, (first, last)),
-        "first": first,
-        "last": last,
-        "earlier": first - 2,
-        "later": first + 2 if first < this_year else None,
+        "plans": shown["plans"],
+        "older": None if shown["next"] is None else shown["next"]["before"],
+        "newest": before is None,
+        "names": {m.forbund_key: m.forbund_name for m in person.memberships},
     }
     return page(request, "plans/list.html", context)
 
 
-def _year(value: str, default: int) -> int:
-    value = value.strip()
-    if not value:
-        return default
-    if not (value.isascii() and value.isdigit() and len(value) == 4) or not (
-        2000 <= int(value) <= 2100
-    ):
-        raise UsageError(f"year={value!r} is not a year", "give e.g. year=2027 (2000 to 2100)")
-    return int(value)
+def _fore(value: str | None) -> tuple[int, int] | None:
+    """`?fore=` as the page's link gives it; anything else is refused in Swedish."""
+    if value is None:
+        return None
+    try:
+        return paging.parse_year_cursor(value, "fore")
+    except UsageError:
+        raise UsageError(
+            "Länken till äldre planer gick inte att läsa.",
+            "Börja om från de nyaste planerna på /plans.",
+        ) from None
 
 
 @route("GET", "/plans/{plan_id:int}", SIGNED_IN)

@@ -12,6 +12,7 @@ it in with the file sent now, or the one saved before.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from fastapi import Request
@@ -22,7 +23,9 @@ from starlette.datastructures import UploadFile
 from web.guard import SIGNED_IN, finsam, visitor
 from web.responses import page
 from web.routes import route
+from workflow.core import paging
 from workflow.core.exceptions import UsageError
+from workflow.forbund.file import KEY_PATTERN
 from workflow.identity import reporting as portal
 from workflow.identity.people import Person
 from workflow.identity.reporting import FormRefused, Upload
@@ -30,6 +33,7 @@ from workflow.reports.files import FileRefused
 
 FIELD = "f_"  # a figure's form field: f_<key>
 INLINE = ("application/pdf", "text/plain", "text/csv")  # opened in the browser
+_KEY = re.compile(KEY_PATTERN, re.ASCII)  # a förbund's key, as its file may name it
 
 
 def _person(request: Request) -> Person:
@@ -44,10 +48,31 @@ def _log(request: Request, event: str, **fields: Any) -> None:
 
 @route("GET", "/rapporter", SIGNED_IN)
 def reports_home(request: Request) -> Response:
-    """My insatser's reports (a project leader's), and the reports I review (a chef's)."""
+    """My insatser's reports (a project leader's), and the reports I review (a chef's):
+    each förbund's reports waiting for review a page at a time, the newest first;
+    "Äldre inlämnade rapporter" links to that förbund's next page
+    (`?forbund=KEY&fore=DATE:ID`, the last one shown), the other förbund on their first."""
     app, person = finsam(request), _person(request)
-    context = {"mine": portal.mine(app, person), "incoming": portal.incoming(app, person)}
+    older = _older(request.query_params.get("forbund"), request.query_params.get("fore"))
+    context = {"mine": portal.mine(app, person), "incoming": portal.incoming(app, person, older)}
     return page(request, "reports/mine.html", context)
+
+
+def _older(forbund: str | None, fore: str | None) -> portal.Waiting | None:
+    """`?forbund=&fore=` as the page's link gives them (both or neither); anything else is
+    refused in Swedish. A förbund the person does not review is the portal's NotFound."""
+    if forbund is None and fore is None:
+        return None
+    refused = UsageError(
+        "Länken till äldre inlämnade rapporter gick inte att läsa.",
+        "Börja om från de nyaste rapporterna på /rapporter.",
+    )
+    if forbund is None or fore is None or len(forbund) > 64 or not _KEY.fullmatch(forbund):
+        raise refused
+    try:
+        return forbund, paging.parse_date_cursor(fore, "fore")
+    except UsageError:
+        raise refused from None
 
 
 @route("GET", "/rapporter/{obligation_id:int}", SIGNED_IN)

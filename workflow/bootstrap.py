@@ -4,13 +4,38 @@ event handler table) for the CLI, the daemon and the tests."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping, Sequence
 
-from workflow.core.app import DEFAULT_BUSY_SECONDS, App
+from workflow.core.app import DEFAULT_BUSY_SECONDS, App, Handler
 from workflow.core.clock import EARLIEST, LATEST, Clock, FixedClock, SystemClock, parse_instant
 from workflow.core.db import check_schema, make_engine
 from workflow.core.exceptions import UsageError
 from workflow.core.settings import database_location
-from workflow.handlers import HANDLERS
+
+
+class Handlers(Mapping[type, Sequence[Handler]]):
+    """The handler table (`workflow.handlers.HANDLERS`), imported when an event is
+    first handled. The table imports every capability (the mails, the meetings,
+    the reports); a command that only reads records no event and need not load
+    them, which is most of its start-up (`bench/startup.py`)."""
+
+    def _table(self) -> Mapping[type, Sequence[Handler]]:
+        # start-up: the handlers import every capability; a read never needs them
+        from workflow.handlers import HANDLERS
+
+        return HANDLERS
+
+    def __getitem__(self, event: type) -> Sequence[Handler]:
+        return self._table()[event]
+
+    def __iter__(self) -> Iterator[type]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+HANDLERS = Handlers()
 
 
 def clock_from_env() -> Clock:

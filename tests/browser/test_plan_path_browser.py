@@ -76,9 +76,9 @@ def history(page: Any) -> list[tuple[str, ...]]:
 
 
 def web_rows(site: Site) -> list[tuple[str, str, str]]:
-    """The plan's audit rows as `finsam audit log --json` prints them."""
-    rows = json.loads(site.finsam("audit", "log", "--plan", str(site.plan_id), "--json").stdout)
-    return [(r["action"], r["actor"], r["channel"]) for r in rows]
+    """The plan's audit rows as `finsam audit log --json` prints them, oldest first."""
+    page = json.loads(site.finsam("audit", "log", "--plan", str(site.plan_id), "--json").stdout)
+    return [(r["action"], r["actor"], r["channel"]) for r in reversed(page["rows"])]
 
 
 def version_of(site: Site) -> int:

@@ -41,7 +41,8 @@ def tamper(url: str, *statements: str) -> None:
 
 
 def log(*args: str) -> list[dict]:
-    return json.loads(run_cli("audit", "log", *args, "--json").stdout)
+    """The rows `audit log --json` shows on its first page: the newest first."""
+    return json.loads(run_cli("audit", "log", *args, "--json").stdout)["rows"]
 
 
 def test_a_backdated_move_is_refused_naming_both_times(
@@ -81,9 +82,9 @@ def test_a_plan_whose_state_was_edited_is_named(db: str) -> None:
 
 
 def test_log_by_subject_and_forbund(db: str) -> None:
-    assert [r["action"] for r in log("--subject", "plan:1")] == ["create", "submit"]
+    assert [r["action"] for r in log("--subject", "plan:1")] == ["submit", "create"]
     assert [r["action"] for r in log("--subject", f"forbund:{KEY}")] == ["create"]
-    assert [r["seq"] for r in log("--forbund", KEY)] == [1, 2, 3]
+    assert [r["seq"] for r in log("--forbund", KEY)] == [3, 2, 1]
     assert log("--subject", "meeting:14") == []
     shown = run_cli("audit", "log", "--subject", f"forbund:{KEY}").stdout
     assert f"forbund:{KEY}" in shown and "Annika Rasmusson (förbundschef)" in shown
@@ -109,11 +110,11 @@ def changed(tmp_path: Path) -> Path:
 
 
 def test_init_over_a_forbund_names_who_changed_which_roles(db: str, changed: Path) -> None:
-    created = log("--subject", f"forbund:{KEY}")[0]
+    created = log("--subject", f"forbund:{KEY}")[-1]
     assert (created["actor"], created["role"]) == (CHEF, "förbundschef")
     out = json.loads(run_cli("init", "--forbund", str(changed), "--as", CHEF, "--json").stdout)
     assert out["outcome"] == "updated"
-    row = log("--subject", f"forbund:{KEY}")[-1]
+    row = log("--subject", f"forbund:{KEY}")[0]
     assert (row["action"], row["actor_name"], row["role"]) == (
         "update",
         "Annika Rasmusson",

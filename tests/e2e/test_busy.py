@@ -54,8 +54,8 @@ def env_for(db: Path, tmp_path: Path, busy: str | None) -> dict[str, str]:
 
 
 def first_pending_report() -> str:
-    rows = json.loads(run_cli("reports", "status", "--year", "2027", "--json").stdout)
-    return str(next(r["id"] for r in rows if r["state"] == "pending"))
+    page = json.loads(run_cli("reports", "status", "--year", "2027", "--json").stdout)
+    return str(next(r["id"] for r in reversed(page["obligations"]) if r["state"] == "pending"))
 
 
 def commands(tmp_path: Path) -> dict[str, list[str]]:
@@ -87,8 +87,8 @@ def plan_state() -> str:
 
 
 def report_state(report_id: str) -> str:
-    rows = json.loads(run_cli("reports", "status", "--year", "2027", "--json").stdout)
-    return next(r["state"] for r in rows if str(r["id"]) == report_id)
+    page = json.loads(run_cli("reports", "status", "--year", "2027", "--json").stdout)
+    return next(r["state"] for r in page["obligations"] if str(r["id"]) == report_id)
 
 
 @pytest.mark.parametrize("kind", ["plan move", "reports submit"])

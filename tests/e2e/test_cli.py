@@ -40,8 +40,10 @@ def test_missing_database(env: dict[str, str]) -> None:
 
 def test_json_shapes(env: dict[str, str], tmp_path: Path) -> None:
     pid = ready(tmp_path)
-    rows = json.loads(finsam("plan", "list", "--json").stdout)
-    assert isinstance(rows, list) and rows[0]["id"] == pid
+    page = json.loads(finsam("plan", "list", "--json").stdout)
+    assert page["next"] is None and len(page["plans"]) == 1
+    rows = page["plans"]
+    assert rows[0]["id"] == pid
     assert {
         "id",
         "forbund",
@@ -75,7 +77,8 @@ def test_json_shapes(env: dict[str, str], tmp_path: Path) -> None:
     head = json.loads(finsam("audit", "head", "--json").stdout)
     # row 1 is the förbund's registration by init
     assert head["seq"] == 3 and head["short"] == head["hash"][:16]
-    assert len(json.loads(finsam("audit", "log", "--plan", str(pid), "--json").stdout)) == 2
+    trail = json.loads(finsam("audit", "log", "--plan", str(pid), "--json").stdout)
+    assert len(trail["rows"]) == 2 and trail["next"] is None
 
 
 def test_finsam_user_names_who_acts(
@@ -198,7 +201,8 @@ def test_several_forbund_need_a_choice(env: dict[str, str], tmp_path: Path) -> N
         "hint: choose one with --forbund KEY: ale-kungalv, sydostra-skane\n"
     )
     finsam("plan", "new", "--year", "2028", "--as", CHEF, "--forbund", "sydostra-skane")
-    assert len(json.loads(finsam("plan", "list", "--forbund", "ale-kungalv", "--json").stdout)) == 0
+    listed = json.loads(finsam("plan", "list", "--forbund", "ale-kungalv", "--json").stdout)
+    assert listed == {"plans": [], "next": None}
 
 
 def test_recommendation_and_decision_through_the_cli(

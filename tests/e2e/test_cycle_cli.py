@@ -143,10 +143,10 @@ def test_agenda_notice_minutes_justera_wheel(
 
 
 def audit_rows(subject: str) -> list[dict[str, Any]]:
-    """The trail's rows of one subject, from `audit log --json` (filtered here)."""
-    return [
-        r for r in json.loads(finsam("audit", "log", "--json").stdout) if r["subject"] == subject
-    ]
+    """The trail's rows of one subject, oldest first, from `audit log --subject --json`."""
+    shown = json.loads(finsam("audit", "log", "--subject", subject, "--json").stdout)
+    assert shown["next"] is None
+    return shown["rows"][::-1]
 
 
 def meeting_id(key: str, year: int = 2027) -> str:

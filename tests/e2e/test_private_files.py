@@ -23,7 +23,8 @@ def test_database_wal_and_report_files_are_the_owners_only(year_db: str, tmp_pat
         report = tmp_path / "rapport.pdf"
         report.write_bytes(b"%PDF-1.4\n%report\n")
         due = json.loads(run_cli("reports", "status", "--year", "2027", "--json").stdout)
-        run_cli("reports", "submit", str(due[0]["id"]), "--file", str(report), "--as", LEADER)
+        first = due["obligations"][-1]["id"]  # the earliest due: the page is the latest first
+        run_cli("reports", "submit", str(first), "--file", str(report), "--as", LEADER)
     finally:
         os.umask(old)
     assert _mode(db) == 0o600

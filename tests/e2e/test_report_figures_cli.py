@@ -32,8 +32,8 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _tertial_1() -> int:
-    rows = json.loads(run_cli("reports", "status", "--year", "2027", "--json").stdout)
-    return next(r["id"] for r in rows if r["kind"] == "tertial-1")
+    page = json.loads(run_cli("reports", "status", "--year", "2027", "--json").stdout)
+    return next(r["id"] for r in page["obligations"] if r["kind"] == "tertial-1")
 
 
 def _submit(report: int, doc: Path, *extra: str, code: int = 0) -> dict:
@@ -63,12 +63,12 @@ def test_figures_from_a_file_with_set_winning_are_shown_everywhere(
         "goal_fulfilment": "Målen nås.",
     }
     assert (data["state"], data["figures"]) == ("submitted", expected)
-    rows = json.loads(run_cli("reports", "status", "--year", "2027", "--json").stdout)
-    assert next(r for r in rows if r["id"] == t1)["figures"] == expected
+    page = json.loads(run_cli("reports", "status", "--year", "2027", "--json").stdout)
+    assert next(r for r in page["obligations"] if r["id"] == t1)["figures"] == expected
     shown = json.loads(run_cli("insats", "show", str(data["insats"]), "--json").stdout)
     assert next(o for o in shown["obligations"] if o["id"] == t1)["figures"] == expected
     trail = json.loads(run_cli("audit", "log", "--subject", f"obligation:{t1}", "--json").stdout)
-    assert "figures: participants_women=12, participants_men=10," in trail[-1]["comment"]
+    assert "figures: participants_women=12, participants_men=10," in trail["rows"][0]["comment"]
     run_cli("reports", "return", str(t1), "--comment", "Mer", "--as", CHEF)
     again = run_cli(
         "reports", "submit", str(t1), "--file", str(doc), "--set", "participants_women=13",

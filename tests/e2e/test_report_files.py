@@ -78,9 +78,9 @@ def odf(mime: str) -> bytes:
 
 @pytest.fixture
 def reports(year_db: str) -> list[int]:
-    """The ids of Mariamottagningen's three pending reports."""
-    rows = json.loads(run_cli("reports", "status", "--year", "2027", "--json").stdout)
-    return [r["id"] for r in rows]
+    """The ids of Mariamottagningen's three pending reports, the earliest due first."""
+    page = json.loads(run_cli("reports", "status", "--year", "2027", "--json").stdout)
+    return [r["id"] for r in reversed(page["obligations"])]
 
 
 def _store(year_db: str) -> Path:
@@ -99,8 +99,8 @@ def _submit(report: int, path: Path, code: int = 0) -> dict:
 
 
 def _comments(report: int) -> list[str]:
-    rows = json.loads(run_cli("audit", "log", "--subject", f"obligation:{report}", "--json").stdout)
-    return [r["comment"] for r in rows if r["action"] == "submit"]
+    page = json.loads(run_cli("audit", "log", "--subject", f"obligation:{report}", "--json").stdout)
+    return [r["comment"] for r in reversed(page["rows"]) if r["action"] == "submit"]
 
 
 CASES = [

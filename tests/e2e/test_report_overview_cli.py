@@ -20,8 +20,8 @@ FIGURES = {"participants_women": 1200, "participants_men": 34, "costs_tkr": 750}
 @pytest.fixture
 def db(year_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """Mariamottagningen's tertial 1 of 2027 handed in, with figures."""
-    rows = json.loads(finsam("reports", "status", "--year", "2027", "--json").stdout)
-    t1 = next(r["id"] for r in rows if r["kind"] == "tertial-1")
+    page = json.loads(finsam("reports", "status", "--year", "2027", "--json").stdout)
+    t1 = next(r["id"] for r in page["obligations"] if r["kind"] == "tertial-1")
     doc = tmp_path / "T1.pdf"
     doc.write_bytes(b"rapport")
     monkeypatch.setenv("FINSAM_NOW", "2027-04-15T09:00")

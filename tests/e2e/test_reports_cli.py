@@ -26,11 +26,13 @@ def db(year_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_status_json_csv_and_the_workflow(
     db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rows = json.loads(finsam("reports", "status", "--year", "2027", "--json").stdout)
-    assert [(r["kind"], r["state"]) for r in rows] == [
-        ("arsberattelse", "pending"),
-        ("tertial-1", "pending"),
+    page = json.loads(finsam("reports", "status", "--year", "2027", "--json").stdout)
+    assert page["next"] is None
+    rows = page["obligations"]
+    assert [(r["kind"], r["state"]) for r in rows] == [  # the latest due first
         ("tertial-2", "pending"),
+        ("tertial-1", "pending"),
+        ("arsberattelse", "pending"),
     ]
     t1 = str(rows[1]["id"])
     doc = tmp_path / "T1.pdf"
@@ -41,11 +43,16 @@ def test_status_json_csv_and_the_workflow(
     finsam("reports", "return", t1, "--as", CHEF, "--comment", "Komplettera med SUS-data")
     states = {
         r["id"]: r["state"]
-        for r in json.loads(finsam("reports", "status", "--year", "2027", "--json").stdout)
+        for r in json.loads(finsam("reports", "status", "--year", "2027", "--json").stdout)[
+            "obligations"
+        ]
     }
     assert states[int(t1)] == "returned"
     late = json.loads(finsam("reports", "status", "--year", "2027", "--late", "--json").stdout)
-    assert [(r["kind"], r["days_late"]) for r in late] == [("arsberattelse", 59), ("tertial-1", 3)]
+    assert [(r["kind"], r["days_late"]) for r in late["obligations"]] == [
+        ("tertial-1", 3),
+        ("arsberattelse", 59),
+    ]
     raw = subprocess.run(
         [
             str(Path(sys.executable).with_name("finsam")),
@@ -198,7 +205,8 @@ def test_edit_fixes_a_mistyped_address_and_the_trail_says_so(
     assert "slutrapport" in [
         o["kind"] for o in json.loads(finsam("insats", "show", "1", "--json").stdout)["obligations"]
     ]
-    trail = json.loads(finsam("audit", "log", "--subject", "insats:1", "--json").stdout)
+    page = json.loads(finsam("audit", "log", "--subject", "insats:1", "--json").stdout)
+    trail = page["rows"][::-1]  # oldest first
     assert [(r["action"], r["actor"], r["role"]) for r in trail] == [
         ("add", CHEF, "förbundschef"),
         *[("edit", CHEF, "förbundschef")] * 4,
@@ -207,4 +215,7 @@ def test_edit_fixes_a_mistyped_address_and_the_trail_says_so(
         "leader e-mail: sofia.ek@skane.example → sofia.eklund@skane.example"
     )
     dropped = json.loads(finsam("audit", "log", "--subject", "obligation:3", "--json").stdout)
-    assert [(r["action"], r["actor"]) for r in dropped] == [("create", CHEF), ("cancel", CHEF)]
+    assert [(r["action"], r["actor"]) for r in dropped["rows"]] == [
+        ("cancel", CHEF),
+        ("create", CHEF),
+    ]

@@ -28,12 +28,13 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from states.roles import Actor
+from workflow.core import paging
 from workflow.core.exceptions import NotFound, UsageError
 from workflow.core.models import AuditEvent, Forbund, Insats, Obligation, Plan
 from workflow.core.uow import read
@@ -770,7 +771,8 @@ def log(
     subject: str | None = None,
     forbund_key: str | None = None,
 ) -> list[ChainedEventView]:
-    """The trail's rows, oldest first: all, or those of a plan, a subject, a förbund.
+    """The trail's rows, oldest first: all, or those of a plan, a subject, a förbund
+    (what a check reads in the chain's order; `log_page` is `audit log`'s page).
 
     A förbund's rows come in its own chain's order with its own seqs and hashes.
     """
@@ -786,6 +788,52 @@ def log(
             _known_forbund(uow.session, forbund_key)
             query = query.where(AuditEvent.forbund_key == forbund_key)
         return [chained_dict(e, of_forbund=of_forbund) for e in uow.session.scalars(query)]
+
+
+class AuditPage(TypedDict):
+    """One page of `audit log`: its rows, newest first, and how to get the older ones
+    (`next` is `{"before": seq}` to pass back, or None on the last page)."""
+
+    rows: list[ChainedEventView]
+    next: dict[str, int] | None
+
+
+def log_page(
+    app: Any,
+    plan_id: int | None = None,
+    *,
+    subject: str | None = None,
+    forbund_key: str | None = None,
+    limit: int | None = paging.PAGE_SIZE,
+    before: int | None = None,
+) -> AuditPage:
+    """`audit log`: the newest `limit` rows with a seq below `before` (all with `limit=None`).
+
+    One query a page whatever the trail's length, by the seq's index (a förbund's by its
+    unique `(forbund_key, seq_in_forbund)`): the trail only grows at its end, so a
+    page neither repeats nor skips a row when rows are added meanwhile. With a förbund,
+    `before` and `next` are its own chain's seqs, as its rows show them.
+    """
+    paging.check_limit(limit)
+    paging.check_id(before, "a row's seq" if forbund_key is None else "a förbund's seq")
+    of_forbund = forbund_key is not None
+    order = AuditEvent.seq_in_forbund if of_forbund else AuditEvent.seq
+    query = sa.select(AuditEvent).order_by(order.desc())
+    if plan_id is not None:
+        query = query.where(AuditEvent.plan_id == plan_id)
+    if subject is not None:
+        query = query.where(subject_filter(subject))
+    if before is not None:
+        query = query.where(order < before)
+    if limit is not None:
+        query = query.limit(limit + 1)
+    with read(app) as uow:
+        if forbund_key is not None:
+            _known_forbund(uow.session, forbund_key)
+            query = query.where(AuditEvent.forbund_key == forbund_key)
+        found = [chained_dict(e, of_forbund=of_forbund) for e in uow.session.scalars(query)]
+    rows, after = paging.split(found, limit, lambda r: r["seq"])
+    return {"rows": rows, "next": None if after is None else {"before": int(after)}}
 
 
 def _known_forbund(session: Session, key: str) -> int:

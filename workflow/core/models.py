@@ -135,6 +135,8 @@ class Meeting(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("forbund_id", "key", name="uq_meeting_key"),
         sa.Index("ix_meeting_forbund_starts", "forbund_id", "starts_at"),
+        # the sweeps: meetings by start across every förbund (kallelser, a year's meetings)
+        sa.Index("ix_meeting_starts_at", "starts_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     forbund_id: int = Field(foreign_key="forbund.id", index=True)
@@ -255,6 +257,8 @@ class Obligation(SQLModel, table=True):
     __tablename__ = "obligation"
     __table_args__ = (
         sa.UniqueConstraint("insats_id", "kind", "year", name="uq_obligation_kind_year"),
+        # the notify sweep: reports still owed, by due date, across every förbund
+        sa.Index("ix_obligation_state_due", "state", "due"),
     )
     id: int | None = Field(default=None, primary_key=True)
     insats_id: int = Field(foreign_key="insats.id", index=True)

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from states.reports import step
+from workflow.core import paging
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ, local_today
 from workflow.core.exceptions import NotFound, UsageError
@@ -35,6 +36,7 @@ from workflow.reports.views import ObligationView
 
 WEB = "web"
 HANDED_IN_SHOWN = 8  # of an insats's reports handed in, the latest shown on /rapporter
+WAITING_SHOWN = 20  # of a förbund's reports waiting for review, a page on /rapporter
 OWED_SHOWN = timedelta(days=365)  # how far back the förbundschef's late reports reach
 MAX_ID = 2**63 - 1
 STATE_SV = {
@@ -117,56 +119,96 @@ class Incoming:
 
     forbund_key: str
     forbund_name: str
-    waiting: list[ObligationView]  # submitted, to approve or return
+    waiting: list[ObligationView]  # submitted, to approve or return: a page, the newest first
     late: list[ObligationView]
     returned: list[ObligationView]
+    older: str | None = None  # the next page of `waiting` (`DATE:ID`), None on the last
+    paged: bool = False  # `waiting` is an older page (`?fore=`), not the newest
 
 
-def incoming(app: App, person: Person) -> list[Incoming]:
-    """For each förbund where the person is förbundschef: every report handed in and waiting
-    for review, and the reports late or returned that were due within OWED_SHOWN (older
-    ones are on `reports status --year`), so the page does not grow with the history."""
+Waiting = tuple[str, tuple[str, int]]  # a förbund's key and the (due, id) of the last shown
+
+
+def incoming(app: App, person: Person, older: Waiting | None = None) -> list[Incoming]:
+    """For each förbund where the person is förbundschef: the reports handed in and waiting
+    for review, the latest due date (then the highest id) first, WAITING_SHOWN of them (of
+    the förbund `older` names, those after its (due, id)), and the reports late or returned
+    that were due within OWED_SHOWN (older ones are on `reports status --year`), so the
+    page does not grow with the history. A förbund the person is not chef of answers as
+    one that does not exist (NotFound). One query for every förbund, however many."""
     mine_ = [m for m in person.memberships if is_chef(person, m.forbund_key)]
+    if older is not None and older[0] not in {m.forbund_key for m in mine_}:
+        raise NotFound(
+            f"Det finns inga rapporter i förbundet {older[0][:64]!r} som du granskar.",
+            "Rapporterna du granskar finns under Rapporter (/rapporter).",
+        )
     if not mine_:
         return []
     since = local_today(app.clock) - OWED_SHOWN
-    out = []
     with read(app) as uow:
         s = uow.session
         keys = [m.forbund_key for m in mine_]
         found = s.execute(sa.select(Forbund.key, Forbund.id).where(Forbund.key.in_(keys)))
         ids = {key: id_ for key, id_ in found}
-        query = (
-            sa.select(Obligation, Insats)
+        owed = (
+            sa.select(Obligation.id)
             .join(Insats, Insats.id == Obligation.insats_id)
             .where(
                 Insats.forbund_id.in_(ids.values()),
-                sa.or_(
-                    Obligation.state == "submitted",
-                    sa.and_(
-                        Obligation.state.in_(obligations.OPEN), Obligation.due >= since.isoformat()
-                    ),
-                ),
+                Obligation.state.in_(obligations.OPEN),
+                Obligation.due >= since.isoformat(),
             )
-            .order_by(Obligation.due, Insats.name)
+        )
+        pages = [
+            _waiting_page(id_, older[1] if older is not None and older[0] == key else None)
+            for key, id_ in ids.items()
+        ]
+        # by id, from the ids each part finds by its index: no scan of a förbund's history
+        query = (
+            sa.select(Obligation, Insats)
+            .join(Insats, Insats.id == Obligation.insats_id)
+            .where(Obligation.id.in_(sa.union_all(owed, *pages)))
+            .order_by(Obligation.due.desc(), Obligation.id.desc())
         )
         rows: dict[int, list[ObligationView]] = {}
-        forbund_of: dict[int, int] = {}
         for o, i in s.execute(query):
             rows.setdefault(i.forbund_id, []).append(obligations.obligation_dict(o, i, app.clock))
-            forbund_of[i.forbund_id] = i.forbund_id
+    out = []
     for m in mine_:
         found = rows.get(ids.get(m.forbund_key, -1), [])
+        waiting, after = paging.split(
+            [r for r in found if r["state"] == "submitted"],
+            WAITING_SHOWN,
+            lambda r: paging.date_cursor(r["due"], r["id"] or 0),
+        )
+        oldest_first = sorted(found, key=lambda r: (r["due"], r["insats_name"]))
         out.append(
             Incoming(
                 m.forbund_key,
                 m.forbund_name,
-                [r for r in found if r["state"] == "submitted"],
-                [r for r in found if r["state"] == "pending" and r["late"]],
-                [r for r in found if r["state"] == "returned"],
+                waiting,
+                [r for r in oldest_first if r["state"] == "pending" and r["late"]],
+                [r for r in oldest_first if r["state"] == "returned"],
+                None if after is None else str(after),
+                older is not None and older[0] == m.forbund_key,
             )
         )
     return out
+
+
+def _waiting_page(forbund_id: int, before: tuple[str, int] | None) -> sa.Select[Any]:
+    """The ids of a page of a förbund's reports waiting for review, and one more (it says
+    an older page exists): LIMIT in the database, so a page costs the same whatever the
+    history holds."""
+    query = (
+        sa.select(Obligation.id)
+        .join(Insats, Insats.id == Obligation.insats_id)
+        .where(Insats.forbund_id == forbund_id, Obligation.state == "submitted")
+    )
+    if before is not None:
+        query = query.where(sa.tuple_(Obligation.due, Obligation.id) < before)
+    page = query.order_by(Obligation.due.desc(), Obligation.id.desc()).limit(WAITING_SHOWN + 1)
+    return sa.select(page.subquery().c.id)
 
 
 # ---------------------------------------------------------------- one report's page

@@ -4,31 +4,26 @@ URL never tells whether another förbund has a plan with that number."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from workflow.core.app import App
 from workflow.core.exceptions import NotFound
-from workflow.identity.people import Membership, Person
+from workflow.identity.people import Person
 from workflow.plans import services as plans
-from workflow.plans.views import PlanDetail, PlanView
+from workflow.plans.views import PlanDetail
 
 # the largest id a database column holds; beyond it nothing exists
 _ID_MAX = 2**63 - 1
 
 
-@dataclass(frozen=True)
-class ForbundPlans:
-    membership: Membership
-    plans: list[PlanView]
+PLANS_SHOWN = 20  # plans on a page of /plans
 
 
-def my_plans(app: App, person: Person, years: tuple[int, int]) -> list[ForbundPlans]:
-    """Each of the person's förbund with its plans running in `years` (first, last),
-    in the order of the förbund's keys."""
-    return [
-        ForbundPlans(m, plans.list_plans(app, forbund_key=m.forbund_key, years=years))
-        for m in person.memberships
-    ]
+def my_plans(
+    app: App, person: Person, before: tuple[int, int] | None, limit: int = PLANS_SHOWN
+) -> plans.PlanPage:
+    """The plans of the person's förbund, the newest year first, `limit` of them after
+    `before` (the year and id of the last plan shown): one query a page, however long
+    the history, and nothing of another förbund."""
+    return plans.plan_page(app, among=person.forbund_keys, limit=limit, before=before)
 
 
 def window(year: int) -> tuple[int, int]:

@@ -38,17 +38,26 @@ row is marked failed with its reason (`outbox retry` drafts it anew).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from threading import Event
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Bundle, Session
 
 from notifications.ics import invitation
-from notifications.messages import Attachment, address, build, render_parts
+from notifications.messages import (
+    Attachment,
+    address,
+    build,
+    build_direct,
+    plain_address,
+    render_parts,
+)
 from notifications.render import render
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ
@@ -61,6 +70,7 @@ from workflow.core.models import (
     Meeting,
     Obligation,
     OutboxMessage,
+    SigninLink,
 )
 from workflow.core.settings import base_url
 from workflow.core.text import LIMITS, line_problem
@@ -118,6 +128,15 @@ def header_address(recipient: Recipient) -> str:
     Names and addresses are checked on the way in; this catches what an old
     database holds (a CR/LF in a name would be a header injection).
     """
+    name, email = checked(recipient)
+    try:
+        return address(name, email) if name else email
+    except (ValueError, IndexError) as exc:  # the e-mail library's own refusals
+        raise Unsendable(f"the recipient <{email}> cannot be written in a header: {exc}") from None
+
+
+def checked(recipient: Recipient) -> tuple[str, str]:
+    """(name, address) of a recipient, or Unsendable saying which part is not one line."""
     name, email = ("", recipient) if isinstance(recipient, str) else recipient
     problem = line_problem(email, LIMITS["email"] if isinstance(recipient, tuple) else 1000)
     if problem is not None:
@@ -125,10 +144,7 @@ def header_address(recipient: Recipient) -> str:
     problem = line_problem(name, LIMITS["line"])
     if problem is not None:
         raise Unsendable(f"the name of the recipient <{email}> {problem}")
-    try:
-        return address(name, email) if name else email
-    except (ValueError, IndexError) as exc:  # the e-mail library's own refusals
-        raise Unsendable(f"the recipient <{email}> cannot be written in a header: {exc}") from None
+    return name, email
 
 
 def _reason(exc: Exception) -> str:
@@ -159,22 +175,47 @@ def _message(
     calendar: tuple[str, bytes] | None = None,
 ) -> dict[str, Any]:
     """Render one message: the outbox_message row's values (the slow part, no database).
-    Unsendable when a recipient cannot be written in a header."""
-    to_header = [header_address(r) for r in to]
-    cc_header = [header_address(r) for r in cc] if cc else None
-    subject, text, html = render_parts(kind, context)
-    built = build(
-        sender=cfg.sender(),
-        reply_to=cfg.mail.reply_to,
-        to=to_header,
-        cc=cc_header,
-        subject=subject,
-        text=text,
-        html=html,
-        when=now,
-        attachments=attachments,
-        calendar=calendar,
+    Unsendable when a recipient cannot be written in a header.
+
+    Names and plain addresses, checked here, go into a message written directly
+    (`build_direct`: no header parsed back and refolded); anything else, and a
+    message with attachments, is built by the e-mail library as before."""
+    everyone = [*to, *(cc or [])]
+    direct = attachments is None and all(
+        isinstance(r, tuple) and plain_address(r[1]) for r in everyone
     )
+    if direct:
+        for r in everyone:
+            checked(r)
+    to_header = None if direct else [header_address(r) for r in to]
+    cc_header = None if direct or not cc else [header_address(r) for r in cc]
+    subject, text, html = render_parts(kind, context)
+    if direct:
+        built = build_direct(
+            sender=cfg.sender(),
+            reply_to=cfg.mail.reply_to,
+            to=[r for r in to if isinstance(r, tuple)],
+            cc=[r for r in cc if isinstance(r, tuple)] if cc else None,
+            subject=subject,
+            text=text,
+            html=html,
+            when=now,
+            calendar=calendar,
+        )
+    else:
+        assert to_header is not None
+        built = build(
+            sender=cfg.sender(),
+            reply_to=cfg.mail.reply_to,
+            to=to_header,
+            cc=cc_header,
+            subject=subject,
+            text=text,
+            html=html,
+            when=now,
+            attachments=attachments,
+            calendar=calendar,
+        )
     return {
         "key": key,
         "forbund_key": forbund_key,
@@ -373,7 +414,7 @@ def _insert_batch(
         keep = still_due(s, [r.draft for r in batch], now)
         done = insert_new(s, [r for r in batch if r.draft.key in keep])
         inserted = {q.key for q in done}
-        links.store(s, [k for r in batch if r.draft.key in inserted for k in r.draft.links], now)
+        store_links(s, [k for r in batch if r.draft.key in inserted for k in r.draft.links], now)
         return done
 
     done = write(app, work)
@@ -381,6 +422,26 @@ def _insert_batch(
         for q in done:
             on_queued(q)
     return done
+
+
+def store_links(s: Session, personal: list[PersonalLink], now: datetime) -> None:
+    """The personal links' rows, in one insert (as `links.store` writes them, without an ORM
+    object each: a sweep writes thousands, and building each object validated its fields
+    anew, values `links.new` made itself)."""
+    if personal:
+        s.execute(
+            sa.insert(SigninLink.__table__),
+            [
+                {
+                    "token_sha256": links.token_sha256(p.token),
+                    "email": p.email,
+                    "created_at": now,
+                    "expires_at": p.expires_at,
+                    "target": p.target,
+                }
+                for p in personal
+            ],
+        )
 
 
 def still_due(s: Session, drafts: list[Draft], now: datetime) -> set[str]:
@@ -439,17 +500,17 @@ def insert_new(s: Session, rows: list[Rendered]) -> list[Queued]:
     """
     if not rows:
         return []
-    # each dialect's insert imported here, on its own database only, for start-up time
-    # (the PostgreSQL dialect alone costs some 20 ms, which SQLite never needs)
     if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        ids = _insert_arrays(s, [r.values for r in rows])
     else:
+        # start-up: a dialect's insert is loaded on its own database only
         from sqlalchemy.dialects.sqlite import insert
-    t = OutboxMessage.__table__
-    statement = (
-        insert(t).on_conflict_do_nothing(index_elements=[t.c.key]).returning(t.c.id, t.c.key)
-    )
-    ids = {key: id_ for id_, key in s.execute(statement, [r.values for r in rows])}
+
+        t = OutboxMessage.__table__
+        statement = (
+            insert(t).on_conflict_do_nothing(index_elements=[t.c.key]).returning(t.c.id, t.c.key)
+        )
+        ids = {key: id_ for id_, key in s.execute(statement, [r.values for r in rows])}
     return [
         Queued(ids[r.draft.key], r.draft.key, r.draft.forbund_key, r.draft.kind, r.draft.ref)
         for r in rows
@@ -457,8 +518,53 @@ def insert_new(s: Session, rows: list[Rendered]) -> list[Queued]:
     ]
 
 
-def _queued_keys(s: Session, keys: list[str]) -> set[str]:
-    """Which of these keys are queued already: one query per few hundred, not one each."""
+# PostgreSQL: a batch as one array per column, so the statement's text is the same for
+# every batch. A multi-row VALUES list of a hundred rows made a new text of over a
+# thousand parameters each time, which the driver parsed anew (milliseconds of the
+# node's CPU, inside the write transaction). The defaults are those of the model.
+_ARRAY_INSERT = sa.text(
+    """
+    INSERT INTO outbox_message (key, forbund_key, kind, subject, sender, recipients,
+        message_id, raw, ref, not_before, created_at, state, attempts, accepted)
+    SELECT k, f, kd, sj, sd, CAST(rc AS JSON), m, r, rf, nb, ca, 'queued', 0, CAST('[]' AS JSON)
+    FROM unnest(CAST(:key AS TEXT[]), CAST(:forbund_key AS TEXT[]), CAST(:kind AS TEXT[]),
+        CAST(:subject AS TEXT[]), CAST(:sender AS TEXT[]), CAST(:recipients AS TEXT[]),
+        CAST(:message_id AS TEXT[]), CAST(:raw AS BYTEA[]), CAST(:ref AS TEXT[]),
+        CAST(:not_before AS TIMESTAMPTZ[]), CAST(:created_at AS TIMESTAMPTZ[]))
+        WITH ORDINALITY AS u(k, f, kd, sj, sd, rc, m, r, rf, nb, ca, n)
+    ORDER BY n
+    ON CONFLICT (key) DO NOTHING
+    RETURNING id, key
+    """
+)
+_COLUMNS = (
+    "key", "forbund_key", "kind", "subject", "sender", "recipients", "message_id", "raw",
+    "ref", "not_before", "created_at",
+)  # fmt: skip
+
+
+def _insert_arrays(s: Session, values: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert the rows (`_message`'s values) on PostgreSQL; {key: id} of those inserted."""
+    columns: dict[str, list[Any]] = {c: [v[c] for v in values] for c in _COLUMNS}
+    columns["recipients"] = [json.dumps(r) for r in columns["recipients"]]
+    for c in ("not_before", "created_at"):
+        columns[c] = [t.astimezone(UTC) for t in columns[c]]
+    return {key: id_ for id_, key in s.execute(_ARRAY_INSERT, columns)}
+
+
+def queued_keys(s: Session, keys: list[str]) -> set[str]:
+    """Which of these keys are queued already: one query per few hundred, not one each.
+
+    On PostgreSQL the keys go as one array parameter (`key = ANY(...)`): a list of
+    hundreds of parameters made a statement text of its own for every length, which
+    the driver converted anew each time (milliseconds a query)."""
+    if not keys:
+        return set()
+    if s.get_bind().dialect.name == "postgresql":
+        listed = sa.bindparam("keys", list(keys), type_=sa.ARRAY(sa.String))
+        return set(
+            s.scalars(sa.select(OutboxMessage.key).where(OutboxMessage.key == sa.any_(listed)))
+        )
     found: set[str] = set()
     for i in range(0, len(keys), 500):
         chunk = keys[i : i + 500]
@@ -474,8 +580,9 @@ def reminder_time(due: date, offset: int, hour: int) -> datetime:
     return datetime.combine(due - timedelta(days=offset), time(hour), tzinfo=LOCAL_TZ)
 
 
-def reminder_times(o: Obligation, cfg: ForbundFile) -> list[tuple[datetime, int]]:
-    """When each of the förbund's reminders for this report falls due, with its offset."""
+def reminder_times(o: Any, cfg: ForbundFile) -> list[tuple[datetime, int]]:
+    """When each of the förbund's reminders for this report falls due, with its offset
+    (`o`: an Obligation, or a row with its `due`)."""
     due = date.fromisoformat(o.due)
     hour = cfg.mail.reminder_hour
     return [(reminder_time(due, off, hour), off) for off in cfg.mail.reminder_offsets]
@@ -490,47 +597,211 @@ def open_obligations(s: Session, row: Forbund) -> Any:
     )
 
 
-def due_reminders(s: Session, row: Forbund, cfg: ForbundFile, now: datetime) -> list[Draft]:
-    """The latest applicable reminder of each open report, not queued yet (read only).
+@dataclass(frozen=True)
+class Head:
+    """A förbund as a sweep needs it: its id, key and parsed file (no other column read)."""
+
+    id: int
+    key: str
+    cfg: ForbundFile
+
+
+# parsed förbund files by (key, sha256 of the file): an idle sweep reads three short
+# columns of each förbund, never the stored file itself, and parses nothing anew
+_CONFIGS: dict[tuple[str, str], ForbundFile] = {}
+_CONFIGS_MAX = 1024
+
+
+def heads(s: Session, on_failed: Callable[[Failed], None] | None = None) -> dict[int, Head]:
+    """Every förbund whose file passes, by id, in key order: one short query, and one more
+    for the files not parsed yet in this process. A förbund whose stored file no longer
+    passes is reported to `on_failed` (each time: it is never cached) and left out."""
+    rows = s.execute(
+        sa.select(Forbund.id, Forbund.key, Forbund.config_sha256).order_by(Forbund.key)
+    ).all()
+    missing = [id_ for id_, key, sha in rows if (key, sha) not in _CONFIGS]
+    if len(_CONFIGS) + len(missing) > _CONFIGS_MAX:
+        _CONFIGS.clear()
+    for i in range(0, len(missing), 500):
+        for row in s.scalars(sa.select(Forbund).where(Forbund.id.in_(missing[i : i + 500]))):
+            try:
+                _CONFIGS[(row.key, row.config_sha256)] = forbunds.config_of(row)
+            except FinsamError as exc:
+                if on_failed is not None:
+                    on_failed(Failed(f"forbund:{row.key}", row.key, "notify", None, exc.message))
+    return {
+        id_: Head(id_, key, _CONFIGS[(key, sha)])
+        for id_, key, sha in rows
+        if (key, sha) in _CONFIGS
+    }
+
+
+def due_reminders(
+    s: Session, found: dict[int, Head], now: datetime
+) -> tuple[dict[int, list[Owed]], set[str], dict[int, date]]:
+    """The latest applicable reminder of each open report, not queued yet, by förbund id
+    (read only): (what is owed, the keys of it queued already, the day of each meeting
+    the reports go to). Set-based: the reports still owed whose earliest reminder may
+    have come (one indexed query for every förbund), their keys checked in sets; only
+    what is due is read further (its meetings, in one query). Drafted by `Due.drafts`.
 
     One message per recipient, since each carries a personal link that signs its
     reader in on the report's page (`workflow.mail.links`); a late report's
     förbundschef gets a copy of their own, with a plain link to the page."""
-    chef = cfg.chef()
-    base, valid = base_url(), links.valid_for()
-    due_now = []  # (obligation, insats, the latest applicable offset, its drafts' keys)
-    for o, insats in open_obligations(s, row):
-        applicable = [(at, off) for at, off in reminder_times(o, cfg) if at <= now]
-        if applicable:
-            _, offset = max(applicable)  # after downtime only the latest one goes out
+    if not found:
+        return {}, set(), {}
+    widest = max(max(h.cfg.mail.reminder_offsets, default=0) for h in found.values())
+    today = now.astimezone(LOCAL_TZ).date()
+    limit = (today + timedelta(days=widest + 1)).isoformat()
+    owed = s.execute(
+        sa.select(_OWED, _OWING)
+        .join(Insats, Insats.id == Obligation.insats_id)
+        .where(Obligation.state.in_(OPEN), Obligation.due <= limit)
+        .order_by(Obligation.id)
+    ).all()
+    due_now = []  # (förbund, obligation, insats, recipients, their drafts' keys)
+    # the offset of the latest reminder come by now, by due date and reminder rules: many
+    # reports share a due date, most förbund the rules, and comparing times across zones
+    # is slow enough to count
+    latest: dict[tuple[str, int, tuple[int, ...]], int | None] = {}
+    for o, insats in owed:
+        head = found.get(insats.forbund_id)
+        if head is None:
+            continue
+        rules = head.cfg.mail
+        when = (o.due, rules.reminder_hour, tuple(rules.reminder_offsets))
+        if when not in latest:
+            applicable = [(at, off) for at, off in reminder_times(o, head.cfg) if at <= now]
+            # after downtime only the latest one goes out
+            latest[when] = max(applicable)[1] if applicable else None
+        offset = latest[when]
+        if offset is not None:
             key = f"reminder:{o.id}:{o.due}:{offset}"
             to = project_people(insats)
             keys = [personal_key(key, i, email) for i, (_, email) in enumerate(to)]
-            if offset < 0 and chef[1] and to:
+            if offset < 0 and head.cfg.chef()[1] and to:
                 keys.append(f"{key}:chef")
-            due_now.append((o, insats, offset, to, keys))
-    done = _queued_keys(s, [k for *_, keys in due_now for k in keys])
-    drafts = []
-    for o, insats, _offset, to, keys in due_now:
-        context = _reminder_context(s, cfg, o, insats, now)
-        for (name, email), key in zip(to, keys, strict=False):
-            if key in done:
+            due_now.append((head, o, insats, to, keys))
+    done = queued_keys(s, [k for *_, keys in due_now for k in keys])
+    due_now = [d for d in due_now if not done.issuperset(d[-1])]
+    meeting_ids = sorted({o.meeting_id for _, o, *_ in due_now if o.meeting_id})
+    meeting_days: dict[int, date] = {}
+    for i in range(0, len(meeting_ids), 500):
+        for id_, starts_at in s.execute(
+            sa.select(Meeting.id, Meeting.starts_at).where(Meeting.id.in_(meeting_ids[i : i + 500]))
+        ):
+            meeting_days[id_] = starts_at.astimezone(LOCAL_TZ).date()
+    owed_by: dict[int, list[Owed]] = {}
+    for head, o, insats, to, keys in due_now:
+        owed_by.setdefault(head.id, []).append(Owed(o, insats, tuple(to), tuple(keys)))
+    return owed_by, done, meeting_days
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A report whose reminder is due: its row and its insats's (`_OWED`, `_OWING`), the
+    people reminded and the key of each one's copy (the förbundschef's copy last)."""
+
+    o: Any
+    insats: Any
+    to: tuple[tuple[str, str], ...]
+    keys: tuple[str, ...]
+
+
+def notice_key(meeting_id: int, sequence: int, method: str) -> str:
+    """A kallelse's key (`notice:<meeting>:<sequence>`), or its cancellation's."""
+    return (
+        f"notice-cancel:{meeting_id}" if method == "CANCEL" else f"notice:{meeting_id}:{sequence}"
+    )
+
+
+@dataclass(frozen=True)
+class Due:
+    """What one förbund has due now, as read for every förbund at once: the keys are
+    known, nothing is drafted yet. A node drafts only the förbund it claims, so nodes
+    sharing a sweep do not each draft every förbund's messages."""
+
+    head: Head
+    owed: list[Owed]
+    notices: list[tuple[int, int, str]]  # (meeting id, its sequence, "REQUEST" or "CANCEL")
+    queued: set[str]  # of these keys, those queued already when read
+    meeting_days: dict[int, date]
+
+    def keys(self) -> list[str]:
+        """The key of every message this förbund has due (some may be queued already)."""
+        return [k for owed in self.owed for k in owed.keys] + [notice_key(*n) for n in self.notices]
+
+    def drafts(self, s: Session, now: datetime, taken: set[str] | None = None) -> list[Draft]:
+        """The drafts of what is due and not queued (when read, nor in `taken`): reminders,
+        then kallelser (each meeting read again: one moved or cancelled since is left to
+        the next sweep)."""
+        done = self.queued | (taken or set())
+        head = self.head
+        cfg, chef = head.cfg, head.cfg.chef()
+        base, valid = base_url(), links.valid_for()
+        drafts: list[Draft] = []
+        for owed in self.owed:
+            o, insats, to, keys = owed.o, owed.insats, owed.to, owed.keys
+            if done.issuperset(keys):
                 continue
-            link = links.new(email, links.report_page(o.id or 0), now, valid)
-            personal = {**context, "greeting": name or insats.name, "link": link.url(base)}
-            personal["hours"] = int(valid.total_seconds() // 3600)
-            drafts.append(_reminder(row, cfg, o, key, (name, email), personal, (link,)))
-        if len(keys) > len(to) and keys[-1] not in done:  # the chef's copy of a late one
-            copy = {**context, "greeting": chef[0], "link": base + links.report_page(o.id or 0)}
-            copy["copy_of"] = ", ".join(n or e for n, e in to)
-            drafts.append(_reminder(row, cfg, o, keys[-1], chef, copy, ()))
-    return drafts
+            context = _reminder_context(cfg, o, insats, self.meeting_days.get(o.meeting_id), now)
+            for (name, email), key in zip(to, keys, strict=False):
+                if key in done:
+                    continue
+                link = links.new(email, links.report_page(o.id or 0), now, valid)
+                personal = {**context, "greeting": name or insats.name, "link": link.url(base)}
+                personal["hours"] = int(valid.total_seconds() // 3600)
+                drafts.append(_reminder(head.key, cfg, o, key, (name, email), personal, (link,)))
+            if len(keys) > len(to) and keys[-1] not in done:  # the chef's copy of a late one
+                page = base + links.report_page(o.id or 0)
+                copy = {**context, "greeting": chef[0], "link": page}
+                copy["copy_of"] = ", ".join(n or e for n, e in to)
+                drafts.append(_reminder(head.key, cfg, o, keys[-1], chef, copy, ()))
+        for id_, sequence, method in self.notices:
+            if notice_key(id_, sequence, method) in done:
+                continue
+            m = s.get(Meeting, id_)
+            if (
+                m is None
+                or m.sequence != sequence
+                or (m.status == "cancelled") != (method == "CANCEL")
+            ):
+                continue
+            draft = _notice(s, head.key, cfg, m, method)
+            if draft is not None:
+                drafts.append(draft)
+        return drafts
+
+
+# what a reminder needs of a report owed and of its insats: plain rows, not ORM objects
+# (a sweep reads thousands, and building an object each was a tenth of its reading)
+_OWED = Bundle(
+    "o",
+    Obligation.id,
+    Obligation.due,
+    Obligation.name,
+    Obligation.year,
+    Obligation.period_start,
+    Obligation.period_end,
+    Obligation.comment,
+    Obligation.state,
+    Obligation.meeting_id,
+)
+_OWING = Bundle(
+    "insats",
+    Insats.forbund_id,
+    Insats.name,
+    Insats.leader_name,
+    Insats.leader_email,
+    Insats.contact_name,
+    Insats.contact_email,
+)
 
 
 def _reminder(
-    row: Forbund,
+    forbund_key: str,
     cfg: ForbundFile,
-    o: Obligation,
+    o: Any,  # an `_OWED` row
     key: str,
     to: tuple[str, str],
     context: dict[str, Any],
@@ -538,7 +809,7 @@ def _reminder(
 ) -> Draft:
     return Draft(
         key=key,
-        forbund_key=row.key,
+        forbund_key=forbund_key,
         kind="reminder",
         cfg=cfg,
         to=[to],
@@ -551,10 +822,11 @@ def _reminder(
 
 
 def _reminder_context(
-    s: Session, cfg: ForbundFile, o: Obligation, insats: Insats, now: datetime
+    cfg: ForbundFile, o: Any, insats: Any, meeting: date | None, now: datetime
 ) -> dict[str, Any]:
+    """The context every reader's copy of a reminder shares; `o` and `insats` rows of
+    `_OWED` and `_OWING`, `meeting` the day of the meeting the report goes to."""
     due = date.fromisoformat(o.due)
-    meeting = s.get(Meeting, o.meeting_id) if o.meeting_id else None
     today = now.astimezone(LOCAL_TZ).date()
     return {
         "greeting": insats.leader_name or insats.contact_name or insats.name,
@@ -564,7 +836,7 @@ def _reminder_context(
         "due": due,
         "days_left": max((due - today).days, 0),
         "days_late": max((today - due).days, 0),
-        "meeting": meeting.starts_at.astimezone(LOCAL_TZ).date() if meeting else None,
+        "meeting": meeting,
         "comment": o.comment if o.state == "returned" else None,
         "chef": cfg.chef()[0],
         "forbund": cfg.forbund.name,
@@ -579,51 +851,103 @@ def cycle_missing(
 ) -> Draft | None:
     """The förbundschef's once-a-year reminder that `year` has no board meetings in finsam,
     if it has none, the chef has an address and it is not queued yet (read only)."""
+    draft = cycle_draft(row.key, row.id or 0, cfg, year)
+    if draft is None or has_board_meetings(s, row, cfg, year) or queued_keys(s, [draft.key]):
+        return None
+    return draft
+
+
+def cycle_draft(forbund_key: str, forbund_id: int, cfg: ForbundFile, year: int) -> Draft | None:
+    """The missing-cycle reminder itself, if the chef has an address (no database: the
+    year sweep has checked the meetings and the key for every förbund at once)."""
     chef_name, chef_email = cfg.chef()
-    key = f"cycle:{row.key}:{year}"
-    if not chef_email or has_board_meetings(s, row, cfg, year) or _queued_keys(s, [key]):
+    if not chef_email:
         return None
     return Draft(
-        key=key,
-        forbund_key=row.key,
+        key=f"cycle:{forbund_key}:{year}",
+        forbund_key=forbund_key,
         kind="cycle",
         cfg=cfg,
         to=[(chef_name, chef_email)],
         cc=None,
         context={"chef": chef_name, "forbund": cfg.forbund.name, "year": year},
         ref=f"year:{year}",
-        holds=Holds("no-meetings", row.id, year),
+        holds=Holds("no-meetings", forbund_id, year),
     )
 
 
 # ---------------------------------------------------------------- kallelser
 
 
-def due_notices(s: Session, row: Forbund, cfg: ForbundFile, now: datetime) -> list[Draft]:
+def due_notices(
+    s: Session, found: dict[int, Head], now: datetime
+) -> dict[int, list[tuple[int, int, str]]]:
     """Kallelser due (the lead time has come, or the meeting moved after one went out)
-    and cancellations of meetings that had one, not queued yet (read only)."""
-    lead = timedelta(days=cfg.mail.notice_days_before)
-    drafts = []
-    for m in s.scalars(
-        sa.select(Meeting).where(Meeting.forbund_id == row.id, Meeting.starts_at > now)
-    ):
-        # exact keys, so the unique index answers (a LIKE would read every message sent)
-        keys = [f"notice:{m.id}:{seq}" for seq in range(m.sequence + 1)]
-        cancel = f"notice-cancel:{m.id}"
-        found = _queued_keys(s, [*keys, cancel])
-        earlier = bool(found.intersection(keys))
-        draft = None
+    and cancellations of meetings that had one, not queued yet, by förbund id (read only):
+    each as (meeting id, sequence, "REQUEST" or "CANCEL"), drafted by `Due.drafts`.
+
+    Set-based: the coming meetings within the widest lead time, and those cancelled
+    or moved, in one indexed query for every förbund; their keys checked in sets."""
+    if not found:
+        return {}
+    widest = timedelta(days=max(h.cfg.mail.notice_days_before for h in found.values()))
+    # a meeting whose latest message is queued has nothing due: left out by the index on
+    # the keys, so an idle sweep reads no meeting whose kallelse went out already
+    sent = sa.exists().where(
+        OutboxMessage.key
+        == sa.case(
+            (
+                Meeting.status == "cancelled",
+                sa.literal("notice-cancel:") + sa.cast(Meeting.id, sa.String),
+            ),
+            else_=sa.literal("notice:")
+            + sa.cast(Meeting.id, sa.String)
+            + ":"
+            + sa.cast(Meeting.sequence, sa.String),
+        )
+    )
+    candidates = [
+        m
+        for m in s.scalars(
+            sa.select(Meeting)
+            .where(
+                Meeting.starts_at > now,
+                sa.or_(
+                    Meeting.starts_at <= now + widest,
+                    Meeting.status == "cancelled",
+                    Meeting.sequence > 0,
+                ),
+                ~sent,
+            )
+            .order_by(Meeting.starts_at, Meeting.id)
+        )
+        if m.forbund_id in found
+    ]
+    # exact keys, so the unique index answers (a LIKE would read every message sent)
+    keyed = [
+        (m, [f"notice:{m.id}:{seq}" for seq in range(m.sequence + 1)], f"notice-cancel:{m.id}")
+        for m in candidates
+    ]
+    queued_now = queued_keys(s, [k for _, keys, cancel in keyed for k in (*keys, cancel)])
+    due: dict[int, list[tuple[int, int, str]]] = {}
+    for m, keys, cancel in keyed:
+        head = found[m.forbund_id]
+        lead = timedelta(days=head.cfg.mail.notice_days_before)
+        earlier = not queued_now.isdisjoint(keys)
+        method = None
         if m.status == "cancelled":
-            if earlier and cancel not in found:
-                draft = _notice(s, row, cfg, m, "CANCEL")
-        elif (now >= m.starts_at - lead or earlier) and keys[-1] not in found:
-            draft = _notice(s, row, cfg, m, "REQUEST")
-        if draft is not None:
-            drafts.append(draft)
-    return drafts
+            if earlier and cancel not in queued_now:
+                method = "CANCEL"
+        elif (now >= m.starts_at - lead or earlier) and keys[-1] not in queued_now:
+            method = "REQUEST"
+        if method is not None:
+            due.setdefault(head.id, []).append((m.id or 0, m.sequence, method))
+    return due
 
 
-def _notice(s: Session, row: Forbund, cfg: ForbundFile, m: Meeting, method: str) -> Draft | None:
+def _notice(
+    s: Session, forbund_key: str, cfg: ForbundFile, m: Meeting, method: str
+) -> Draft | None:
     data = meeting_dict(m, cfg)
     called = papers.called(cfg, m)
     if not called:
@@ -636,7 +960,7 @@ def _notice(s: Session, row: Forbund, cfg: ForbundFile, m: Meeting, method: str)
         "called": called,
         "items": items,
         "documents": [i for i in items if i["kind"] in ("plan", "report")],
-        "overviews": papers.link_overviews(s, row.key, m.id or 0, items),
+        "overviews": papers.link_overviews(s, forbund_key, m.id or 0, items),
         "sender": cfg.chef()[0],
         "method": method,
         # the member's page of the meeting: the kallelse and handlingar, on a phone
@@ -651,8 +975,8 @@ def _notice(s: Session, row: Forbund, cfg: ForbundFile, m: Meeting, method: str)
     )
     cancelling = method == "CANCEL"
     return Draft(
-        key=f"notice-cancel:{m.id}" if cancelling else f"notice:{m.id}:{m.sequence}",
-        forbund_key=row.key,
+        key=notice_key(m.id or 0, m.sequence, method),
+        forbund_key=forbund_key,
         kind="notice",
         cfg=cfg,
         to=[(p["name"], p["email"]) for p in called],
@@ -670,23 +994,30 @@ def _notice(s: Session, row: Forbund, cfg: ForbundFile, m: Meeting, method: str)
 def due_in(
     s: Session, now: datetime, on_failed: Callable[[Failed], None] | None = None
 ) -> list[Draft]:
-    """Every reminder and kallelse due now and not queued yet, for every förbund (read only).
+    """Every reminder and kallelse due now and not queued yet, for every förbund (read only),
+    in förbund key order: a constant number of queries however many förbund there are.
 
     Reads in the caller's transaction, so a dry run sees what its own
     uncommitted work (the year's new obligations) would make due. A förbund
     whose messages cannot be drafted (its stored file no longer passes) is
     reported to `on_failed` and the others go on.
     """
-    drafts: list[Draft] = []
-    for row in s.scalars(sa.select(Forbund).order_by(Forbund.key)):
-        try:
-            cfg = forbunds.config_of(row)
-            drafts += due_reminders(s, row, cfg, now)
-            drafts += due_notices(s, row, cfg, now)
-        except FinsamError as exc:
-            if on_failed is not None:
-                on_failed(Failed(f"forbund:{row.key}", row.key, "notify", None, exc.message))
-    return drafts
+    return [d for due in due_work(s, now, on_failed) for d in due.drafts(s, now)]
+
+
+def due_work(
+    s: Session, now: datetime, on_failed: Callable[[Failed], None] | None = None
+) -> list[Due]:
+    """What each förbund has due now, in förbund key order, those with nothing due left
+    out: a constant number of queries however many förbund there are (read only)."""
+    found = heads(s, on_failed)
+    owed, queued, meeting_days = due_reminders(s, found, now)
+    notices_due = due_notices(s, found, now)
+    return [
+        Due(head, owed.get(id_, []), notices_due.get(id_, []), queued, meeting_days)
+        for id_, head in found.items()
+        if id_ in owed or id_ in notices_due
+    ]
 
 
 def counts(kinds: Iterable[str]) -> dict[str, int]:
@@ -709,12 +1040,19 @@ def failure_detail(failed: list[Failed]) -> dict[str, Any]:
     return {"failed": len(failed), "problems": named}
 
 
+# a sweep's claim on one förbund: a context manager saying whether this node has it
+# (on PostgreSQL an advisory lock, so nodes share the förbund; elsewhere always True)
+Claim = Callable[[str], AbstractContextManager[bool]]
+
+
 def sweep(
     app: App,
     now: datetime | None = None,
     stop: Event | None = None,
     on_queued: Callable[[Queued], None] | None = None,
     on_failed: Callable[[Failed], None] | None = None,
+    claim: Claim | None = None,
+    rotate: int = 0,
 ) -> dict[str, Any]:
     """Queue every reminder and kallelse that has fallen due, for every förbund (idempotent).
 
@@ -723,6 +1061,13 @@ def sweep(
     hand; the rest comes with the next sweep. A message that cannot be made
     fails alone: the counts say how many (`failed`) and name the first few
     (`problems`); `on_failed` hears of each.
+
+    With `claim`, each förbund's messages are made only while this node holds
+    its claim: a förbund another node holds is left to it (`elsewhere` counts
+    them), and what the other node queued meanwhile is not drafted again. A node
+    drafts only the förbund it holds, and starts at förbund number `rotate` (modulo
+    how many have work: nodes given different numbers work apart, and meet only at
+    the end). The keys keep each message once whatever the claims do.
     """
     now = now or app.clock.now()
     failed: list[Failed] = []
@@ -733,10 +1078,30 @@ def sweep(
             on_failed(f)
 
     render_drafts(app, now, fail)  # what a change drafted and a crash left unrendered
+    if claim is None:
+        with read(app) as uow:
+            drafts = due_in(uow.session, now, fail)
+        done = queue(app, drafts, now, stop, on_queued, fail)
+        return {**counts(q.kind for q in done), **failure_detail(failed)}
     with read(app) as uow:
-        drafts = due_in(uow.session, now, fail)
-    done = queue(app, drafts, now, stop, on_queued, fail)
-    return {**counts(q.kind for q in done), **failure_detail(failed)}
+        work = due_work(uow.session, now, fail)
+    if work:  # each node from its own place in the list, so that they rarely meet
+        first = rotate % len(work)
+        work = work[first:] + work[:first]
+    done, elsewhere = [], 0
+    for due in work:
+        if stop is not None and stop.is_set():
+            break
+        with claim(due.head.key) as held:
+            if not held:
+                elsewhere += 1
+                continue
+            with read(app) as uow:  # drafted now, less what another node queued since
+                taken = queued_keys(uow.session, due.keys())
+                mine = due.drafts(uow.session, now, taken)
+            done += queue(app, mine, now, stop, on_queued, fail)
+    extra = {"elsewhere": elsewhere} if elsewhere else {}
+    return {**counts(q.kind for q in done), **extra, **failure_detail(failed)}
 
 
 # ---------------------------------------------------------------- plans and decisions

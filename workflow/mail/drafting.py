@@ -63,8 +63,9 @@ def draft_message(
     return add_once(s, row)
 
 
-def project_people(insats: Insats) -> list[tuple[str, str]]:
-    """The insats's project leader and owner contact (name, address), each once."""
+def project_people(insats: Insats | Any) -> list[tuple[str, str]]:
+    """The insats's project leader and owner contact (name, address), each once
+    (an Insats, or a row with those four columns: the notify sweep reads rows)."""
     found: dict[str, tuple[str, str]] = {}
     for name, email in (
         (insats.leader_name, insats.leader_email),

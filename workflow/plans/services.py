@@ -10,10 +10,10 @@ plan changed at the same moment) retries by itself.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypedDict, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ from states.events import PlanArrived
 from states.machine import Move, PlanFacts, Refusal, Transition, decide, describe_open
 from states.machine import follows_recommendations as follows
 from states.roles import Actor, RoleSpec, describe_specs
-from workflow.core import audit
+from workflow.core import audit, paging
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ, local_today
 from workflow.core.exceptions import ConflictError, NotAllowed, NotFound, UsageError
@@ -686,6 +686,47 @@ def list_plans(
             query = query.where(Plan.year <= years[1], Plan.last_year >= years[0])
         rows = s.execute(query.order_by(Forbund.key, Plan.year, Plan.id)).all()
         return [_plan_dict(p, f, forbunds.config_of(f)) for p, f in rows]
+
+
+class PlanPage(TypedDict):
+    """One page of `plan list`: the plans, newest first, and how to get the older ones
+    (`next` is `{"before": "YEAR:ID"}` to pass back, or None on the last page)."""
+
+    plans: list[PlanView]
+    next: dict[str, str] | None
+
+
+def plan_page(
+    app: App,
+    forbund_key: str | None = None,
+    *,
+    among: Collection[str] | None = None,
+    limit: int | None = paging.PAGE_SIZE,
+    before: tuple[int, int] | None = None,
+) -> PlanPage:
+    """`plan list` and the web's plan list: the newest `limit` plans, by first year and
+    then id, that come after `before` (the (year, id) of the last plan shown).
+
+    Of one förbund (`forbund_key`, refused when unknown), of the förbund a person may
+    see (`among`), or of all. One query a page, however long the history: a plan's
+    year and id never change, so paging neither repeats nor skips a plan.
+    """
+    paging.check_limit(limit)
+    query = sa.select(Plan, Forbund).join(Forbund, Forbund.id == Plan.forbund_id)
+    if among is not None:
+        query = query.where(Forbund.key.in_(sorted(among)))
+    if before is not None:
+        query = query.where(sa.tuple_(Plan.year, Plan.id) < before)
+    query = query.order_by(Plan.year.desc(), Plan.id.desc())
+    if limit is not None:
+        query = query.limit(limit + 1)
+    with read(app) as uow:
+        s = uow.session
+        if forbund_key is not None:
+            query = query.where(Forbund.id == forbunds.resolve(s, forbund_key).id)
+        found = [_plan_dict(p, f, forbunds.config_of(f)) for p, f in s.execute(query)]
+    rows, after = paging.split(found, limit, lambda r: paging.year_cursor(r["year"], r["id"] or 0))
+    return {"plans": rows, "next": None if after is None else {"before": str(after)}}
 
 
 def show(app: App, plan_id: int) -> PlanDetail:

@@ -12,14 +12,14 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import cast
+from typing import TypedDict, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from states.events import DueMoved, ReportReturned, ReportsOwed
 from states.reports import WHO, period, step
-from workflow.core import audit
+from workflow.core import audit, paging
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ, Clock, local_today
 from workflow.core.exceptions import NotAllowed, NotFound, UsageError
@@ -140,6 +140,33 @@ def generate_in(
     return created
 
 
+def would_generate(
+    cfg: ForbundFile,
+    insatser: list[tuple[int, str, str | None]],
+    existing: set[tuple[int, str, int]],
+    board_keys: set[str],
+    year: int,
+) -> bool:
+    """Whether `generate_in` would create anything for `year` (or refuse for want of a
+    board meeting), from what the year sweep read for every förbund at once: the
+    förbund's active insatser (id, start, end), the obligations there are (insats id,
+    kind, year) and the keys of its board meetings that year. No database: an idle
+    sweep asks this of every förbund and opens none whose answer is no."""
+    if not insatser:
+        return False
+    board = cfg.board_body()
+    for kind in cfg.reports.kinds:
+        if f"{board}-{year}-{kind.board_month:02d}" not in board_keys:
+            return True  # generate_in says which meeting is missing
+        for id_, start, end in insatser:
+            if (id_, kind.key, year) not in existing and _owed_between(start, end, kind, year):
+                return True
+    return any(
+        end and date.fromisoformat(end).year == year and (id_, FINAL_KIND, year) not in existing
+        for id_, _, end in insatser
+    )
+
+
 def _no_board_meeting(
     s: Session, row: Forbund, cfg: ForbundFile, kind: ReportKind, year: int
 ) -> UsageError:
@@ -236,9 +263,16 @@ def _owed_period(insats: Insats, kind: ReportKind, year: int) -> tuple[str, str]
     Nothing is owed for a period ending before the insats starts, nor for one
     ending after the insats ends (its final report covers that).
     """
+    return _owed_between(insats.start, insats.end, kind, year)
+
+
+def _owed_between(
+    starts: str, ended: str | None, kind: ReportKind, year: int
+) -> tuple[str, str] | None:
+    """`_owed_period` of an insats running from `starts` to `ended` (ISO dates)."""
     start, end = period(year, kind.from_month, kind.to_month, kind.previous_year)
-    begins = date.fromisoformat(insats.start)
-    ends = date.fromisoformat(insats.end) if insats.end else None
+    begins = date.fromisoformat(starts)
+    ends = date.fromisoformat(ended) if ended else None
     if begins > end or (ends is not None and ends < end):
         return None
     return max(start, begins).isoformat(), end.isoformat()
@@ -1054,27 +1088,83 @@ def status(
     late_only: bool = False,
     insats_id: int | None = None,
 ) -> list[ObligationView]:
+    """Every report obligation of the year (the late ones, one insats's), the earliest due
+    first: what a check or a page of one year reads; `status_page` is `reports status`'s."""
     with read(app) as uow:
         s = uow.session
-        row = forbunds.resolve(s, forbund_key)
-        query = (
-            sa.select(Obligation, Insats)
-            .join(Insats, Insats.id == Obligation.insats_id)
-            .where(
-                Insats.forbund_id == row.id,
-                Obligation.year == year,
-                Obligation.state != "cancelled",
-            )
-        )
-        if insats_id is not None:
-            if not 0 < insats_id <= MAX_ID or s.get(Insats, insats_id) is None:
-                raise NotFound(f"unknown insats {insats_id}", "see 'finsam insats list'")
-            query = query.where(Insats.id == insats_id)
-        rows = [
+        query = _status_query(s, app, forbund_key, year, late_only, insats_id)
+        return [
             obligation_dict(o, i, app.clock)
             for o, i in s.execute(query.order_by(Obligation.due, Insats.name))
         ]
-        return [r for r in rows if r["late"]] if late_only else rows
+
+
+class ObligationPage(TypedDict):
+    """One page of `reports status`: the obligations, the latest due first, and how to get
+    the earlier ones (`next` is `{"before": "DATE:ID"}` to pass back, or None)."""
+
+    obligations: list[ObligationView]
+    next: dict[str, str] | None
+
+
+def status_page(
+    app: App,
+    forbund_key: str | None,
+    year: int,
+    *,
+    late_only: bool = False,
+    insats_id: int | None = None,
+    limit: int | None = paging.PAGE_SIZE,
+    before: tuple[str, int] | None = None,
+) -> ObligationPage:
+    """`reports status`: the year's obligations, the latest due date first and then the
+    highest id, `limit` of them after `before` (the (due, id) of the last one shown).
+
+    One query a page; "late" is asked of the database (still owed, due before today),
+    so a page of late ones is as long as asked. A due date moved between two pages can
+    move its obligation to a page already shown, never make the pages repeat.
+    """
+    paging.check_limit(limit)
+    with read(app) as uow:
+        s = uow.session
+        query = _status_query(s, app, forbund_key, year, late_only, insats_id)
+        if before is not None:
+            query = query.where(sa.tuple_(Obligation.due, Obligation.id) < before)
+        query = query.order_by(Obligation.due.desc(), Obligation.id.desc())
+        if limit is not None:
+            query = query.limit(limit + 1)
+        found = [obligation_dict(o, i, app.clock) for o, i in s.execute(query)]
+    rows, after = paging.split(found, limit, lambda r: paging.date_cursor(r["due"], r["id"] or 0))
+    return {"obligations": rows, "next": None if after is None else {"before": str(after)}}
+
+
+def _status_query(
+    s: Session,
+    app: App,
+    forbund_key: str | None,
+    year: int,
+    late_only: bool,
+    insats_id: int | None,
+) -> sa.Select[tuple[Obligation, Insats]]:
+    """The year's obligations of the förbund, not cancelled (late ones, one insats's)."""
+    row = forbunds.resolve(s, forbund_key)
+    query = (
+        sa.select(Obligation, Insats)
+        .join(Insats, Insats.id == Obligation.insats_id)
+        .where(
+            Insats.forbund_id == row.id,
+            Obligation.year == year,
+            Obligation.state != "cancelled",
+        )
+    )
+    if insats_id is not None:
+        if not 0 < insats_id <= MAX_ID or s.get(Insats, insats_id) is None:
+            raise NotFound(f"unknown insats {insats_id}", "see 'finsam insats list'")
+        query = query.where(Insats.id == insats_id)
+    if late_only:
+        today = local_today(app.clock).isoformat()
+        query = query.where(Obligation.state.in_(OPEN), Obligation.due < today)
+    return query
 
 
 def for_meeting(s: Session, meeting_id: int, clock: Clock) -> MeetingReports:

@@ -1,14 +1,16 @@
 """Who runs the sweeps: nodes and their heartbeats, the last run of each sweep, locks.
 
 On PostgreSQL any number of nodes share the work: the outbox by row leases,
-the sweeps that queue by an advisory lock each (one node at a time; the
-others skip that turn). On SQLite, the one-machine default, a second daemon
-on the same database file is refused by an OS file lock that dies with its
-holder, so a crash never leaves a stale lock behind.
+the year and notify sweeps by förbund (an advisory lock per förbund while a
+node works on it; the others leave that förbund to it and go on with the rest).
+On SQLite, the one-machine default, a second daemon on the same database file
+is refused by an OS file lock that dies with its holder, so a crash never
+leaves a stale lock behind.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import socket
@@ -19,13 +21,20 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from workflow.core.app import App
 from workflow.core.exceptions import ConflictError
-from workflow.core.models import Forbund, Meeting, OutboxMessage, SchedulerNode, SweepState
+from workflow.core.models import (
+    Insats,
+    Meeting,
+    Obligation,
+    OutboxMessage,
+    SchedulerNode,
+    SweepState,
+)
 from workflow.core.settings import sqlite_path
 from workflow.core.uow import UnitOfWork, read, write
-from workflow.forbund import registry as forbunds
 from workflow.mail import compose as notify
 from workflow.mail import delivery as outbox
 from workflow.scheduler.views import NextDue, NodeView, SchedulerStatus, SweepStateView
@@ -88,6 +97,51 @@ def exclusive(app: App, sweep: str, needed: bool = True) -> Iterator[bool]:
             if got:
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
+
+
+# ---------------------------------------------------------------- PostgreSQL: one förbund at a time
+
+
+def lock_key(sweep: str, forbund_key: str) -> int:
+    """The advisory lock of one sweep on one förbund: a stable 64-bit hash of both."""
+    digest = hashlib.blake2b(f"finsam:{sweep}:{forbund_key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def forbund_claims(app: App, sweep: str) -> Iterator[notify.Claim | None]:
+    """On PostgreSQL, a claim per förbund for the sweep's run: each node works on the
+    förbund it holds and skips those another node holds, so three nodes share a sweep
+    of eighty förbund instead of waiting on one lock for all of them. The locks are
+    held on one connection of their own, each only while its förbund's messages are
+    made; they die with the connection, so a crashed node holds none. None on SQLite
+    (one node: nothing to share)."""
+    if app.engine.dialect.name != "postgresql":
+        yield None
+        return
+    # autocommit: a claim or a release is one round trip, with no transaction around it
+    with app.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+
+        @contextmanager
+        def claim(forbund_key: str) -> Iterator[bool]:
+            k = lock_key(sweep, forbund_key)
+            got = bool(conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": k}))
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": k})
+
+        yield claim
+
+
+def claim_in(s: Session, sweep: str, forbund_key: str) -> bool:
+    """Claim a förbund for the caller's transaction (PostgreSQL; released at its end);
+    True when this node has it, always on SQLite, whose writer is one at a time."""
+    if s.get_bind().dialect.name != "postgresql":
+        return True
+    k = lock_key(sweep, forbund_key)
+    return bool(s.scalar(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": k}))
 
 
 # ---------------------------------------------------------------- nodes
@@ -272,8 +326,12 @@ def _alive(n: SchedulerNode, now: datetime, stale_after: timedelta) -> bool:
 
 
 def next_due(s: Any, now: datetime) -> NextDue | None:
-    """The earliest thing still to happen: a message to send, a reminder, or a kallelse."""
+    """The earliest thing still to happen: a message to send, a reminder, or a kallelse.
 
+    Set-based, as the sweeps are: the förbund's parsed files (`notify.heads`), every
+    report still owed in one query, and each förbund's next meeting past its kallelse
+    lead in one grouped query per lead time (most förbund share one), whatever the
+    number of förbund."""
     found: list[tuple[datetime, str]] = []
     t = OutboxMessage
     waiting = s.execute(
@@ -284,25 +342,50 @@ def next_due(s: Any, now: datetime) -> NextDue | None:
     ).first()
     if waiting:
         found.append((waiting[2], f"utskick {waiting[0]}: {waiting[1]}"))
-    for row in s.scalars(sa.select(Forbund)):
-        cfg = forbunds.config_of(row)
-        for o, insats in notify.open_obligations(s, row):
-            later = [at for at, _ in notify.reminder_times(o, cfg) if at > now]
+    heads = notify.heads(s)
+    if heads:
+        for o, name, forbund_id in s.execute(
+            sa.select(Obligation, Insats.name, Insats.forbund_id)
+            .join(Insats, Insats.id == Obligation.insats_id)
+            .where(Obligation.state.in_(notify.OPEN))
+        ):
+            head = heads.get(forbund_id)
+            if head is None:
+                continue
+            later = [at for at, _ in notify.reminder_times(o, head.cfg) if at > now]
             if later:
-                found.append((min(later), f"påminnelse: {o.name} {o.year}, {insats.name}"))
-        lead = timedelta(days=cfg.mail.notice_days_before)
-        m = s.scalars(
-            sa.select(Meeting)
-            .where(
-                Meeting.forbund_id == row.id,
-                Meeting.status != "cancelled",
-                Meeting.starts_at > now + lead,
-            )
-            .order_by(Meeting.starts_at)
-            .limit(1)
-        ).first()
-        if m is not None:
-            found.append((m.starts_at - lead, f"kallelse: {m.key}"))
+                found.append((min(later), f"påminnelse: {o.name} {o.year}, {name}"))
+        by_lead: dict[int, list[int]] = {}
+        for id_, head in heads.items():
+            by_lead.setdefault(head.cfg.mail.notice_days_before, []).append(id_)
+        firsts: list[tuple[datetime, int]] = []  # (kallelse time, förbund id)
+        for days, ids in sorted(by_lead.items()):
+            lead = timedelta(days=days)
+            for i in range(0, len(ids), 500):
+                for forbund_id, starts_at in s.execute(
+                    sa.select(Meeting.forbund_id, sa.func.min(Meeting.starts_at))
+                    .where(
+                        Meeting.forbund_id.in_(ids[i : i + 500]),
+                        Meeting.status != "cancelled",
+                        Meeting.starts_at > now + lead,
+                    )
+                    .group_by(Meeting.forbund_id)
+                ):
+                    firsts.append((starts_at - lead, forbund_id))
+        if firsts:
+            at, forbund_id = min(firsts)
+            lead = timedelta(days=heads[forbund_id].cfg.mail.notice_days_before)
+            key = s.scalars(
+                sa.select(Meeting.key)
+                .where(
+                    Meeting.forbund_id == forbund_id,
+                    Meeting.status != "cancelled",
+                    Meeting.starts_at == at + lead,
+                )
+                .order_by(Meeting.id)
+                .limit(1)
+            ).first()
+            found.append((at, f"kallelse: {key}"))
     if not found:
         return None
     when, what = min(found)

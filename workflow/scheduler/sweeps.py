@@ -14,6 +14,7 @@ drafts, rendered outside, and inserted in short batches (`workflow.mail.compose`
 from __future__ import annotations
 
 import threading
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,12 +27,12 @@ from states.events import ReportsOwed
 from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import UsageError
-from workflow.core.models import Forbund, OutboxMessage
+from workflow.core.models import Forbund, Insats, Meeting, Obligation, OutboxMessage
 from workflow.core.uow import UnitOfWork, read, retrying, write
-from workflow.forbund import registry as forbunds
 from workflow.mail import compose as notify
 from workflow.mail import delivery as outbox
 from workflow.reports import obligations as reports
+from workflow.scheduler import nodes
 
 # From this day (month, day) on, the coming year is swept too: its obligations
 # are created once its meetings exist, and the förbundschef is reminded while
@@ -64,45 +65,161 @@ def years_swept(now: datetime) -> list[int]:
     return [today.year]
 
 
+def board_meetings(
+    s: Session, found: dict[int, notify.Head], years: list[int]
+) -> dict[tuple[int, int], set[str]]:
+    """By (förbund id, year), for each förbund whose board meets that year: the keys of its
+    board meetings in the months its report kinds go to the board (`styrelse-2027-03`;
+    an empty set when it meets in none of them). Whatever the number of förbund: one
+    indexed lookup of those keys a year (the förbund ids and keys on the unique index),
+    and for the förbund it found none of, one more query to tell a board that meets in
+    other months from one that does not meet that year at all (no cycle: its chef is
+    reminded). The few keys, not every meeting: an idle sweep reads little."""
+    found_keys: dict[tuple[int, int], set[str]] = {}
+    board_of = {id_: h.cfg.board_body() for id_, h in found.items()}
+    months_of = {id_: {k.board_month for k in h.cfg.reports.kinds} for id_, h in found.items()}
+    ids = sorted(found)
+    for year in years:
+        wanted = {id_: {f"{board_of[id_]}-{year}-{m:02d}" for m in months_of[id_]} for id_ in ids}
+        keys = sorted({k for mine in wanted.values() for k in mine})
+        for i in range(0, len(ids), 500):
+            if not keys:
+                break
+            for forbund_id, key in s.execute(
+                sa.select(Meeting.forbund_id, Meeting.key).where(
+                    Meeting.forbund_id.in_(ids[i : i + 500]), Meeting.key.in_(keys)
+                )
+            ):
+                if key in wanted[forbund_id]:
+                    found_keys.setdefault((forbund_id, year), set()).add(key)
+        lacking = [id_ for id_ in ids if (id_, year) not in found_keys]
+        lo = datetime(year - 1, 7, 1, tzinfo=LOCAL_TZ)
+        hi = datetime(year + 1, 7, 1, tzinfo=LOCAL_TZ)
+        for board in sorted({board_of[id_] for id_ in lacking}):
+            mine = [id_ for id_ in lacking if board_of[id_] == board]
+            for i in range(0, len(mine), 500):
+                for (forbund_id,) in s.execute(
+                    sa.select(Meeting.forbund_id)
+                    .where(
+                        Meeting.forbund_id.in_(mine[i : i + 500]),
+                        Meeting.starts_at >= lo,
+                        Meeting.starts_at < hi,
+                        Meeting.key.like(f"{board}-{year}-%"),
+                    )
+                    .distinct()
+                ):
+                    found_keys.setdefault((forbund_id, year), set())
+    return found_keys
+
+
+@dataclass(frozen=True)
+class YearPlan:
+    """What the year sweep read for every förbund at once: their heads, the keys of their
+    board meetings by (förbund id, year), and the (förbund, year) pairs that lack some
+    obligations (`reports.would_generate`)."""
+
+    found: dict[int, notify.Head]
+    boards: dict[tuple[int, int], set[str]]
+    wanted: list[tuple[notify.Head, int]]
+
+
+def year_plan(
+    s: Session, years: list[int], on_failed: Callable[[notify.Failed], None] | None = None
+) -> YearPlan:
+    """Read what the year sweep has to do (a few queries however many förbund): an idle
+    sweep ends here, in a read that neither waits nor makes anyone wait."""
+    found = notify.heads(s, on_failed)
+    boards = board_meetings(s, found, years)
+    if not boards:
+        return YearPlan(found, boards, [])
+    insatser: dict[int, list[tuple[int, str, str | None]]] = {}
+    for id_, forbund_id, start, end in s.execute(
+        sa.select(Insats.id, Insats.forbund_id, Insats.start, Insats.end).where(
+            Insats.status == "active"
+        )
+    ):
+        insatser.setdefault(forbund_id, []).append((id_, start, end))
+    # the active insatser's obligations, looked up by insats on the unique index (a join
+    # scanned every obligation there ever was: the history)
+    active = sa.select(Insats.id).where(Insats.status == "active")
+    existing: set[tuple[int, str, int]] = {
+        (i, k, y)
+        for i, k, y in s.execute(
+            sa.select(Obligation.insats_id, Obligation.kind, Obligation.year).where(
+                Obligation.insats_id.in_(active), Obligation.year.in_(years)
+            )
+        )
+    }
+    wanted = [
+        (head, year)
+        for head in found.values()
+        for year in years
+        if (keys := boards.get((head.id, year))) is not None  # else the chef is reminded
+        and reports.would_generate(head.cfg, insatser.get(head.id, []), existing, keys, year)
+    ]
+    return YearPlan(found, boards, wanted)
+
+
 def obligations_in(
-    uow: UnitOfWork, now: datetime, years: list[int]
+    uow: UnitOfWork, now: datetime, years: list[int], plan: YearPlan | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The obligations of every year that has board meetings, in the caller's transaction:
     (what was created, what was skipped and why), as plain data to log after the commit.
-    The new ones' project people hear of them (`ReportsOwed`, a mail each)."""
+    The new ones' project people hear of them (`ReportsOwed`, a mail each).
+
+    Only the förbund `plan` (read before, or here when None) found lacking some are
+    opened and generated; `generate_in` skips what exists meanwhile. On PostgreSQL each
+    such förbund is claimed for the transaction (`nodes.claim_in`): one held by another
+    node is left to it.
+    """
     s = uow.session
     created: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
-    for row in s.scalars(sa.select(Forbund).order_by(Forbund.key)):
-        cfg = forbunds.config_of(row)
-        for year in years:
-            if not reports.has_board_meetings(s, row, cfg, year):
-                continue  # the chef is reminded instead (cycle_drafts)
-            try:
-                with s.begin_nested():
-                    new = reports.generate_in(s, row, cfg, year, now)
-            except UsageError as exc:
-                skipped.append({"forbund": row.key, "year": year, "why": exc.message})
-                continue
-            created += [
-                {"forbund": row.key, "item": f"obligation:{o.id}", "report": o.name, "due": o.due}
-                for o in new
-            ]
-            if new:
-                uow.record(ReportsOwed(tuple(o.id or 0 for o in new), now))
+
+    def unreadable(f: notify.Failed) -> None:
+        skipped.append({"forbund": f.forbund_key, "year": None, "why": f.reason})
+
+    if plan is None:
+        plan = year_plan(s, years, unreadable)
+    for head, year in plan.wanted:
+        if not nodes.claim_in(s, "year", head.key):
+            continue  # another node generates it now
+        row = s.get(Forbund, head.id)
+        if row is None:
+            continue  # removed since the read
+        try:
+            with s.begin_nested():
+                new = reports.generate_in(s, row, head.cfg, year, now)
+        except UsageError as exc:
+            skipped.append({"forbund": row.key, "year": year, "why": exc.message})
+            continue
+        created += [
+            {"forbund": row.key, "item": f"obligation:{o.id}", "report": o.name, "due": o.due}
+            for o in new
+        ]
+        if new:
+            uow.record(ReportsOwed(tuple(o.id or 0 for o in new), now))
     return created, skipped
 
 
-def cycle_drafts(s: Session, now: datetime, years: list[int]) -> list[notify.Draft]:
-    """The förbundschef's reminder for each swept year without board meetings (read only)."""
-    drafts = []
-    for row in s.scalars(sa.select(Forbund).order_by(Forbund.key)):
-        cfg = forbunds.config_of(row)
-        for year in years:
-            draft = notify.cycle_missing(s, row, cfg, year, now)
-            if draft is not None:
-                drafts.append(draft)
-    return drafts
+def cycle_drafts(
+    s: Session, now: datetime, years: list[int], plan: YearPlan | None = None
+) -> list[notify.Draft]:
+    """The förbundschef's reminder for each swept year without board meetings (read only):
+    every förbund's meetings and keys read at once (or taken from `plan`), not a query or
+    two per förbund."""
+    if plan is None:
+        found = notify.heads(s)
+        plan = YearPlan(found, board_meetings(s, found, years), [])
+    drafts = [
+        d
+        for head in plan.found.values()
+        for year in years
+        if (head.id, year) not in plan.boards
+        and (d := notify.cycle_draft(head.key, head.id, head.cfg, year)) is not None
+    ]
+    taken = notify.queued_keys(s, [d.key for d in drafts])
+    return [d for d in drafts if d.key not in taken]
 
 
 def _failure_logger(ctx: Context) -> Callable[[notify.Failed], None]:
@@ -125,13 +242,22 @@ def _year(app: App, ctx: Context) -> dict[str, Any]:
     """
     now = app.clock.now()
     years = years_swept(now)
-    created, skipped = write(app, lambda uow: obligations_in(uow, now, years))
+    skipped: list[dict[str, Any]] = []
+    with read(app) as uow:  # what is to do, read without the write lock
+        plan = year_plan(
+            uow.session,
+            years,
+            lambda f: skipped.append({"forbund": f.forbund_key, "year": None, "why": f.reason}),
+        )
+        drafts = cycle_drafts(uow.session, now, years, plan)
+    created: list[dict[str, Any]] = []
+    if plan.wanted:
+        created, more = write(app, lambda uow: obligations_in(uow, now, years, plan))
+        skipped += more
     for skip in skipped:
         ctx.log("obligations-skipped", "warning", **skip)
     for o in created:
         ctx.log("obligation", **o)
-    with read(app) as uow:
-        drafts = cycle_drafts(uow.session, now, years)
     failed: list[notify.Failed] = []
     log_failure = _failure_logger(ctx)
 
@@ -160,7 +286,15 @@ def _notify(app: App, ctx: Context) -> dict[str, Any]:
     def logged(q: notify.Queued) -> None:
         ctx.log("queued", forbund=q.forbund_key, item=f"outbox:{q.id}", kind=q.kind, ref=q.ref)
 
-    return notify.sweep(app, stop=ctx.stop, on_queued=logged, on_failed=_failure_logger(ctx))
+    with nodes.forbund_claims(app, "notify") as claim:
+        return notify.sweep(
+            app,
+            stop=ctx.stop,
+            on_queued=logged,
+            on_failed=_failure_logger(ctx),
+            claim=claim,
+            rotate=zlib.crc32(ctx.worker.encode()),  # each node from its own förbund on
+        )
 
 
 # ---------------------------------------------------------------- outbox
@@ -178,7 +312,9 @@ class Sweep:
     name: str
     run: Callable[[App, Context], dict[str, Any]]  # counts; "failed" and "problems" if any
     every: int  # seconds, the default; FINSAM_SCHEDULER_<NAME>_SECONDS overrides
-    exclusive: bool  # on PostgreSQL one node at a time (an advisory lock); else all share
+    # on PostgreSQL one node at a time (an advisory lock); else all share (the year and
+    # notify sweeps by förbund: each claims a förbund while it works on it)
+    exclusive: bool
     doc: str
 
 
@@ -187,14 +323,14 @@ SWEEPS: tuple[Sweep, ...] = (
         "year",
         _year,
         3600,
-        True,
+        False,
         "create the year's report obligations; remind the förbundschef of missing meetings",
     ),
     Sweep(
         "notify",
         _notify,
         300,
-        True,
+        False,
         "queue the reminders and kallelser that have fallen due",
     ),
     Sweep("outbox", _outbox, 60, False, "deliver what is queued (rows claimed with leases)"),
