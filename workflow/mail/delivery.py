@@ -17,14 +17,18 @@ runs, so a deliverer keeps it running and checks it:
   calls it back) is not marked, and its new holder sends it again: at most one
   per connection, as after a crash. Either way it is counted as "lost".
 
-Each message is marked on its own the moment its server answers, never a batch
-at once, so a crash between sending and marking repeats at most the messages that
-were in flight (one per connection). A transient failure (4xx, refused or dropped
-connection, timeout) waits with exponential backoff and jitter; a permanent one
-(5xx) fails the row with the server's words; an unexpected error fails only that
-message. Recipients are judged one by one: those whose server accepted the
-message are kept in `accepted`, and every later attempt (a backoff retry, or
-`outbox retry` after a partial failure) goes only to the others.
+Each message is marked after its server answers and before its connection sends
+the next one (the next envelope, MAIL and RCPT, may go meanwhile: it delivers
+nothing), so a crash between sending and marking repeats at most the messages
+that were in flight (one per connection); the marks handed over by the time a
+connection needs its own share one transaction, each still its own
+compare-and-set.
+A transient failure (4xx, refused or dropped connection, timeout) waits with
+exponential backoff and jitter; a permanent one (5xx) fails the row with the
+server's words; an unexpected error fails only that message. Recipients are
+judged one by one: those whose server accepted the message are kept in
+`accepted`, and every later attempt (a backoff retry, or `outbox retry` after a
+partial failure) goes only to the others.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import defer
@@ -76,6 +80,9 @@ SEND_BELOW = 1 / 3
 
 T = TypeVar("T")
 
+# id, sender, recipients, raw, Message-ID, why not, tries, förbund, kind, accepted
+Batch = tuple[int, str, list[str], bytes, str, str | None, int, str, str, list[str]]
+
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -107,41 +114,69 @@ def backoff(attempts: int) -> timedelta:
 def claim(
     app: App, limit: int, worker: str, lease: timedelta, exclude: Collection[int] = ()
 ) -> list[int]:
-    """Take up to `limit` due rows for this worker, in one short statement.
+    """Take up to `limit` due rows for this worker, in one short statement; their ids."""
+    return [row.id for row in _claim(app, limit, worker, lease, exclude, ())]
 
-    One UPDATE … RETURNING over a sub-select of the due ids: no rows travel
+
+# what a deliverer needs of a claimed row, returned by the claim itself
+_SENDING: tuple[str, ...] = ("sender", "recipients", "raw", "message_id", "kind", "ref")
+_SENDING += ("attempts", "forbund_key", "key", "accepted")
+
+
+def _claim(
+    app: App,
+    limit: int,
+    worker: str,
+    lease: timedelta,
+    exclude: Collection[int],
+    columns: Iterable[str],
+) -> list[sa.Row[Any]]:
+    """Claim up to `limit` due rows and return their `columns` (and id), in id order.
+
+    An UPDATE … RETURNING over a sub-select of the due ids: no rows travel
     through the ORM, and on PostgreSQL the sub-select skips rows another
     deliverer holds, so two never take the same row. A row whose lease ran out
     is due again; `exclude` names the rows this deliverer still has in hand, so
     that it never takes its own row a second time (it would send it twice).
+    Returning what the sending needs saves reading the rows (and their
+    messages) again after the claim.
+
+    The rows whose lease ran out go first, then the queued ones, each in one
+    UPDATE whose sub-select names one state: it walks the (state, id) index in
+    id order and stops at `limit`. One sub-select with both states (an OR) read
+    every queued row for every claim, so a claim cost as much as the queue was
+    long.
     """
     now = app.clock.now()
     t = OutboxMessage.__table__
-    due = sa.and_(
-        t.c.not_before <= now,
-        sa.or_(
-            sa.and_(
-                t.c.state == "queued",
-                sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
-            ),
-            sa.and_(t.c.state == "sending", t.c.lease_until < now),
+    kept = t.c.id.not_in(sorted(exclude)) if exclude else sa.true()
+    due = (
+        sa.and_(t.c.state == "sending", t.c.lease_until < now, t.c.not_before <= now, kept),
+        sa.and_(
+            t.c.state == "queued",
+            t.c.not_before <= now,
+            sa.or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
+            kept,
         ),
     )
-    if exclude:
-        due = sa.and_(due, t.c.id.not_in(sorted(exclude)))
+    returned = [t.c.id, *(t.c[name] for name in columns)]
 
-    def work(uow: UnitOfWork) -> list[int]:
+    def work(uow: UnitOfWork) -> list[sa.Row[Any]]:
         s = uow.session
-        ids = sa.select(t.c.id).where(due).order_by(t.c.id).limit(limit)
-        if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-            ids = ids.with_for_update(skip_locked=True)
-        claimed = s.execute(
-            sa.update(t)
-            .where(t.c.id.in_(ids.scalar_subquery()))
-            .values(state="sending", claimed_by=worker, lease_until=now + lease)
-            .returning(t.c.id)
-        ).scalars()
-        return sorted(claimed)
+        claimed: list[sa.Row[Any]] = []
+        for which in due:
+            if len(claimed) >= limit:
+                break
+            ids = sa.select(t.c.id).where(which).order_by(t.c.id).limit(limit - len(claimed))
+            if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+                ids = ids.with_for_update(skip_locked=True)
+            claimed += s.execute(
+                sa.update(t)
+                .where(t.c.id.in_(ids.scalar_subquery()))
+                .values(state="sending", claimed_by=worker, lease_until=now + lease)
+                .returning(*returned)
+            ).all()
+        return sorted(claimed, key=lambda row: int(row.id))
 
     return write(app, work)
 
@@ -246,13 +281,13 @@ def _later(s: Any, message_id: int, kind: str, ref: str) -> bool:
 class Claims:
     """One deliverer's claims: the rows it holds, until when, and every write on them.
 
-    Marks and renewals run once per message and once per few seconds; through the
-    ORM they would cost more than the database work itself, so they speak plain
-    SQL on one raw connection, used only from the thread that made it (the event
-    loop's). SQLite stores instants the way SQLAlchemy's DateTime does (naive UTC
-    text), PostgreSQL takes aware datetimes. Each write is one transaction under
-    the one retry rule (`retrying`), so a busy SQLite waits its turn instead of
-    ending the delivery.
+    Marks and renewals run once per few messages and once per few seconds; through
+    the ORM they would cost more than the database work itself, so they speak plain
+    SQL on one raw connection, used only from the thread that made it (a delivery
+    makes it in its database thread). SQLite stores instants the way SQLAlchemy's
+    DateTime does (naive UTC text), PostgreSQL takes aware datetimes. Each write
+    is one transaction under the one retry rule (`retrying`), so a busy SQLite
+    waits its turn instead of ending the delivery.
 
     `held` is what this deliverer may still send; `until` is the earliest lease
     among them as last written, read against the app's clock (the clock other
@@ -335,12 +370,23 @@ class Claims:
 
     def take(self, limit: int) -> list[int]:
         """Claim up to `limit` more due rows (never one in hand, or lost earlier in this run)."""
+        return [int(row.id) for row in self._take(limit, ())]
+
+    def take_messages(self, limit: int) -> list[Batch]:
+        """Claim as `take` does, and return the messages ready to send, in id order.
+
+        The claim itself returns the messages; only rows of a kind that may have
+        gone stale (`STALE_RULES`) cost a read after it.
+        """
+        return _ready(self.app, self._take(limit, _SENDING))
+
+    def _take(self, limit: int, columns: Iterable[str]) -> list[sa.Row[Any]]:
         until = self.app.clock.now() + self.lease  # no later than what the claim writes
-        ids = claim(self.app, limit, self.worker, self.lease, exclude=self.held | self.gone)
-        if ids:
+        rows = _claim(self.app, limit, self.worker, self.lease, self.held | self.gone, columns)
+        if rows:
             self.until = until if not self.held or self.until is None else min(self.until, until)
-            self.held.update(ids)
-        return ids
+            self.held.update(int(row.id) for row in rows)
+        return rows
 
     def left(self) -> float:
         """Seconds until the earliest lease in hand runs out."""
@@ -348,9 +394,13 @@ class Claims:
             return math.inf
         return (self.until - self.app.clock.now()).total_seconds()
 
+    def expiring(self, below: float) -> bool:
+        """Whether less than `below` of a lease is left on the rows in hand."""
+        return bool(self.held) and self.left() < below * self.lease.total_seconds()
+
     def keep(self, below: float) -> None:
         """Renew the leases in hand when less than `below` of a lease is left."""
-        if self.held and self.left() < below * self.lease.total_seconds():
+        if self.expiring(below):
             self.renew()
 
     def renew(self) -> set[int]:
@@ -396,57 +446,102 @@ class Claims:
         accepted: list[str],
         redacted: bytes | None = None,
     ) -> bool:
-        """Record how the message went, if it is still ours; False when the claim was lost.
+        """Record how one message went, if it is still ours; False when the claim was lost."""
+        mark = Mark(
+            message_id, outcome, detail, per_recipient, max_attempts, attempts, accepted, redacted
+        )
+        return self.mark_many([mark])[0]
 
-        The row and its attempts are written together or not at all: a deliverer
-        that lost its claim leaves the row to the one that holds it now. A message
-        settled for good (not queued again) keeps `redacted` as its text when given:
-        its secrets are gone in the same transaction that says it went.
+    def mark_many(self, marks: list[Mark]) -> list[bool]:
+        """Record how each message went, in one transaction; per message, False when its
+        claim was lost.
+
+        Each row is its own compare-and-set (a lost one is left to the deliverer
+        that holds it now, and its attempts are not written); a row and its
+        attempts are written together or not at all. A message settled for good
+        (not queued again) keeps its `redacted` text when given: its secrets are
+        gone in the same transaction that says it went. One transaction for the
+        messages answered at about the same moment costs one commit instead of
+        one each, the bulk of a mark's cost.
         """
         now = self.app.clock.now()
-        attempts += 1
-        sent_at, error, retry_at = None, detail or None, None
-        if outcome == "sent":
-            state, sent_at, error = "sent", now, None
-        elif outcome == "skipped":
-            state = "skipped"
-        elif outcome == "transient" and attempts < max_attempts:
-            state, retry_at = "queued", now + backoff(attempts)
-        else:
-            state = "failed"
         stamp = self._ts(now)
-        values = (
-            attempts,
-            state,
-            sent_at and stamp,
-            error,
-            self._ts(retry_at),
-            json.dumps(accepted),
-            message_id,
-            self.worker,
-            stamp,
-        )
-        rows = [
-            (message_id, stamp, self.worker, recipient, result, words)
-            for recipient, (result, words) in (per_recipient or {"*": (outcome, detail)}).items()
-        ]
-
-        def work(cur: Any) -> bool:
-            cur.execute(self.update, values)
-            if cur.rowcount != 1:
-                return False
-            if len(rows) == 1:
-                cur.execute(self.insert, rows[0])
+        writes = []
+        for m in marks:
+            attempts = m.attempts + 1
+            sent_at, error, retry_at = None, m.detail or None, None
+            if m.outcome == "sent":
+                state, sent_at, error = "sent", stamp, None
+            elif m.outcome == "skipped":
+                state = "skipped"
+            elif m.outcome == "transient" and attempts < m.max_attempts:
+                state, retry_at = "queued", self._ts(now + backoff(attempts))
             else:
-                cur.executemany(self.insert, rows)
-            if redacted is not None and state != "queued":
-                cur.execute(self.hide, (redacted, message_id))
-            return True
+                state = "failed"
+            values = (
+                attempts,
+                state,
+                sent_at,
+                error,
+                retry_at,
+                json.dumps(m.accepted),
+                m.message_id,
+                self.worker,
+                stamp,
+            )
+            rows = [
+                (m.message_id, stamp, self.worker, recipient, result, words)
+                for recipient, (result, words) in (
+                    m.per_recipient or {"*": (m.outcome, m.detail)}
+                ).items()
+            ]
+            hide = (
+                (m.redacted, m.message_id) if m.redacted is not None and state != "queued" else None
+            )
+            writes.append((values, rows, hide))
+
+        def work(cur: Any) -> list[bool]:
+            kept: list[bool] = []
+            attempts: list[tuple[Any, ...]] = []
+            for values, rows, hide in writes:
+                cur.execute(self.update, values)
+                kept.append(cur.rowcount == 1)
+                if kept[-1]:
+                    attempts.extend(rows)
+                    if hide is not None:
+                        cur.execute(self.hide, hide)
+            if len(attempts) == 1:
+                cur.execute(self.insert, attempts[0])
+            elif attempts:
+                cur.executemany(self.insert, attempts)
+            return kept
 
         try:
             return self._write(work)
         finally:
-            self.held.discard(message_id)
+            self.held.difference_update(m.message_id for m in marks)
+
+
+class _Unmarked(Exception):
+    """A mark could not be written (`error` says why): raised through a connection's send
+    so that it ends the run, and is never taken for that send's own failure."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Mark(NamedTuple):
+    """How one message went, for `Claims.mark_many`."""
+
+    message_id: int
+    outcome: str
+    detail: str
+    per_recipient: dict[str, tuple[str, str]]
+    max_attempts: int
+    attempts: int  # before this one
+    accepted: list[str]
+    redacted: bytes | None = None
 
 
 def release(app: App, ids: Iterable[int], worker: str) -> int:
@@ -521,48 +616,31 @@ def send(
     return counts
 
 
-# id, sender, recipients, raw, Message-ID, why not, tries, förbund, kind, accepted
-Batch = tuple[int, str, list[str], bytes, str, str | None, int, str, str, list[str]]
-
-
-def _load_batch(app: App, ids: list[int]) -> list[Batch]:
-    """The claimed messages, read once, in id order."""
-    t = OutboxMessage.__table__
-    now = app.clock.now()
-    with read(app) as uow:
-        s = uow.session
-        rows = s.execute(
-            sa.select(
-                t.c.id,
-                t.c.sender,
-                t.c.recipients,
-                t.c.raw,
-                t.c.message_id,
-                t.c.kind,
-                t.c.ref,
-                t.c.attempts,
-                t.c.forbund_key,
-                t.c.key,
-                t.c.accepted,
-            )
-            .where(t.c.id.in_(ids))
-            .order_by(t.c.id)
-        ).all()
-        return [
-            (
-                r.id,
-                r.sender,
-                list(r.recipients),
-                r.raw,
-                r.message_id,
-                _stale(s, r.id, r.kind, r.key, r.ref, now),
-                r.attempts,
-                r.forbund_key,
-                r.kind,
-                list(r.accepted or []),
-            )
-            for r in rows
-        ]
+def _ready(app: App, rows: list[sa.Row[Any]]) -> list[Batch]:
+    """Claimed rows as the connections take them, each with why it should no longer go
+    (read only for the kinds that have a rule)."""
+    ruled = [r for r in rows if r.ref and (r.kind, r.ref.partition(":")[0]) in STALE_RULES]
+    why: dict[int, str | None] = {}
+    if ruled:
+        now = app.clock.now()
+        with read(app) as uow:
+            s = uow.session
+            why = {r.id: _stale(s, r.id, r.kind, r.key, r.ref, now) for r in ruled}
+    return [
+        (
+            r.id,
+            r.sender,
+            list(r.recipients),
+            r.raw,
+            r.message_id,
+            why.get(r.id),
+            r.attempts,
+            r.forbund_key,
+            r.kind,
+            list(r.accepted or []),
+        )
+        for r in rows
+    ]
 
 
 async def _send_all(
@@ -577,17 +655,61 @@ async def _send_all(
 ) -> None:
     """Claim batches as the connections need them; each connection is kept for the run.
 
-    The database work (a claim per batch, a mark per message, a renewal every
-    third of a lease) runs in the loop's own thread: each is a short local write,
-    cheaper than handing it to another thread. A connection's message is marked
-    before that connection sends the next one, so a crash repeats at most the
-    message in flight on each connection.
+    A connection's message is marked before that connection sends the next
+    one, so a crash repeats at most the message in flight on each connection.
+    The mark is handed over when the server has answered, and written only when
+    a connection needs one written: before the DATA of its next message (the
+    transport's `ready`, after that message's MAIL and RCPT went), when the
+    envelope was refused, or at the end. Meanwhile the other connections' marks
+    gather, so one transaction writes the marks of most of the connections
+    instead of the two or three answered in the same turn of the loop: a commit
+    costs more than the rows it writes, and the envelope's round trips hide the
+    write's.
+
+    The database work (a claim per batch, the marks, a renewal every third of a
+    lease) runs in the loop's own thread: each is a short local write. Handed
+    to a thread of its own it cost more than it saved: every socket call of the
+    loop then waited for the interpreter's lock behind that thread.
     """
     lease = timedelta(seconds=mail.lease_seconds)
+    loop = asyncio.get_running_loop()
     claims = Claims(app, worker, lease)
     queue: asyncio.Queue[Batch] = asyncio.Queue()
     state = {"remaining": limit, "exhausted": False}
     refill = asyncio.Lock()
+
+    marks: list[tuple[Mark, asyncio.Future[bool]]] = []
+    marking: list[asyncio.Task[None]] = []
+
+    def handed(mark: Mark) -> asyncio.Future[bool]:
+        """Hand a mark over to be written; the future says whether it was (False: the claim
+        was lost). It is written when some connection waits for a mark (`written`)."""
+        done: asyncio.Future[bool] = loop.create_future()
+        marks.append((mark, done))
+        return done
+
+    async def written(done: asyncio.Future[bool]) -> bool:
+        """Wait until a mark handed over is written, and say whether it was kept."""
+        if not done.done() and (not marking or marking[0].done()):
+            marking[:] = [asyncio.create_task(write_marks())]
+        return await done
+
+    async def write_marks() -> None:
+        """Write the marks waiting, in one transaction, until none waits."""
+        while marks:
+            await asyncio.sleep(0)  # the answers that came in this turn join the transaction
+            taken = marks[:]
+            del marks[:]
+            try:
+                kept = claims.mark_many([mark for mark, _ in taken])
+            except Exception as exc:  # each waiting connection hears it, as from its own mark
+                for _, done in taken:
+                    if not done.done():  # (not cancelled meanwhile)
+                        done.set_exception(exc)
+            else:
+                for (_, done), ok in zip(taken, kept, strict=True):
+                    if not done.done():
+                        done.set_result(ok)
 
     def note(event: str, level: str = "info", **fields: Any) -> None:
         if log is not None:
@@ -617,68 +739,31 @@ async def _send_all(
                 size = max(1, mail.concurrency * 16)
                 if state["remaining"] is not None:
                     size = min(size, state["remaining"])
-                ids = claims.take(size) if size > 0 else []
-                if not ids:
+                taken = claims.take_messages(size) if size > 0 else []
+                if not taken:
                     state["exhausted"] = True
                 else:
                     if state["remaining"] is not None:
-                        state["remaining"] -= len(ids)
-                    for item in _load_batch(app, ids):
+                        state["remaining"] -= len(taken)
+                    for item in taken:
                         queue.put_nowait(item)
         return None if queue.empty() else queue.get_nowait()
 
     async def one_connection() -> None:
         conn = None
-        try:
-            while (item := await next_message()) is not None:
-                message_id, sender, recipients, raw, mid, why, tries, forbund, kind, took = item
-                # the claim is still ours and will last a while: only then does it go
-                claims.keep(SEND_BELOW)
-                if not claims.holds(message_id):
-                    lost(message_id, forbund, "the lease ran out before it was sent")
-                    continue
-                hidden = redaction.redact(kind, raw) if redaction.holds_secret(kind) else None
-                if why:
-                    if claims.mark(
-                        message_id, "skipped", why, {}, mail.max_attempts, tries, took, hidden
-                    ):
-                        counts["skipped"] += 1
-                        note("skipped", forbund=forbund, item=f"outbox:{message_id}", why=why)
-                    else:
-                        lost(message_id, forbund, "the lease ran out before it was skipped")
-                    continue
-                envelope = [r for r in recipients if r not in took]
-                per: dict[str, tuple[str, str]] = {}
-                newly: list[str] = []
-                if not envelope:  # every recipient has it already (a retry of a retry)
-                    outcome, detail = "sent", "every recipient had already accepted it"
-                else:
-                    try:
-                        if conn is None:
-                            conn = await chosen.open()
-                        result = await conn.send(sender, envelope, raw, mid)
-                        outcome, detail = result.outcome, result.detail()
-                        per, newly = result.per_recipient, result.accepted
-                    except (TimeoutError, OSError) as exc:
-                        outcome, detail = "transient", f"{type(exc).__name__}: {exc}"
-                        conn = None
-                    except Exception as exc:  # one message fails, never the queue
-                        import aiosmtplib
+        # the previous message's mark, handed over but maybe not written yet: the
+        # next message's envelope goes meanwhile, its DATA only once it is written
+        pending: list[tuple[asyncio.Future[bool], int, str, str, str, list[str], str]] = []
 
-                        transient = isinstance(exc, aiosmtplib.SMTPException)
-                        outcome = "transient" if transient else "permanent"
-                        detail = f"{type(exc).__name__}: {exc}"
-                        conn = None
-                has_it = set(took).union(newly)
-                accepted = [r for r in recipients if r in has_it]
-                # marked before the next send on this connection, in the loop's own
-                # thread: a short local write is cheaper than handing it to a thread
-                key = {"sent": "sent", "transient": "transient"}.get(outcome, "failed")
-                settled = "sent" if outcome == "sent" else "failed"
-                kept = None if not redaction.hidden_when(kind, settled) else hidden
-                if not claims.mark(
-                    message_id, outcome, detail, per, mail.max_attempts, tries, accepted, kept
-                ):
+        async def settle() -> None:
+            """Wait for the previous message's mark and count it (again: a no-op)."""
+            while pending:
+                done, message_id, forbund, key, kind, envelope, detail = pending.pop()
+                try:
+                    kept = await written(done)
+                except Exception as exc:  # the run ends, as when a mark failed before
+                    raise _Unmarked(exc) from exc
+                if not kept:
                     lost(
                         message_id,
                         forbund,
@@ -695,17 +780,85 @@ async def _send_all(
                     to=envelope,
                     **({} if key == "sent" else {"detail": detail}),
                 )
+
+        try:
+            while (item := await next_message()) is not None:
+                message_id, sender, recipients, raw, mid, why, tries, forbund, kind, took = item
+                # the claim is still ours and will last a while: only then does it go
+                claims.keep(SEND_BELOW)
+                if not claims.holds(message_id):
+                    lost(message_id, forbund, "the lease ran out before it was sent")
+                    continue
+                hidden = redaction.redact(kind, raw) if redaction.holds_secret(kind) else None
+                if why:
+                    await settle()
+                    skipped = Mark(
+                        message_id, "skipped", why, {}, mail.max_attempts, tries, took, hidden
+                    )
+                    if await written(handed(skipped)):
+                        counts["skipped"] += 1
+                        note("skipped", forbund=forbund, item=f"outbox:{message_id}", why=why)
+                    else:
+                        lost(message_id, forbund, "the lease ran out before it was skipped")
+                    continue
+                envelope = [r for r in recipients if r not in took]
+                per: dict[str, tuple[str, str]] = {}
+                newly: list[str] = []
+                if not envelope:  # every recipient has it already (a retry of a retry)
+                    outcome, detail = "sent", "every recipient had already accepted it"
+                else:
+                    try:
+                        if conn is None:
+                            conn = await chosen.open()
+                        result = await conn.send(sender, envelope, raw, mid, settle)
+                        outcome, detail = result.outcome, result.detail()
+                        per, newly = result.per_recipient, result.accepted
+                    except _Unmarked as exc:  # the previous mark failed, not this message
+                        raise exc.error from None
+                    except (TimeoutError, OSError) as exc:
+                        outcome, detail = "transient", f"{type(exc).__name__}: {exc}"
+                        conn = None
+                    except Exception as exc:  # one message fails, never the queue
+                        # start-up: aiosmtplib loads only when mail is sent
+                        import aiosmtplib
+
+                        transient = isinstance(exc, aiosmtplib.SMTPException)
+                        outcome = "transient" if transient else "permanent"
+                        detail = f"{type(exc).__name__}: {exc}"
+                        conn = None
+                # the previous mark is written before this one is handed over (the
+                # transport waited for it before the DATA; a refused envelope did not)
+                await settle()
+                has_it = set(took).union(newly)
+                accepted = [r for r in recipients if r in has_it]
+                # marked before the DATA of the next message on this connection
+                key = {"sent": "sent", "transient": "transient"}.get(outcome, "failed")
+                settled = "sent" if outcome == "sent" else "failed"
+                kept = None if not redaction.hidden_when(kind, settled) else hidden
+                answered = Mark(
+                    message_id, outcome, detail, per, mail.max_attempts, tries, accepted, kept
+                )
+                pending.append((handed(answered), message_id, forbund, key, kind, envelope, detail))
+            await settle()
+        except _Unmarked as exc:
+            raise exc.error from None
         finally:
             if conn is not None:
                 await conn.close()
 
     renewing = asyncio.create_task(keep_renewed())
+    connections = [asyncio.create_task(one_connection()) for _ in range(max(1, mail.concurrency))]
     try:
-        await asyncio.gather(*(one_connection() for _ in range(max(1, mail.concurrency))))
+        await asyncio.gather(*connections)
     finally:
-        renewing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewing
+        # when one connection failed, the others stop too: the claims close below.
+        # The marks already handed over are written (those messages went).
+        for task in (renewing, *connections):
+            task.cancel()
+        await asyncio.gather(renewing, *connections, *marking, return_exceptions=True)
+        if marks:  # handed over by a connection that stopped before it waited for them
+            marking[:] = [asyncio.create_task(write_marks())]
+            await asyncio.gather(*marking, return_exceptions=True)
         left = [queue.get_nowait()[0] for _ in range(queue.qsize())]
         left = [i for i in left if claims.holds(i)]
         claims.close()
