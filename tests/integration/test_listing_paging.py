@@ -205,6 +205,7 @@ def test_plan_list_refuses_a_bad_page(cli: Any) -> None:
             (("--limit", "5000", "--json"), f"error: --limit 5000 {OUT_OF_RANGE}"),
             (("--before", "2027"), f"error: --before '2027' {cursor}"),
             (("--before", "27:3"), f"error: --before '27:3' {cursor}"),
+            (("--before", "²⁰²⁷:3"), f"error: --before '²⁰²⁷:3' {cursor}"),  # digits, not ASCII
             (("--before", "2027:0"), f"error: --before '2027:0' {cursor}"),
             (("--before", "2027:" + "9" * 30), "is not a page's cursor"),
             (("--forbund", "lund"), "unknown förbund"),

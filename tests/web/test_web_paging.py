@@ -74,7 +74,7 @@ def test_the_plan_list_pages_the_newest_first_through_its_links(web_app: Any) ->
 def test_a_broken_link_is_refused_in_swedish(web_app: Any) -> None:
     add_plans(web_app, SOS, range(2020, 2023))
     client = signed_in_client(web_app, CHEF)
-    for bad in ("", "abc", "2027", "27:4", "2027:0", "2027:x", "2027:" + "9" * 40):
+    for bad in ("", "abc", "2027", "27:4", "²⁰²⁷:4", "2027:0", "2027:x", "2027:" + "9" * 40):
         refused = client.get("/plans", params={"fore": bad})
         assert refused.status_code == 400, bad
         assert "Länken till äldre planer gick inte att läsa." in refused.text, bad

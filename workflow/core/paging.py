@@ -61,7 +61,7 @@ def date_cursor(day: str, ident: int) -> str:
 def parse_year_cursor(text: str, option: str = "--before") -> tuple[int, int]:
     """`YEAR:ID` (as `year_cursor` prints it) as (year, id); anything else is refused."""
     key, ident = _parts(text, option, "YEAR:ID, e.g. 2027:12")
-    if not (len(key) == 4 and key.isdigit()):
+    if not (len(key) == 4 and key.isascii() and key.isdigit()):
         raise UsageError(
             f"{option} {text!r} is not a page's cursor", "give YEAR:ID, e.g. 2027:12, as printed"
         )

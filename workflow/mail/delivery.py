@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import defer
 
-from workflow.core import audit
+from workflow.core import audit, paging
 from workflow.core.app import App
 from workflow.core.db import BUSY_MS
 from workflow.core.exceptions import ConfigError, NotFound, UsageError
@@ -890,8 +890,7 @@ def message_dict(m: OutboxMessage, full: bool = False) -> MessageView:
     return data
 
 
-PAGE_SIZE = 50  # `outbox list` without --limit
-MAX_PAGE = 1000
+PAGE_SIZE = paging.PAGE_SIZE  # `outbox list` without --limit
 STATES = ("draft", "queued", "sending", "sent", "failed", "skipped")
 
 
@@ -907,13 +906,8 @@ def _check_page(state: str | None, limit: int | None, before: int | None) -> Non
     """Refuse a page that cannot be asked for, naming what would be right."""
     if state is not None and state not in STATES:
         raise UsageError(f"--state {state!r} is not known", f"use one of {', '.join(STATES)}")
-    if limit is not None and not 1 <= limit <= MAX_PAGE:
-        raise UsageError(f"--limit {limit} is out of range", f"use a number from 1 to {MAX_PAGE}")
-    if before is not None and before < 1:
-        raise UsageError(
-            f"--before {before} is not a message id",
-            "use a message id (1 or more), as 'older:' below a list names it",
-        )
+    paging.check_limit(limit)
+    paging.check_id(before, "a message id")
 
 
 def list_messages(

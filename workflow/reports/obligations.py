@@ -1121,8 +1121,9 @@ def status_page(
     highest id, `limit` of them after `before` (the (due, id) of the last one shown).
 
     One query a page; "late" is asked of the database (still owed, due before today),
-    so a page of late ones is as long as asked. A due date moved between two pages can
-    move its obligation to a page already shown, never make the pages repeat.
+    so a page of late ones is as long as asked. Each page is one consistent read; a due
+    date moved between two pages (a meeting moved) can show its obligation on both, or
+    on neither. `limit=None` reads every row in one query (the CSV export).
     """
     paging.check_limit(limit)
     with read(app) as uow:
