@@ -24,3 +24,22 @@ def test_eighty_forbund_files_stay_parsed_across_a_sweep() -> None:
     again = [registry.config_of(r) for r in rows]  # the next finds them all
     assert all(a is b for a, b in zip(first, again, strict=True))
     assert registry._parse_cached.cache_info().misses == 80
+
+
+def test_a_stored_file_is_not_checked_for_its_addresses_again() -> None:
+    """A file as the database holds it was checked on its way in: its addresses are
+    taken as stored (their domains' checks were most of a parse); a file from outside
+    is checked as ever."""
+    from workflow.core.exceptions import ConfigError
+    from workflow.forbund.file import parse_forbund
+
+    data = tomllib.loads(SOS_FILE.read_text(encoding="utf-8"))
+    data["bodies"][0]["people"][0]["email"] = "karin.holm@ystad..example"
+    try:
+        parse_forbund(data, "sydostra-skane.toml")
+    except ConfigError as exc:
+        assert "not a valid email address" in exc.message
+    else:
+        raise AssertionError("a file from outside with a broken address was taken")
+    stored = parse_forbund(data, "förbund in the database", stored=True)
+    assert stored.bodies[0].people[0].email == "karin.holm@ystad..example"

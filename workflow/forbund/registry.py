@@ -208,7 +208,7 @@ def describe_changes(old: ForbundFile, new: ForbundFile) -> list[str]:
 def _parse_cached(key: str, sha: str, raw: str) -> ForbundFile:
     import json
 
-    return parse_forbund(json.loads(raw), f"förbund {key!r} in the database")
+    return parse_forbund(json.loads(raw), f"förbund {key!r} in the database", stored=True)
 
 
 def config_of(row: Forbund) -> ForbundFile:
