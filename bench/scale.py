@@ -31,11 +31,9 @@ which reuses what a run built there before. Not part of the tests.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,6 +54,8 @@ ROOT = HERE.parent
 # this file is bench/scale.py: its folder must not hide tests/scale.py, the builder
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from throwaway_pg import NoPostgres, Server  # noqa: E402 - found through the path above
 
 NOW = datetime(2027, 8, 20, 9, tzinfo=UTC)
 SOS = "sydostra-skane"
@@ -236,44 +236,11 @@ def sqlite_copy(url: str) -> Iterator[str]:
             Path(f"{copy}{extra}").unlink(missing_ok=True)
 
 
-class Postgres:
-    """A throwaway PostgreSQL server (as tests/conftest.py starts one), its files in memory
-    where the machine has /dev/shm; stopped and removed at the end."""
-
-    def __init__(self) -> None:
-        initdb, pg_ctl = _pg_program("initdb"), _pg_program("pg_ctl")
-        if not (initdb and pg_ctl):
-            raise SystemExit("no PostgreSQL programs (initdb, pg_ctl) on this machine")
-        as_root = os.geteuid() == 0
-        self.prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
-        shm = Path("/dev/shm")
-        where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
-        self.base = Path(tempfile.mkdtemp(prefix="finsam-pg-", dir=where))
-        self.data = self.base / "data"
-        self.pg_ctl = pg_ctl
-        if as_root:
-            shutil.chown(self.base, "postgres", "postgres")
-        subprocess.run(
-            [*self.prefix, initdb, "-D", str(self.data), "-U", "postgres", "-A", "trust",
-             "-E", "UTF8", "--locale=C", "--no-sync"],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        subprocess.run(
-            [*self.prefix, pg_ctl, "-D", str(self.data), "-l", str(self.base / "log"), "-w",
-             "-o", f"-p {port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
-             "-c synchronous_commit=off -c full_page_writes=off", "start"],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        self.admin = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-
-    def url(self, name: str) -> str:
-        return self.admin.rsplit("/", 1)[0] + f"/{name}"
+class Postgres(Server):
+    """A throwaway PostgreSQL server (`tests/throwaway_pg.py`, as the tests start one), with
+    what the benchmark does on it: load a built SQLite file, copy a database by template."""
 
     def sql(self, statement: str) -> None:
-
         engine = sa.create_engine(self.admin, isolation_level="AUTOCOMMIT")
         try:
             with engine.connect() as conn:
@@ -309,21 +276,6 @@ class Postgres:
             yield self.url(name)
         finally:
             self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    def stop(self) -> None:
-        subprocess.run(
-            [*self.prefix, self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(self.base, ignore_errors=True)
-
-
-def _pg_program(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
 
 
 # ---------------------------------------------------------------- measuring
@@ -561,7 +513,10 @@ def main() -> None:
     }
     backends = ["sqlite", "postgres"] if opts.backend == "both" else [opts.backend]
     for backend in backends:
-        pg = Postgres() if backend == "postgres" else None
+        try:
+            pg = Postgres() if backend == "postgres" else None
+        except NoPostgres as exc:
+            raise SystemExit(str(exc)) from None
         try:
             targets = {}
             for n, (path, _, _) in dbs.items():

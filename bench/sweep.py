@@ -164,29 +164,16 @@ def many(url: str, count: int, due_total: int) -> None:
     """`count` förbund with their 2027 cycle, two insatser each and their obligations, and
     `due_total` reports owed across them whose 14-day reminders are due at NOW."""
     import scale
-    from helpers import make_app
+    from helpers import owe_reports
 
-    from workflow.core.clock import FixedClock
-    from workflow.cycle import meetings
-    from workflow.reports import obligations
-
-    clock = FixedClock(datetime(2027, 1, 1, 9, tzinfo=UTC))
-    app = make_app(url, clock)
-    keys = [scale.other_key(n) for n in range(1, count)]
-    scale.register(app, keys)
-    everyone = [*keys, scale.SOS]
-    scale.with_insatser(app, everyone)
-    clock.set(datetime(2027, 1, 2, 9, tzinfo=UTC))
-    for key in everyone:
-        meetings.generate(app, key, 2027, actor_email=scale.chef_of(key))
-        obligations.generate(app, key, 2027, actor_email=scale.chef_of(key))
+    app, _ = scale.cycle_2027(url, count)
     nothing_else_due(app)
-    owe_spread(app, due_total)
+    owe_reports(app, due_total, "2027-03-10", prefix="due", spread=True)  # dealt out
     app.engine.dispose()
 
 
 def nothing_else_due(app: Any) -> None:
-    """Only the reminders `owe_spread` makes are due at NOW, whatever the number of förbund:
+    """Only the reminders dealt out over the förbund are due at NOW, whatever the number of förbund:
     the förbund's own reports are owed in December, and the kallelser due at NOW are
     queued and sent already (one a förbund, so eighty förbund would owe eighty more)."""
     import sqlalchemy as sa
@@ -205,62 +192,6 @@ def nothing_else_due(app: Any) -> None:
         uow.session.execute(sa.update(OutboxMessage).values(state="sent", sent_at=NOW))
         uow.commit()
     app.clock.set(before)
-
-
-def owe_spread(app: Any, total: int) -> None:
-    """`total` ended insatser spread evenly over the förbund, each owing on 2027-03-10."""
-    import sqlalchemy as sa
-
-    from workflow.core.models import Forbund, Insats, Obligation
-    from workflow.core.uow import UnitOfWork
-
-    now = app.clock.now()
-    with UnitOfWork(app) as uow:
-        s = uow.session
-        ids = s.scalars(sa.select(Forbund.id).order_by(Forbund.id)).all()
-        rows = [
-            {
-                "forbund_id": ids[i % len(ids)],
-                "name": f"due {i}",
-                "owner": "region-skane",
-                "leader_name": f"Ledare {i}",
-                "leader_email": f"ledare{i}@due.example",
-                "contact_name": "",
-                "contact_email": "",
-                "start": "2026-01-01",
-                "end": "2027-01-01",
-                "budget": {},
-                "status": "ended",
-                "sus": False,
-                "source": "",
-                "created_at": now,
-                "updated_at": now,
-            }
-            for i in range(total)
-        ]
-        made = s.scalars(
-            sa.insert(Insats).returning(Insats.id, sort_by_parameter_order=True), rows
-        ).all()
-        s.execute(
-            sa.insert(Obligation),
-            [
-                {
-                    "insats_id": i,
-                    "kind": "slutrapport",
-                    "name": "Slutrapport",
-                    "year": 2027,
-                    "period_start": "2026-01-01",
-                    "period_end": "2027-01-01",
-                    "due": "2027-03-10",
-                    "state": "pending",
-                    "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in made
-            ],
-        )
-        uow.commit()
 
 
 @contextmanager
@@ -441,29 +372,18 @@ def time_nodes(admin: str, template: str, nodes: int) -> tuple[float, list[Any]]
 
 
 def postgres_nodes() -> dict[str, Any]:
-    import subprocess
 
     import sqlalchemy as sa
-    from conftest import _pg_program, _start_postgres
+    from throwaway_pg import NoPostgres, Server
 
     admin = os.environ.get("FINSAM_TEST_DATABASE_URL")
-    base = None
+    server = None
     if not admin:
-        initdb, pg_ctl = _pg_program("initdb"), _pg_program("pg_ctl")
-        if not (initdb and pg_ctl):
-            return {"nodes_ratio": None, "why": "no PostgreSQL programs"}
-        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        base = Path(tempfile.mkdtemp(prefix="finsam-bench-pg-"))
-        if prefix:
-            shutil.chown(base, "postgres", "postgres")
-        data = base / "data"
-        subprocess.run(
-            [*prefix, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-             "--locale=C", "--no-sync"],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        port = _start_postgres([*prefix, pg_ctl], data, base)
-        admin = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        try:
+            server = Server()
+        except NoPostgres as exc:
+            return {"nodes_ratio": None, "why": str(exc)}
+        admin = server.admin
     try:
         engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
@@ -500,14 +420,8 @@ def postgres_nodes() -> dict[str, Any]:
             "nodes_busiest_ratio": round(median(busiest[1]) / median(busiest[3]), 2),
         }
     finally:
-        if base is not None:
-            prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-            subprocess.run(
-                [*prefix, _pg_program("pg_ctl") or "pg_ctl", "-D", str(base / "data"), "-m",
-                 "immediate", "stop"],
-                capture_output=True,
-            )  # fmt: skip
-            shutil.rmtree(base, ignore_errors=True)
+        if server is not None:
+            server.stop()
 
 
 def main() -> None:

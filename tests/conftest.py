@@ -14,12 +14,7 @@ of one migrated once per worker, so tests share nothing but the server.
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +25,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from helpers import make_app
+from throwaway_pg import NoPostgres, Server
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,70 +41,10 @@ def pytest_configure(config: pytest.Config) -> None:
 # ---------------------------------------------------------------- PostgreSQL
 
 
-def _pg_program(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _no_postgres(reason: str) -> None:
     if os.environ.get("FINSAM_REQUIRE_POSTGRES"):
         pytest.fail(f"PostgreSQL is required here (FINSAM_REQUIRE_POSTGRES) but {reason}")
     pytest.skip(f"PostgreSQL tests skipped: {reason}")
-
-
-def _memory_dir() -> str | None:
-    """/dev/shm when there is one: a server whose files live in memory creates and drops
-    a database per test some 40 times faster than one on disk."""
-    shm = Path("/dev/shm")
-    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
-
-
-def _start_postgres(pg_ctl: list[str], data: Path, base: Path) -> int:
-    """Start the server on a free port; the port.
-
-    Each pytest-xdist worker starts a server of its own, and a port found free
-    may be taken before the server binds it (by another worker's server, say):
-    then it tries another port.
-    """
-    log = base / "log"
-    for _ in range(5):
-        port = _free_port()
-        started = subprocess.run(
-            [
-                *pg_ctl,
-                "-D",
-                str(data),
-                "-l",
-                str(log),
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60",
-                "start",
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if started.returncode == 0:
-            return port
-        text = log.read_text() if log.exists() else ""
-        if "could not bind" not in text:
-            break
-        log.unlink()
-    raise subprocess.CalledProcessError(
-        started.returncode, started.args, started.stdout, started.stderr
-    )
 
 
 @pytest.fixture(scope="session")
@@ -119,46 +55,14 @@ def pg_admin_url() -> Iterator[str]:
     if given:
         yield normalise_url(given)
         return
-    initdb, pg_ctl = _pg_program("initdb"), _pg_program("pg_ctl")
-    if not (initdb and pg_ctl):
-        _no_postgres("no PostgreSQL programs (initdb, pg_ctl) on this machine")
-    as_root = os.geteuid() == 0
-    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
-    base = Path(tempfile.mkdtemp(prefix="finsam-pg-", dir=_memory_dir()))
-    data = base / "data"
-    if as_root:
-        shutil.chown(base, "postgres", "postgres")
     try:
-        subprocess.run(
-            [
-                *prefix,
-                initdb,
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        port = _start_postgres([*prefix, pg_ctl], data, base)
-    except subprocess.CalledProcessError as exc:
-        log = (base / "log").read_text() if (base / "log").exists() else ""
-        shutil.rmtree(base, ignore_errors=True)
-        _no_postgres(f"the throwaway server did not start: {exc.stderr!r} {log}")
+        server = Server()
+    except NoPostgres as exc:
+        _no_postgres(str(exc))
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        yield server.admin
     finally:
-        subprocess.run(
-            [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True
-        )
-        shutil.rmtree(base, ignore_errors=True)
+        server.stop()
 
 
 @contextmanager

@@ -186,8 +186,10 @@ def owe_reports(
     prefix: str = "bulk",
     year: int = 2027,
     state: str = "pending",
+    spread: bool = False,
 ) -> None:
-    """`count` ended insatser, each owing its final report on `due` (bulk rows, for load)."""
+    """`count` ended insatser, each owing its final report on `due` (bulk rows, for load):
+    all in the first förbund, or with `spread` dealt out over every förbund in turn."""
     import sqlalchemy as sa
 
     from workflow.core.models import Forbund, Insats, Obligation
@@ -196,12 +198,14 @@ def owe_reports(
     now = app.clock.now()
     with UnitOfWork(app) as uow:
         s = uow.session
-        forbund_id = s.scalars(sa.select(Forbund.id)).first()
+        forbunds = s.scalars(sa.select(Forbund.id).order_by(Forbund.id)).all()
+        if not spread:
+            forbunds = forbunds[:1]
         ids = s.scalars(
             sa.insert(Insats).returning(Insats.id, sort_by_parameter_order=True),
             [
                 {
-                    "forbund_id": forbund_id,
+                    "forbund_id": forbunds[i % len(forbunds)],
                     "name": f"{prefix} {i}",
                     "owner": "region-skane",
                     "leader_name": f"Ledare {i}",
@@ -240,6 +244,33 @@ def owe_reports(
             ],
         )
         uow.commit()
+
+
+def add_plans(app: Any, key: str, years: range) -> None:
+    """A plan of förbund `key` for each of `years`, titled "Plan KEY YEAR" (bulk rows, for
+    the listings, which read nothing more of a plan)."""
+    import sqlalchemy as sa
+
+    from workflow.core.models import Forbund, Plan
+
+    now = app.clock.now()
+    with app.engine.begin() as conn:
+        forbund_id = conn.execute(sa.select(Forbund.id).where(Forbund.key == key)).scalar_one()
+        conn.execute(
+            sa.insert(Plan),
+            [
+                {
+                    "forbund_id": forbund_id,
+                    "year": y,
+                    "last_year": y,
+                    "title": f"Plan {key} {y}",
+                    "state": "draft",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for y in years
+            ],
+        )
 
 
 def add_maria(app: Any, forbund_key: str | None = None, **extra: Any) -> dict[str, Any]:

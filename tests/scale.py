@@ -310,3 +310,26 @@ def _settle(
         ).rowcount
         uow.commit()
     return {"approved": len(moved), "audit": len(events), "mail": len(mail) + sent}
+
+
+def cycle_2027(url: str, count: int) -> tuple[Any, Any]:
+    """(app, clock) of `count` förbund (Sydöstra Skåne and copies), each with its 2027
+    cycle, two insatser and their obligations, made through the services; the clock at
+    2 January 2027."""
+    from helpers import make_app
+
+    from workflow.core.clock import FixedClock
+    from workflow.cycle import meetings
+    from workflow.reports import obligations
+
+    clock = FixedClock(datetime(2027, 1, 1, 9, tzinfo=UTC))
+    app = make_app(url, clock)
+    keys = [other_key(n) for n in range(1, count)]
+    register(app, keys)
+    everyone = [*keys, SOS]
+    with_insatser(app, everyone)
+    clock.set(datetime(2027, 1, 2, 9, tzinfo=UTC))
+    for key in everyone:
+        meetings.generate(app, key, 2027, actor_email=chef_of(key))
+        obligations.generate(app, key, 2027, actor_email=chef_of(key))
+    return app, clock

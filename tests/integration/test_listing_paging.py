@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from helpers import advance_to, dump, owe_reports, run_cli, statements
+from helpers import add_plans, advance_to, dump, owe_reports, run_cli, statements
 
 from states.roles import Actor
 from workflow.core import audit
-from workflow.core.models import AuditEvent, Forbund, Obligation, Plan
+from workflow.core.models import AuditEvent, Obligation
 from workflow.core.uow import UnitOfWork
 from workflow.plans import services as plans
 from workflow.reports import obligations as reports
@@ -47,28 +47,6 @@ def add_rows(app: Any, count: int, subjects: tuple[str, ...] = ("insats:2",)) ->
                 comment=f"row {i}",
             )
         uow.commit()
-
-
-def add_plans(app: Any, years: range) -> None:
-    """A plan for each of `years` (bulk rows: the listing reads nothing else of a plan)."""
-    now = app.clock.now()
-    with app.engine.begin() as conn:
-        forbund_id = conn.execute(sa.select(Forbund.id).where(Forbund.key == SOS)).scalar_one()
-        conn.execute(
-            sa.insert(Plan),
-            [
-                {
-                    "forbund_id": forbund_id,
-                    "year": y,
-                    "last_year": y,
-                    "title": f"Verksamhetsplan {y}",
-                    "state": "draft",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for y in years
-            ],
-        )
 
 
 def json_of(*args: str, code: int = 0) -> Any:
@@ -177,7 +155,7 @@ def test_an_audit_page_costs_the_same_statements_with_30_and_300_rows(cli: Any) 
 
 
 def test_plan_list_walks_the_plans_newest_year_first(cli: Any) -> None:
-    add_plans(cli, range(2000, 2061))
+    add_plans(cli, SOS, range(2000, 2061))
     first = json_of("plan", "list")
     years = [p["year"] for p in first["plans"]]
     assert years == list(range(2060, 2010, -1))
@@ -195,7 +173,7 @@ def test_plan_list_walks_the_plans_newest_year_first(cli: Any) -> None:
 
 
 def test_plan_list_refuses_a_bad_page(cli: Any) -> None:
-    add_plans(cli, range(2020, 2023))
+    add_plans(cli, SOS, range(2020, 2023))
     cursor = "is not a page's cursor\nhint: give YEAR:ID, e.g. 2027:12, as printed"
     refused(
         ("plan", "list"),
@@ -214,13 +192,13 @@ def test_plan_list_refuses_a_bad_page(cli: Any) -> None:
 
 
 def test_a_plan_page_costs_the_same_statements_with_5_and_60_plans(cli: Any) -> None:
-    add_plans(cli, range(2030, 2035))
+    add_plans(cli, SOS, range(2030, 2035))
 
     def read() -> int:
         page = plans.plan_page(cli, SOS, limit=3, before=(2034, 10**6))
         return len(page["plans"])
 
-    many = same_cost(cli, read, lambda: add_plans(cli, range(2035, 2090)))
+    many = same_cost(cli, read, lambda: add_plans(cli, SOS, range(2035, 2090)))
     assert "LIMIT" in next(s for s in many if "plan.year DESC" in s.replace('"', ""))
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import scale
 import sqlalchemy as sa
-from helpers import make_app, race, statements
+from helpers import make_app, owe_reports, race, statements
 
 from notifications.messages import address, build, build_direct
 from workflow.bootstrap import bootstrap
@@ -32,71 +32,15 @@ NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)  # the 14-day reminders of 2027-03-10 
 
 def owe(app: Any, per_forbund: int, due: str = "2027-03-10") -> None:
     """`per_forbund` ended insatser in every förbund, each owing its final report on `due`."""
-    now = app.clock.now()
     with UnitOfWork(app) as uow:
-        s = uow.session
-        for forbund_id, key in s.execute(sa.select(Forbund.id, Forbund.key)).all():
-            ids = s.scalars(
-                sa.insert(Insats).returning(Insats.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "forbund_id": forbund_id,
-                        "name": f"due {i}",
-                        "owner": "region-skane",
-                        "leader_name": f"Ledare {i}",
-                        "leader_email": f"ledare{i}@{key}.due.example",
-                        "contact_name": "",
-                        "contact_email": "",
-                        "start": "2026-01-01",
-                        "end": "2027-01-01",
-                        "budget": {},
-                        "status": "ended",
-                        "sus": False,
-                        "source": "",
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for i in range(per_forbund)
-                ],
-            ).all()
-            s.execute(
-                sa.insert(Obligation),
-                [
-                    {
-                        "insats_id": i,
-                        "kind": "slutrapport",
-                        "name": "Slutrapport",
-                        "year": 2027,
-                        "period_start": "2026-01-01",
-                        "period_end": "2027-01-01",
-                        "due": due,
-                        "state": "pending",
-                        "version": 1,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for i in ids
-                ],
-            )
-        uow.commit()
+        count = len(uow.session.scalars(sa.select(Forbund.id)).all())
+    owe_reports(app, per_forbund * count, due, prefix="due", spread=True)
 
 
 def forbund_db(url: str, count: int) -> Any:
     """`count` förbund (Sydöstra Skåne and copies), each with its 2027 cycle, insatser
     and their obligations; the clock at NOW."""
-    clock = FixedClock(datetime(2027, 1, 1, 9, tzinfo=UTC))
-    app = make_app(url, clock)
-    keys = [scale.other_key(n) for n in range(1, count)]
-    scale.register(app, keys)
-    everyone = [*keys, scale.SOS]
-    scale.with_insatser(app, everyone)
-    clock.set(datetime(2027, 1, 2, 9, tzinfo=UTC))
-    from workflow.cycle import meetings
-    from workflow.reports import obligations
-
-    for key in everyone:
-        meetings.generate(app, key, 2027, actor_email=scale.chef_of(key))
-        obligations.generate(app, key, 2027, actor_email=scale.chef_of(key))
+    app, clock = scale.cycle_2027(url, count)
     clock.set(NOW)
     return app
 

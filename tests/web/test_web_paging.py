@@ -12,38 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from helpers import ALE_FILE, CHEF, SOS_FILE, make_app, statements
+from helpers import ALE_FILE, CHEF, SOS_FILE, add_plans, make_app, statements
 from webtools import signed_in_client
 
-from workflow.core.models import Forbund, Insats, Obligation, Plan
+from workflow.core.models import Forbund, Insats, Obligation
 from workflow.forbund import registry as forbunds
 from workflow.forbund.file import load_forbund
 
 SOS, ALE = "sydostra-skane", "ale-kungalv"
 ROW = re.compile(r'<a href="/plans/(\d+)">([^<]*)</a>')
 OLDER = re.compile(r'<a href="/plans\?fore=([0-9:]+)">Äldre planer</a>')
-
-
-def add_plans(app: Any, key: str, years: range) -> None:
-    """A plan of the förbund for each of `years` (bulk rows: the list reads nothing more)."""
-    now = app.clock.now()
-    with app.engine.begin() as conn:
-        forbund_id = conn.execute(sa.select(Forbund.id).where(Forbund.key == key)).scalar_one()
-        conn.execute(
-            sa.insert(Plan),
-            [
-                {
-                    "forbund_id": forbund_id,
-                    "year": y,
-                    "last_year": y,
-                    "title": f"Plan {key} {y}",
-                    "state": "draft",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for y in years
-            ],
-        )
 
 
 def test_the_plan_list_pages_the_newest_first_through_its_links(web_app: Any) -> None:
