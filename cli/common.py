@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import math
 import os
 import sys
@@ -48,6 +49,7 @@ def handled(fn: F) -> F:
         # start-up: loaded when the command runs, so `finsam --help` stays quick
         from workflow.core.exceptions import FinsamError
 
+        loaded()
         try:
             check_numbers(fn, kwargs)
             return fn(*args, **kwargs)
@@ -59,6 +61,16 @@ def handled(fn: F) -> F:
             _last_resort(exc)
 
     return wrapper  # type: ignore[return-value]
+
+
+def loaded() -> None:
+    """The command's modules are loaded: when `finsam` turned the collector off for that
+    (`cli.main.run`), what they made is frozen out of its reach (it lives as long as the
+    process) and the collector is on again for the command's own work. In a process that
+    left it on (the tests run commands in theirs), nothing changes."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def _refuse(exc: Any) -> NoReturn:

@@ -160,6 +160,13 @@ def test_what_is_next_is_read_alike_for_one_forbund_and_six(
             with read(app) as uow:
                 got = nodes.next_due(uow.session, NOW)
                 assert got == next_due_per_forbund(uow.session, NOW)
+            # once a sweep has sent what was due, each report waits for its next
+            # reminder (`next_reminder_at`): read from there, it says the same
+            notify.sweep(app)
+            for now in (NOW, NOW + timedelta(days=8), NOW + timedelta(days=40)):
+                with read(app) as uow:
+                    got = nodes.next_due(uow.session, now)
+                    assert got is not None and got == next_due_per_forbund(uow.session, now)
         app.engine.dispose()
     assert seen[6] == seen[1]
 

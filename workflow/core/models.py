@@ -38,6 +38,11 @@ def _utc(**kw: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kw)
 
 
+# an `Obligation.next_reminder_at` that asks the notify sweep to look at the report at
+# its next run (an instant long past, so that `next_reminder_at <= now` holds)
+LOOK_AGAIN = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 class Forbund(SQLModel, table=True):
     __tablename__ = "forbund"
     id: int | None = Field(default=None, primary_key=True)
@@ -257,8 +262,10 @@ class Obligation(SQLModel, table=True):
     __tablename__ = "obligation"
     __table_args__ = (
         sa.UniqueConstraint("insats_id", "kind", "year", name="uq_obligation_kind_year"),
-        # the notify sweep: reports still owed, by due date, across every förbund
+        # reports still owed, by due date, across every förbund (`scheduler status`)
         sa.Index("ix_obligation_state_due", "state", "due"),
+        # the notify sweep: reports still owed whose next reminder has come
+        sa.Index("ix_obligation_state_next_reminder", "state", "next_reminder_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     insats_id: int = Field(foreign_key="insats.id", index=True)
@@ -289,6 +296,11 @@ class Obligation(SQLModel, table=True):
     decided_at: datetime | None = _utc(default=None, nullable=True)
     decided_by: str | None = None
     comment: str | None = None
+    # when the notify sweep next looks at this report: its next reminder, as the sweep
+    # last worked it out (None: no reminder is left). LOOK_AGAIN, long past, asks for a
+    # look at the next sweep; a new report, and a change to what its reminders hang on,
+    # sets it (`_look_again_*` below). Earlier than the truth costs a look; never later.
+    next_reminder_at: datetime | None = _utc(default=LOOK_AGAIN, nullable=True)
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
 
@@ -428,3 +440,52 @@ class CalendarFeed(SQLModel, table=True):
     email: str = Field(unique=True, max_length=254)
     created_at: datetime = _utc()
     last_used_at: datetime | None = _utc(default=None, nullable=True)
+
+
+# ---------------------------------------------------------------- when reminders are looked at
+#
+# `Obligation.next_reminder_at` lets an idle notify sweep read nothing: the sweep sets it
+# to a report's next reminder once everything due now is queued. Whatever a reminder
+# hangs on (the report's due date, state and meeting; its insats's project people; its
+# förbund's file, with the reminder rules and the chef) sets it back to LOOK_AGAIN when it
+# changes, here, in the flush that writes the change, whichever service made it.
+
+_REMINDED = ("due", "state", "meeting_id")
+_PEOPLE = ("leader_email", "contact_email", "forbund_id")  # a reminder's keys name addresses
+_OPEN = ("pending", "returned")
+
+
+def _changed(target: Any, names: tuple[str, ...]) -> bool:
+    state = sa.inspect(target)
+    return any(state.attrs[n].history.has_changes() for n in names)
+
+
+@sa.event.listens_for(Obligation, "before_update")
+def _look_again_obligation(mapper: Any, connection: Any, target: Obligation) -> None:
+    if _changed(target, _REMINDED):
+        target.next_reminder_at = LOOK_AGAIN
+
+
+@sa.event.listens_for(Insats, "before_update")
+def _look_again_insats(mapper: Any, connection: Any, target: Insats) -> None:
+    if _changed(target, _PEOPLE):
+        o = Obligation.__table__.c
+        connection.execute(
+            sa.update(Obligation.__table__)
+            .where(o.insats_id == target.id, o.state.in_(_OPEN))
+            .values(next_reminder_at=LOOK_AGAIN)
+        )
+
+
+@sa.event.listens_for(Forbund, "before_update")
+def _look_again_forbund(mapper: Any, connection: Any, target: Forbund) -> None:
+    if _changed(target, ("config_sha256",)):
+        o, i = Obligation.__table__.c, Insats.__table__.c
+        connection.execute(
+            sa.update(Obligation.__table__)
+            .where(
+                o.state.in_(_OPEN),
+                o.insats_id.in_(sa.select(i.id).where(i.forbund_id == target.id)),
+            )
+            .values(next_reminder_at=LOOK_AGAIN)
+        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -202,19 +201,26 @@ def describe_changes(old: ForbundFile, new: ForbundFile) -> list[str]:
     return lines or ["the file changed"]
 
 
-# room for every förbund of the country (about 80) on one shared finsam: a sweep over
+# parsed files by (key, sha256 of the file), with the stored data each was parsed from:
+# room for every förbund of the country (about 80) on one shared finsam, so a sweep over
 # them all parses none anew (32 made each idle tick parse every file again)
-@lru_cache(maxsize=256)
-def _parse_cached(key: str, sha: str, raw: str) -> ForbundFile:
-    import json
-
-    return parse_forbund(json.loads(raw), f"förbund {key!r} in the database", stored=True)
+_PARSED: dict[tuple[str, str], tuple[dict[str, Any], ForbundFile]] = {}
+_PARSED_MAX = 256
 
 
 def config_of(row: Forbund) -> ForbundFile:
-    import json
-
-    return _parse_cached(row.key, row.config_sha256, json.dumps(row.config, sort_keys=True))
+    """The förbund's stored file, parsed once per process while it stays the same: the
+    data is compared with what was parsed (a dict comparison, where writing it out to
+    text for a key and reading that back cost each call twice the parse's JSON)."""
+    key = (row.key, row.config_sha256)
+    cached = _PARSED.get(key)
+    if cached is not None and cached[0] == row.config:
+        return cached[1]
+    cfg = parse_forbund(row.config, f"förbund {row.key!r} in the database", stored=True)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[key] = (row.config, cfg)
+    return cfg
 
 
 def config_by_id(session: Session, forbund_id: int) -> ForbundFile:

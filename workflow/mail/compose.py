@@ -636,51 +636,72 @@ def heads(s: Session, on_failed: Callable[[Failed], None] | None = None) -> dict
     }
 
 
+def _looked_at(o: Any, head: Head, now: datetime, memo: dict[Any, Any]) -> tuple[Any, Any]:
+    """(the offset of the latest reminder come by `now`, None before the first; the time of
+    the next one after `now`, None after the last) of report `o` under its förbund's rules.
+    Many reports share a due date and most förbund the rules, and comparing times across
+    zones is slow enough to count: `memo` keeps each answer for the sweep."""
+    rules = head.cfg.mail
+    when = (o.due, rules.reminder_hour, tuple(rules.reminder_offsets))
+    if when not in memo:
+        times = reminder_times(o, head.cfg)
+        come = [(at, off) for at, off in times if at <= now]
+        # after downtime only the latest one goes out
+        memo[when] = (
+            max(come)[1] if come else None,
+            min((at for at, _ in times if at > now), default=None),
+        )
+    return memo[when]
+
+
+def _reminded(
+    o: Any, insats: Any, head: Head, offset: int
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The people a report's reminder at `offset` goes to, and the key of each one's copy
+    (the förbundschef's copy of a late one last)."""
+    key = f"reminder:{o.id}:{o.due}:{offset}"
+    to = project_people(insats)
+    keys = [personal_key(key, i, email) for i, (_, email) in enumerate(to)]
+    if offset < 0 and head.cfg.chef()[1] and to:
+        keys.append(f"{key}:chef")
+    return to, keys
+
+
+def _to_look_at(now: datetime) -> Any:
+    """The reports still owed whose next reminder has come (`next_reminder_at`), with their
+    insatser, as plain rows: on the index, so a sweep with nothing due reads none."""
+    return (
+        sa.select(_OWED, _OWING)
+        .join(Insats, Insats.id == Obligation.insats_id)
+        .where(Obligation.state.in_(OPEN), Obligation.next_reminder_at <= now)
+        .order_by(Obligation.id)
+    )
+
+
 def due_reminders(
     s: Session, found: dict[int, Head], now: datetime
 ) -> tuple[dict[int, list[Owed]], set[str], dict[int, date]]:
     """The latest applicable reminder of each open report, not queued yet, by förbund id
     (read only): (what is owed, the keys of it queued already, the day of each meeting
-    the reports go to). Set-based: the reports still owed whose earliest reminder may
-    have come (one indexed query for every förbund), their keys checked in sets; only
-    what is due is read further (its meetings, in one query). Drafted by `Due.drafts`.
+    the reports go to). Set-based: the reports whose next reminder has come (one indexed
+    query for every förbund; `settle_reminders` moves each on once its reminder is
+    queued), their keys checked in sets; only what is due is read further (its
+    meetings, in one query). Drafted by `Due.drafts`.
 
     One message per recipient, since each carries a personal link that signs its
     reader in on the report's page (`workflow.mail.links`); a late report's
     förbundschef gets a copy of their own, with a plain link to the page."""
     if not found:
         return {}, set(), {}
-    widest = max(max(h.cfg.mail.reminder_offsets, default=0) for h in found.values())
-    today = now.astimezone(LOCAL_TZ).date()
-    limit = (today + timedelta(days=widest + 1)).isoformat()
-    owed = s.execute(
-        sa.select(_OWED, _OWING)
-        .join(Insats, Insats.id == Obligation.insats_id)
-        .where(Obligation.state.in_(OPEN), Obligation.due <= limit)
-        .order_by(Obligation.id)
-    ).all()
     due_now = []  # (förbund, obligation, insats, recipients, their drafts' keys)
-    # the offset of the latest reminder come by now, by due date and reminder rules: many
-    # reports share a due date, most förbund the rules, and comparing times across zones
-    # is slow enough to count
-    latest: dict[tuple[str, int, tuple[int, ...]], int | None] = {}
-    for o, insats in owed:
+    memo: dict[Any, Any] = {}
+    for o, insats in s.execute(_to_look_at(now)):
         head = found.get(insats.forbund_id)
         if head is None:
             continue
-        rules = head.cfg.mail
-        when = (o.due, rules.reminder_hour, tuple(rules.reminder_offsets))
-        if when not in latest:
-            applicable = [(at, off) for at, off in reminder_times(o, head.cfg) if at <= now]
-            # after downtime only the latest one goes out
-            latest[when] = max(applicable)[1] if applicable else None
-        offset = latest[when]
+        offset, _ = _looked_at(o, head, now, memo)
         if offset is not None:
-            key = f"reminder:{o.id}:{o.due}:{offset}"
-            to = project_people(insats)
-            keys = [personal_key(key, i, email) for i, (_, email) in enumerate(to)]
-            if offset < 0 and head.cfg.chef()[1] and to:
-                keys.append(f"{key}:chef")
+            to, keys = _reminded(o, insats, head, offset)
             due_now.append((head, o, insats, to, keys))
     done = queued_keys(s, [k for *_, keys in due_now for k in keys])
     due_now = [d for d in due_now if not done.issuperset(d[-1])]
@@ -695,6 +716,67 @@ def due_reminders(
     for head, o, insats, to, keys in due_now:
         owed_by.setdefault(head.id, []).append(Owed(o, insats, tuple(to), tuple(keys)))
     return owed_by, done, meeting_days
+
+
+# reports settled per write transaction: the write lock held for milliseconds
+SETTLE_BATCH = 500
+
+
+def settle_reminders(app: App, now: datetime) -> int:
+    """Move each report still owed whose reminder has come on to its next reminder, once
+    every copy due now is queued (by this sweep, an earlier one or another node); how
+    many moved on. A report with a copy not queued (its message failed, the sweep was
+    stopped, another node is at it) is left, and the next sweep looks at it again.
+
+    Checked anew in the write that moves them, each row locked (PostgreSQL; skipped if
+    another transaction holds it), so a change to what the reminder hangs on that
+    commits meanwhile (a new project leader, the förbund's rules) is either seen here
+    or sets the row back to be looked at after."""
+    with read(app) as uow:
+        ids = list(
+            uow.session.scalars(
+                sa.select(Obligation.id).where(
+                    Obligation.state.in_(OPEN), Obligation.next_reminder_at <= now
+                )
+            )
+        )
+    moved = 0
+    for i in range(0, len(ids), SETTLE_BATCH):
+        chunk = ids[i : i + SETTLE_BATCH]
+
+        def work(uow: UnitOfWork, chunk: list[int] = chunk) -> int:
+            s = uow.session
+            found = heads(s)
+            rows = s.execute(
+                _to_look_at(now)
+                .where(Obligation.id.in_(chunk))
+                .with_for_update(of=Obligation.__table__, skip_locked=True)
+            ).all()
+            memo: dict[Any, Any] = {}
+            wanted: list[tuple[int, datetime | None, list[str]]] = []
+            for o, insats in rows:
+                head = found.get(insats.forbund_id)
+                if head is None:
+                    continue  # its file does not pass: looked at again, and reported
+                offset, later = _looked_at(o, head, now, memo)
+                keys = [] if offset is None else _reminded(o, insats, head, offset)[1]
+                wanted.append((o.id, later, keys))
+            done = queued_keys(s, [k for *_, keys in wanted for k in keys])
+            settled = [
+                {"oid": id_, "later": later} for id_, later, keys in wanted if done.issuperset(keys)
+            ]
+            if settled:
+                t = Obligation.__table__
+                s.execute(
+                    sa.update(t)
+                    .where(t.c.id == sa.bindparam("oid"))
+                    .values(next_reminder_at=sa.bindparam("later")),
+                    settled,
+                )
+            return len(settled)
+
+        moved += write(app, work)
+    return moved
 
 
 @dataclass(frozen=True)
@@ -1082,6 +1164,7 @@ def sweep(
         with read(app) as uow:
             drafts = due_in(uow.session, now, fail)
         done = queue(app, drafts, now, stop, on_queued, fail)
+        _settle_unless(app, now, stop)
         return {**counts(q.kind for q in done), **failure_detail(failed)}
     with read(app) as uow:
         work = due_work(uow.session, now, fail)
@@ -1100,8 +1183,16 @@ def sweep(
                 taken = queued_keys(uow.session, due.keys())
                 mine = due.drafts(uow.session, now, taken)
             done += queue(app, mine, now, stop, on_queued, fail)
+    _settle_unless(app, now, stop)
     extra = {"elsewhere": elsewhere} if elsewhere else {}
     return {**counts(q.kind for q in done), **extra, **failure_detail(failed)}
+
+
+def _settle_unless(app: App, now: datetime, stop: Event | None) -> None:
+    """The reports reminded move on to their next reminder (`settle_reminders`), unless the
+    sweep was stopped: the next one does it then, and nothing is lost meanwhile."""
+    if stop is None or not stop.is_set():
+        settle_reminders(app, now)
 
 
 # ---------------------------------------------------------------- plans and decisions

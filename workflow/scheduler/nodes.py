@@ -328,10 +328,11 @@ def _alive(n: SchedulerNode, now: datetime, stale_after: timedelta) -> bool:
 def next_due(s: Any, now: datetime) -> NextDue | None:
     """The earliest thing still to happen: a message to send, a reminder, or a kallelse.
 
-    Set-based, as the sweeps are: the förbund's parsed files (`notify.heads`), every
-    report still owed in one query, and each förbund's next meeting past its kallelse
-    lead in one grouped query per lead time (most förbund share one), whatever the
-    number of förbund."""
+    Set-based, as the sweeps are: the förbund's parsed files (`notify.heads`); the
+    reports the next sweep looks at and the one whose next reminder the sweeps set
+    earliest (`next_reminder_at`), not every report owed; and each förbund's next
+    meeting past its kallelse lead in one grouped query per lead time (most förbund
+    share one), whatever the number of förbund."""
     found: list[tuple[datetime, str]] = []
     t = OutboxMessage
     waiting = s.execute(
@@ -344,17 +345,27 @@ def next_due(s: Any, now: datetime) -> NextDue | None:
         found.append((waiting[2], f"utskick {waiting[0]}: {waiting[1]}"))
     heads = notify.heads(s)
     if heads:
-        for o, name, forbund_id in s.execute(
-            sa.select(Obligation, Insats.name, Insats.forbund_id)
-            .join(Insats, Insats.id == Obligation.insats_id)
-            .where(Obligation.state.in_(notify.OPEN))
-        ):
-            head = heads.get(forbund_id)
+        owed = sa.select(
+            Obligation.due,
+            Obligation.name,
+            Obligation.year,
+            Insats.name.label("insats"),
+            Insats.forbund_id,
+        ).join(Insats, Insats.id == Obligation.insats_id)
+        still, at = Obligation.state.in_(notify.OPEN), Obligation.next_reminder_at
+        # the reports the next sweep looks at (their reminders worked out here), and the
+        # first of those whose next reminder the sweeps have set: a few rows, not every
+        # report owed
+        for o in [
+            *s.execute(owed.where(still, at <= now)),
+            *s.execute(owed.where(still, at > now).order_by(at, Obligation.id).limit(1)),
+        ]:
+            head = heads.get(o.forbund_id)
             if head is None:
                 continue
             later = [at for at, _ in notify.reminder_times(o, head.cfg) if at > now]
             if later:
-                found.append((min(later), f"påminnelse: {o.name} {o.year}, {name}"))
+                found.append((min(later), f"påminnelse: {o.name} {o.year}, {o.insats}"))
         by_lead: dict[int, list[int]] = {}
         for id_, head in heads.items():
             by_lead.setdefault(head.cfg.mail.notice_days_before, []).append(id_)
