@@ -53,10 +53,12 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
 
 # What every command that reads the database must import, timed alone: Typer with
 # the ORM stack (SQLAlchemy, pydantic, SQLModel), and finsam's tables and
-# förbund-file models on top. No command can start faster than these.
+# förbund-file models on top. No command can start faster than these. Imported
+# as `finsam` imports, with the collector off (decision 61).
 FLOORS = {
-    "floor: typer+sqlmodel": "import typer, sqlmodel",
+    "floor: typer+sqlmodel": "import gc; gc.disable(); import typer, sqlmodel",
     "floor: +tables, förbund file": (
+        "import gc; gc.disable(); "
         "import typer, sqlmodel, workflow.core.models, workflow.forbund.registry"
     ),
 }

@@ -347,6 +347,23 @@ def test_user_text_never_becomes_a_header() -> None:
 
 
 @pytest.mark.postgres
+def left_to_look_at(app: Any) -> set[str]:
+    """The förbund with reports owed that the next notify sweep looks at (their next
+    reminder has come, or no sweep has settled them yet)."""
+    with read(app) as uow:
+        return set(
+            uow.session.scalars(
+                sa.select(Forbund.key)
+                .join(Insats, Insats.forbund_id == Forbund.id)
+                .join(Obligation, Obligation.insats_id == Insats.id)
+                .where(
+                    Obligation.state.in_(notify.OPEN),
+                    Obligation.next_reminder_at <= app.clock.now(),
+                )
+            )
+        )
+
+
 def test_two_nodes_share_the_forbund_and_queue_each_message_once(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -366,8 +383,11 @@ def test_two_nodes_share_the_forbund_and_queue_each_message_once(
         with nodes.forbund_claims(second, "notify") as other:
             counts = notify.sweep(second, claim=other)
     assert counts == {"reminders": 6, "notices": 0, "elsewhere": 3}
+    # node two moved its own reports on to their next reminder, not the held ones
+    assert left_to_look_at(second) == set(everyone[:3])
     with nodes.forbund_claims(first, "notify") as claim:
         assert notify.sweep(first, claim=claim) == {"reminders": 6, "notices": 0}
+    assert left_to_look_at(first) == set()
     # the 3-day reminders: both nodes at once, each a share, together each one once;
     # neither goes on past its first förbund until the other holds one too, so neither
     # can finish the whole sweep before the other has begun
@@ -399,5 +419,6 @@ def test_two_nodes_share_the_forbund_and_queue_each_message_once(
         rows = uow.session.execute(sa.select(OutboxMessage.key, OutboxMessage.forbund_key)).all()
     assert len(rows) == 24 and len({k for k, _ in rows}) == 24
     assert {f for _, f in rows} == set(everyone)
+    assert left_to_look_at(first) == set()  # what either node reminded has moved on
     first.engine.dispose()
     second.engine.dispose()

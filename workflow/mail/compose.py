@@ -722,24 +722,28 @@ def due_reminders(
 SETTLE_BATCH = 500
 
 
-def settle_reminders(app: App, now: datetime) -> int:
+def settle_reminders(app: App, now: datetime, besides: Iterable[int] = ()) -> int:
     """Move each report still owed whose reminder has come on to its next reminder, once
     every copy due now is queued (by this sweep, an earlier one or another node); how
     many moved on. A report with a copy not queued (its message failed, the sweep was
     stopped, another node is at it) is left, and the next sweep looks at it again.
+    The förbund ids `besides` are left to the nodes that held them in this sweep, so
+    nodes sharing a sweep share this work too (any node may settle any report).
 
     Checked anew in the write that moves them, each row locked (PostgreSQL; skipped if
     another transaction holds it), so a change to what the reminder hangs on that
     commits meanwhile (a new project leader, the förbund's rules) is either seen here
     or sets the row back to be looked at after."""
-    with read(app) as uow:
-        ids = list(
-            uow.session.scalars(
-                sa.select(Obligation.id).where(
-                    Obligation.state.in_(OPEN), Obligation.next_reminder_at <= now
-                )
-            )
+    looked = sa.select(Obligation.id).where(
+        Obligation.state.in_(OPEN), Obligation.next_reminder_at <= now
+    )
+    others = sorted(set(besides))
+    if others:
+        looked = looked.join(Insats, Insats.id == Obligation.insats_id).where(
+            Insats.forbund_id.not_in(others)
         )
+    with read(app) as uow:
+        ids = list(uow.session.scalars(looked))
     moved = 0
     for i in range(0, len(ids), SETTLE_BATCH):
         chunk = ids[i : i + SETTLE_BATCH]
@@ -1171,28 +1175,32 @@ def sweep(
     if work:  # each node from its own place in the list, so that they rarely meet
         first = rotate % len(work)
         work = work[first:] + work[:first]
-    done, elsewhere = [], 0
+    done: list[Queued] = []
+    elsewhere: list[int] = []  # the förbund another node held
     for due in work:
         if stop is not None and stop.is_set():
             break
         with claim(due.head.key) as held:
             if not held:
-                elsewhere += 1
+                elsewhere.append(due.head.id)
                 continue
             with read(app) as uow:  # drafted now, less what another node queued since
                 taken = queued_keys(uow.session, due.keys())
                 mine = due.drafts(uow.session, now, taken)
             done += queue(app, mine, now, stop, on_queued, fail)
-    _settle_unless(app, now, stop)
-    extra = {"elsewhere": elsewhere} if elsewhere else {}
+    _settle_unless(app, now, stop, elsewhere)
+    extra = {"elsewhere": len(elsewhere)} if elsewhere else {}
     return {**counts(q.kind for q in done), **extra, **failure_detail(failed)}
 
 
-def _settle_unless(app: App, now: datetime, stop: Event | None) -> None:
-    """The reports reminded move on to their next reminder (`settle_reminders`), unless the
-    sweep was stopped: the next one does it then, and nothing is lost meanwhile."""
+def _settle_unless(
+    app: App, now: datetime, stop: Event | None, besides: Iterable[int] = ()
+) -> None:
+    """The reports reminded move on to their next reminder (`settle_reminders`; those of
+    the förbund `besides`, which other nodes held, are theirs), unless the sweep was
+    stopped: the next one does it then, and nothing is lost meanwhile."""
     if stop is None or not stop.is_set():
-        settle_reminders(app, now)
+        settle_reminders(app, now, besides)
 
 
 # ---------------------------------------------------------------- plans and decisions
