@@ -64,10 +64,11 @@ def handled(fn: F) -> F:
 
 
 def loaded() -> None:
-    """The command's modules are loaded: when `finsam` turned the collector off for that
-    (`cli.main.run`), what they made is frozen out of its reach (it lives as long as the
-    process) and the collector is on again for the command's own work. In a process that
-    left it on (the tests run commands in theirs), nothing changes."""
+    """The command's group is loaded: when `finsam` turned the collector off for that
+    (`cli.main.run`), what loading made is frozen out of its reach (it lives as long as
+    the process) and the collector is on again for the command's own work, including
+    what the command imports itself. In a process that left it on (the tests run
+    commands in theirs), nothing changes."""
     if not gc.isenabled():
         gc.freeze()
         gc.enable()

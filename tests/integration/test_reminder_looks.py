@@ -8,6 +8,8 @@ report's next reminder."""
 
 from __future__ import annotations
 
+import threading
+import time
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ from workflow.core.models import Obligation
 from workflow.core.uow import UnitOfWork
 from workflow.forbund import registry
 from workflow.forbund.file import parse_forbund
+from workflow.mail import compose
 from workflow.reports import insatser
 from workflow.scheduler import daemon as scheduler
 from workflow.scheduler import sweeps
@@ -125,3 +128,60 @@ def test_an_upgraded_database_looks_at_every_report_owed_once(
     advance_to(clock, "2027-04-06T09:00")
     tick(year)
     assert len(tertial_1(sink, LEADER)) == 1
+
+
+def waiting_on_a_lock(app: Any) -> bool:
+    """Whether a session of this database waits for a row lock (PostgreSQL)."""
+    with app.engine.connect() as conn:
+        return bool(
+            conn.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
+        )
+
+
+@pytest.mark.parametrize("db_backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_rules_registered_while_a_sweep_moves_the_reports_on_wait_for_it_and_count(
+    year: Any, clock: Any, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL, two writers: the förbund's new rules are registered while the sweep is
+    moving its reports on to their next reminder. The sweep locks the reports before it
+    reads the rules, so the registration waits for it and sets them back after: the
+    reminder the new rules make due goes at the next sweep, not days later."""
+    advance_to(clock, "2027-04-06T09:00")  # 13 days before tertial 1 is due
+    data = tomllib.loads(SOS_FILE.read_text(encoding="utf-8"))
+    data["mail"]["reminder_offsets"] = [14, 13, 3, 0, -7]
+    rules = parse_forbund(data, "sydostra-skane.toml")
+    settling, registering = threading.Event(), []
+    real_heads, real_settle = compose.heads, compose.settle_reminders
+
+    def settle(*args: Any, **kwargs: Any) -> Any:
+        settling.set()
+        return real_settle(*args, **kwargs)
+
+    def heads(s: Any, *args: Any, **kwargs: Any) -> Any:
+        found = real_heads(s, *args, **kwargs)  # the rules as they were
+        if settling.is_set() and not registering:  # and now new ones come
+            other = threading.Thread(
+                target=registry.register, args=(year, rules), kwargs={"actor_email": CHEF}
+            )
+            other.start()
+            registering.append(other)
+            deadline = time.monotonic() + 30
+            while other.is_alive() and not waiting_on_a_lock(year):
+                assert time.monotonic() < deadline, "the registration neither waited nor ended"
+                time.sleep(0.01)
+        return found
+
+    with monkeypatch.context() as patched:
+        patched.setattr(compose, "settle_reminders", settle)
+        patched.setattr(compose, "heads", heads)
+        tick(year)
+    registering[0].join(30)
+    assert not registering[0].is_alive()
+    assert len(tertial_1(sink, LEADER)) == 1  # the one 14 days before
+    tick(year)
+    assert len(tertial_1(sink, LEADER)) == 2  # 13 days before, by the new rules

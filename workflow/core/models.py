@@ -41,6 +41,7 @@ def _utc(**kw: Any) -> Any:
 # an `Obligation.next_reminder_at` that asks the notify sweep to look at the report at
 # its next run (an instant long past, so that `next_reminder_at <= now` holds)
 LOOK_AGAIN = datetime(2000, 1, 1, tzinfo=UTC)
+LOOK_AGAIN_SQL = "2000-01-01 00:00:00"  # the same as a column default, on every backend
 
 
 class Forbund(SQLModel, table=True):
@@ -300,7 +301,13 @@ class Obligation(SQLModel, table=True):
     # last worked it out (None: no reminder is left). LOOK_AGAIN, long past, asks for a
     # look at the next sweep; a new report, and a change to what its reminders hang on,
     # sets it (`_look_again_*` below). Earlier than the truth costs a look; never later.
-    next_reminder_at: datetime | None = _utc(default=LOOK_AGAIN, nullable=True)
+    next_reminder_at: datetime | None = _utc(
+        default=LOOK_AGAIN,
+        nullable=True,
+        # for rows written without it (a node of the version before, still running
+        # during the upgrade): looked at by the next sweep, not never
+        sa_column_kwargs={"server_default": sa.text(f"'{LOOK_AGAIN_SQL}'")},
+    )
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
 

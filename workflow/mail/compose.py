@@ -730,10 +730,11 @@ def settle_reminders(app: App, now: datetime, besides: Iterable[int] = ()) -> in
     The förbund ids `besides` are left to the nodes that held them in this sweep, so
     nodes sharing a sweep share this work too (any node may settle any report).
 
-    Checked anew in the write that moves them, each row locked (PostgreSQL; skipped if
-    another transaction holds it), so a change to what the reminder hangs on that
-    commits meanwhile (a new project leader, the förbund's rules) is either seen here
-    or sets the row back to be looked at after."""
+    Checked anew in the write that moves them, each row locked before anything it hangs
+    on is read (PostgreSQL; a row another transaction holds is skipped), so a change to
+    what the reminder hangs on (a new owner contact, the förbund's rules) is either
+    seen here or, since its own write sets the row back and waits for the lock, sets it
+    back after this one."""
     looked = sa.select(Obligation.id).where(
         Obligation.state.in_(OPEN), Obligation.next_reminder_at <= now
     )
@@ -750,12 +751,24 @@ def settle_reminders(app: App, now: datetime, besides: Iterable[int] = ()) -> in
 
         def work(uow: UnitOfWork, chunk: list[int] = chunk) -> int:
             s = uow.session
+            # the rows locked first, what they hang on read after (PostgreSQL, each
+            # statement its own snapshot): a change committed before the lock is read
+            # below; one after it waits for this write, then sets its rows back
+            mine = list(
+                s.scalars(
+                    sa.select(Obligation.id)
+                    .where(
+                        Obligation.id.in_(chunk),
+                        Obligation.state.in_(OPEN),
+                        Obligation.next_reminder_at <= now,
+                    )
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not mine:
+                return 0
             found = heads(s)
-            rows = s.execute(
-                _to_look_at(now)
-                .where(Obligation.id.in_(chunk))
-                .with_for_update(of=Obligation.__table__, skip_locked=True)
-            ).all()
+            rows = s.execute(_to_look_at(now).where(Obligation.id.in_(mine))).all()
             memo: dict[Any, Any] = {}
             wanted: list[tuple[int, datetime | None, list[str]]] = []
             for o, insats in rows:
