@@ -257,6 +257,10 @@ class Insats(SQLModel, table=True):
     updated_at: datetime = _utc()
 
 
+# the states of a report still owed: reminded, its due date following its meeting
+OWED = ("pending", "returned")
+
+
 class Obligation(SQLModel, table=True):
     """A report an insats owes: its period, the board meeting that handles it, its due date."""
 
@@ -459,7 +463,6 @@ class CalendarFeed(SQLModel, table=True):
 
 _REMINDED = ("due", "state", "meeting_id")
 _PEOPLE = ("leader_email", "contact_email", "forbund_id")  # a reminder's keys name addresses
-_OPEN = ("pending", "returned")
 
 
 def _changed(target: Any, names: tuple[str, ...]) -> bool:
@@ -479,7 +482,7 @@ def _look_again_insats(mapper: Any, connection: Any, target: Insats) -> None:
         o = Obligation.__table__.c
         connection.execute(
             sa.update(Obligation.__table__)
-            .where(o.insats_id == target.id, o.state.in_(_OPEN))
+            .where(o.insats_id == target.id, o.state.in_(OWED))
             .values(next_reminder_at=LOOK_AGAIN)
         )
 
@@ -491,7 +494,7 @@ def _look_again_forbund(mapper: Any, connection: Any, target: Forbund) -> None:
         connection.execute(
             sa.update(Obligation.__table__)
             .where(
-                o.state.in_(_OPEN),
+                o.state.in_(OWED),
                 o.insats_id.in_(sa.select(i.id).where(i.forbund_id == target.id)),
             )
             .values(next_reminder_at=LOOK_AGAIN)

@@ -63,6 +63,7 @@ from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ
 from workflow.core.exceptions import FinsamError
 from workflow.core.models import (
+    OWED,
     AgendaItem,
     AuditEvent,
     Forbund,
@@ -97,7 +98,7 @@ from workflow.reports.obligations import has_board_meetings
 # is spread, small enough that the write lock is held for milliseconds.
 BATCH = 100
 
-OPEN = ("pending", "returned")  # the states of a report still owed
+OPEN = OWED  # the states of a report still owed
 
 # a recipient: (name, address), or an address ready for a header
 Recipient = tuple[str, str] | str

@@ -54,6 +54,7 @@ from workflow.core.app import App
 from workflow.core.db import BUSY_MS
 from workflow.core.exceptions import ConfigError, NotFound, UsageError
 from workflow.core.models import (
+    OWED,
     Insats,
     Meeting,
     Minutes,
@@ -185,7 +186,7 @@ def _reminder_stale(s: Any, message_id: int, key: str, ref: str, now: datetime) 
     """A report submitted meanwhile is not reminded; of two reminders for one report
     still waiting (the outbox was down) only the later goes."""
     o = s.get(Obligation, int(ref.split(":")[1]))
-    if o is None or o.state not in ("pending", "returned"):
+    if o is None or o.state not in OWED:
         return f"report is {o.state if o else 'gone'}"
     if s.get(Insats, o.insats_id) is None:
         return "insats gone"

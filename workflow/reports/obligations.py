@@ -24,7 +24,7 @@ from workflow.core.app import App
 from workflow.core.clock import LOCAL_TZ, Clock, local_today
 from workflow.core.exceptions import NotAllowed, NotFound, UsageError
 from workflow.core.files import open_regular
-from workflow.core.models import AuditEvent, Forbund, Insats, Meeting, Obligation
+from workflow.core.models import OWED, AuditEvent, Forbund, Insats, Meeting, Obligation
 from workflow.core.settings import max_upload_bytes, sqlite_path
 from workflow.core.text import optional_text, single_line
 from workflow.core.uow import UnitOfWork, read, write
@@ -49,8 +49,7 @@ MAX_ID = 2**63 - 1  # the largest id a database holds: a larger one is no row, n
 # ---------------------------------------------------------------- dates
 
 
-# the states in which a report is still owed: reminded, and its due date follows its meeting
-OPEN = ("pending", "returned")
+OPEN = OWED  # the states in which a report is still owed
 
 
 def _board_meeting(
@@ -1052,7 +1051,7 @@ def _audit(
 def obligation_dict(o: Obligation, insats: Insats | None, clock: Clock) -> ObligationView:
     today = local_today(clock)
     due = date.fromisoformat(o.due)
-    late = o.state in ("pending", "returned") and today > due
+    late = o.state in OWED and today > due
     return {
         "id": o.id,
         "insats": o.insats_id,
@@ -1180,5 +1179,5 @@ def for_meeting(s: Session, meeting_id: int, clock: Clock) -> MeetingReports:
     ]
     return {
         "received": [r for r in rows if r["state"] in ("submitted", "approved")],
-        "missing": [r for r in rows if r["state"] in ("pending", "returned")],
+        "missing": [r for r in rows if r["state"] in OWED],
     }
